@@ -1,0 +1,216 @@
+namespace NativeIg.InceptionV1;
+
+/// <summary>A weight blob as stored by Caffe: its shape (legacy num/channels/height/width folded in) and values.</summary>
+public sealed record CaffeBlob(int[] Shape, float[] Data);
+
+/// <summary>One layer of a Caffe NetParameter: name, type, and its blobs (weights, then bias).</summary>
+public sealed record CaffeLayer(string Name, string Type, IReadOnlyList<CaffeBlob> Blobs);
+
+/// <summary>Thrown for any malformed or mismatched weights file; the message names the file and the place.</summary>
+public sealed class WeightsFormatException(string message) : Exception(message);
+
+/// <summary>
+/// Reads Caffe's NetParameter protobuf wire format without a protobuf package. Only the fields the
+/// weights need are decoded — NetParameter.layer (100) and the legacy layers (2); LayerParameter
+/// name (1), type (2), blobs (7); V1LayerParameter name (4), type enum (5), blobs (6); BlobProto
+/// num/channels/height/width (1–4), data (5, packed or not), shape (7), double_data (8). Everything
+/// else is skipped by wire type, so unknown fields and auxiliary layers cost nothing.
+/// </summary>
+public static class CaffeModelReader
+{
+    public static IReadOnlyList<CaffeLayer> ReadFile(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}", path);
+        return Read(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Decodes a whole NetParameter; <paramref name="source"/> names the file in errors.</summary>
+    public static IReadOnlyList<CaffeLayer> Read(byte[] bytes, string source)
+    {
+        if (bytes.Length == 0) throw new WeightsFormatException($"{source}: the file is empty; expected a Caffe NetParameter.");
+        var layers = new List<CaffeLayer>();
+        var reader = new ProtoReader(bytes, 0, bytes.Length, source, "NetParameter");
+        while (reader.Next(out int field, out int wire))
+        {
+            if ((field == 100 || field == 2) && wire == 2)
+            {
+                var (start, end) = reader.LengthDelimited();
+                layers.Add(ReadLayer(bytes, start, end, source, legacy: field == 2, index: layers.Count));
+            }
+            else reader.Skip(wire);
+        }
+        if (layers.Count == 0) throw new WeightsFormatException($"{source}: no layers found; is this a Caffe .caffemodel (NetParameter) file?");
+        return layers;
+    }
+
+    private static CaffeLayer ReadLayer(byte[] bytes, int start, int end, string source, bool legacy, int index)
+    {
+        string name = $"#{index}", type = "";
+        var blobs = new List<CaffeBlob>();
+        var blobRanges = new List<(int, int)>();
+        var reader = new ProtoReader(bytes, start, end, source, $"layer {index}");
+        while (reader.Next(out int field, out int wire))
+        {
+            int nameField = legacy ? 4 : 1, typeField = legacy ? 5 : 2, blobsField = legacy ? 6 : 7;
+            if (field == nameField && wire == 2) name = reader.String();
+            else if (field == typeField && wire == 2 && !legacy) type = reader.String();
+            else if (field == typeField && wire == 0 && legacy) type = $"V1:{reader.Varint()}";
+            else if (field == blobsField && wire == 2) blobRanges.Add(reader.LengthDelimited());
+            else reader.Skip(wire);
+        }
+        foreach (var (bs, be) in blobRanges) blobs.Add(ReadBlob(bytes, bs, be, source, name, blobs.Count));
+        return new CaffeLayer(name, type, blobs);
+    }
+
+    private static CaffeBlob ReadBlob(byte[] bytes, int start, int end, string source, string layer, int blobIndex)
+    {
+        string where = $"layer '{layer}' blob {blobIndex}";
+        int[] legacyDims = [-1, -1, -1, -1];
+        List<long>? shape = null;
+        var values = new List<float>();
+        float[]? packed = null;
+        var reader = new ProtoReader(bytes, start, end, source, where);
+        while (reader.Next(out int field, out int wire))
+        {
+            switch (field)
+            {
+                case >= 1 and <= 4 when wire == 0:
+                    legacyDims[field - 1] = checked((int)reader.Varint());
+                    break;
+                case 5 when wire == 2:
+                    {
+                        var (s, e) = reader.LengthDelimited();
+                        if ((e - s) % 4 != 0) throw new WeightsFormatException($"{source}: {where}: packed float data of {e - s} bytes is not a multiple of 4.");
+                        var chunk = new float[(e - s) / 4];
+                        Buffer.BlockCopy(bytes, s, chunk, 0, e - s);
+                        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Big-endian hosts are not supported.");
+                        packed = packed is null ? chunk : [.. packed, .. chunk];
+                        break;
+                    }
+                case 5 when wire == 5:
+                    values.Add(reader.Fixed32AsFloat());
+                    break;
+                case 8 when wire == 2:
+                    {
+                        var (s, e) = reader.LengthDelimited();
+                        if ((e - s) % 8 != 0) throw new WeightsFormatException($"{source}: {where}: packed double data of {e - s} bytes is not a multiple of 8.");
+                        for (int i = s; i < e; i += 8) values.Add((float)BitConverter.ToDouble(bytes, i));
+                        break;
+                    }
+                case 7 when wire == 2:
+                    {
+                        var (s, e) = reader.LengthDelimited();
+                        shape = ReadShape(bytes, s, e, source, where);
+                        break;
+                    }
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+        float[] data = packed is null ? values.ToArray() : values.Count == 0 ? packed : [.. packed, .. values];
+        int[] dims;
+        if (shape is not null) dims = shape.Select(d => checked((int)d)).ToArray();
+        else if (legacyDims.Any(d => d >= 0)) dims = legacyDims.Select(d => d < 0 ? 1 : d).ToArray();
+        else dims = [data.Length];
+        long expected = dims.Aggregate(1L, (a, d) => a * d);
+        if (expected != data.Length)
+            throw new WeightsFormatException($"{source}: {where}: shape [{string.Join(", ", dims)}] needs {expected} values but {data.Length} are stored.");
+        return new CaffeBlob(dims, data);
+    }
+
+    private static List<long> ReadShape(byte[] bytes, int start, int end, string source, string where)
+    {
+        var dims = new List<long>();
+        var reader = new ProtoReader(bytes, start, end, source, where + " shape");
+        while (reader.Next(out int field, out int wire))
+        {
+            if (field == 1 && wire == 0) dims.Add((long)reader.Varint());
+            else if (field == 1 && wire == 2)
+            {
+                var (s, e) = reader.LengthDelimited();
+                var inner = new ProtoReader(bytes, s, e, source, where + " shape");
+                while (inner.HasMore) dims.Add((long)inner.Varint());
+            }
+            else reader.Skip(wire);
+        }
+        foreach (var d in dims)
+            if (d < 0 || d > int.MaxValue) throw new WeightsFormatException($"{source}: {where}: dimension {d} is out of range.");
+        return dims;
+    }
+
+    /// <summary>A bounds-checked cursor over one protobuf message in [start, end).</summary>
+    private struct ProtoReader(byte[] bytes, int start, int end, string source, string where)
+    {
+        private int _position = start;
+
+        public readonly bool HasMore => _position < end;
+
+        public bool Next(out int field, out int wire)
+        {
+            field = wire = 0;
+            if (_position >= end) return false;
+            ulong key = Varint();
+            field = (int)(key >> 3);
+            wire = (int)(key & 7);
+            if (field == 0) throw Error($"field number 0 at byte {_position}");
+            return true;
+        }
+
+        public ulong Varint()
+        {
+            ulong result = 0;
+            for (int shift = 0; shift < 64; shift += 7)
+            {
+                if (_position >= end) throw Error($"a varint runs past the end of the message at byte {_position} (truncated file?)");
+                byte b = bytes[_position++];
+                result |= (ulong)(b & 0x7F) << shift;
+                if ((b & 0x80) == 0) return result;
+            }
+            throw Error($"a varint longer than 10 bytes ends at byte {_position}");
+        }
+
+        public (int Start, int End) LengthDelimited()
+        {
+            ulong length = Varint();
+            if (length > (ulong)(end - _position))
+                throw Error($"a length of {length} bytes at byte {_position} runs past the end of the message ({end - _position} bytes left; truncated file?)");
+            int s = _position;
+            _position += (int)length;
+            return (s, _position);
+        }
+
+        public string String()
+        {
+            var (s, e) = LengthDelimited();
+            return System.Text.Encoding.UTF8.GetString(bytes, s, e - s);
+        }
+
+        public float Fixed32AsFloat()
+        {
+            Need(4);
+            float v = BitConverter.ToSingle(bytes, _position);
+            _position += 4;
+            return v;
+        }
+
+        public void Skip(int wire)
+        {
+            switch (wire)
+            {
+                case 0: Varint(); break;
+                case 1: Need(8); _position += 8; break;
+                case 2: LengthDelimited(); break;
+                case 5: Need(4); _position += 4; break;
+                default: throw Error($"unsupported wire type {wire} at byte {_position}");
+            }
+        }
+
+        private readonly void Need(int count)
+        {
+            if (end - _position < count) throw Error($"{count} bytes needed at byte {_position} but the message ends at {end} (truncated file?)");
+        }
+
+        private readonly WeightsFormatException Error(string what) => new($"{source}: {where}: {what}.");
+    }
+}

@@ -1,0 +1,149 @@
+using System.Security.Cryptography;
+using NativeIg.Autodiff;
+using NativeIg.Tensors;
+
+namespace NativeIg.InceptionV1;
+
+/// <summary>
+/// Builds a <see cref="GoogLeNet"/> from a caffemodel: verifies the checksum, reads every layer,
+/// matches the 58 parameter layers by name, checks each blob's shape and converts Caffe's layouts
+/// (conv OIHW → HWIO, InnerProduct [out, in] → [in, out]). Nothing is half-loaded: any problem
+/// throws before a model exists.
+/// </summary>
+public static class WeightsLoader
+{
+    public const string FileName = "bvlc_googlenet.caffemodel";
+
+    /// <summary>SHA-256 of the BVLC GoogLeNet caffemodel this project is tested with (weights/SHA256SUMS).</summary>
+    public const string KnownSha256 = "0044e9b488ccb5cc6962ed1a841b85f9f33012f242eb8f596d5071189657a2db";
+
+    public static GoogLeNet Load(string path, bool verifyChecksum = true)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}. {WeightsResolver.HowToGetWeights}", path);
+        var bytes = File.ReadAllBytes(path);
+        if (verifyChecksum) VerifyChecksum(path, bytes);
+        return FromLayers(CaffeModelReader.Read(bytes, path), path);
+    }
+
+    /// <summary>The expected checksum: a SHA256SUMS line beside the file, else the known one for <see cref="FileName"/>.</summary>
+    public static string? ExpectedSha256(string path)
+    {
+        string name = Path.GetFileName(path);
+        string sums = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "SHA256SUMS");
+        if (File.Exists(sums))
+            foreach (var line in File.ReadLines(sums))
+            {
+                var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length == 2 && parts[1].TrimStart('*').Trim() == name) return parts[0].ToLowerInvariant();
+            }
+        return name == FileName ? KnownSha256 : null;
+    }
+
+    private static void VerifyChecksum(string path, byte[] bytes)
+    {
+        var expected = ExpectedSha256(path);
+        if (expected is null) return;
+        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (actual != expected)
+            throw new WeightsFormatException(
+                $"{path}: SHA-256 mismatch: expected {expected}, got {actual}. The file is damaged or a different model; " +
+                $"fetch it again with `bash weights/fetch.sh`, or skip the check (--skip-checksum) if you mean to use other weights.");
+    }
+
+    internal static GoogLeNet FromLayers(IReadOnlyList<CaffeLayer> layers, string source)
+    {
+        var byName = new Dictionary<string, CaffeLayer>();
+        foreach (var layer in layers) byName.TryAdd(layer.Name, layer);
+        var result = new Dictionary<string, (Variable, Variable)>();
+        var missing = GoogLeNet.ParameterLayers.Where(l => !byName.ContainsKey(l.Name)).Select(l => l.Name).ToList();
+        if (missing.Count > 0)
+            throw new WeightsFormatException($"{source}: missing layer{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))} (BVLC GoogLeNet needs {GoogLeNet.ParameterLayers.Count} parameter layers).");
+        foreach (var (name, kernel, inputs, outputs) in GoogLeNet.ParameterLayers)
+        {
+            var layer = byName[name];
+            if (layer.Blobs.Count != 2)
+                throw new WeightsFormatException($"{source}: layer '{name}' has {layer.Blobs.Count} blobs; expected 2 (weights and bias).");
+            var weight = layer.Blobs[0];
+            var bias = layer.Blobs[1];
+            int[] expectedWeight = kernel == 0 ? [outputs, inputs] : [outputs, inputs, kernel, kernel];
+            RequireShape(source, name, "weights", weight.Shape, expectedWeight);
+            RequireShape(source, name, "bias", bias.Shape, [outputs]);
+            var w = kernel == 0 ? TransposeMatrix(weight.Data, outputs, inputs) : OihwToHwio(weight.Data, outputs, inputs, kernel);
+            var b = Tensor.FromSpan(bias.Data, outputs);
+            result[name] = (Variable.Parameter(w, name + "/weights"), Variable.Parameter(b, name + "/bias"));
+        }
+        return new GoogLeNet(result);
+    }
+
+    private static void RequireShape(string source, string layer, string blob, int[] actual, int[] expected)
+    {
+        // Legacy 4-D blobs pad small shapes with leading 1s (bias [1, 1, 1, C]).
+        static IEnumerable<int> Strip(int[] s) => s.SkipWhile((d, i) => d == 1 && i < s.Length - 1);
+        if (!Strip(actual).SequenceEqual(Strip(expected)))
+            throw new WeightsFormatException($"{source}: layer '{layer}' {blob} have shape [{string.Join(", ", actual)}]; expected [{string.Join(", ", expected)}].");
+    }
+
+    /// <summary>Caffe [CO, CI, KH, KW] → our [KH, KW, CI, CO].</summary>
+    private static Tensor OihwToHwio(float[] src, int co, int ci, int k)
+    {
+        var t = Tensor.Uninitialized(k, k, ci, co);
+        var dst = t.Span;
+        for (int o = 0; o < co; o++)
+            for (int i = 0; i < ci; i++)
+                for (int y = 0; y < k; y++)
+                    for (int x = 0; x < k; x++)
+                        dst[((y * k + x) * ci + i) * co + o] = src[((o * ci + i) * k + y) * k + x];
+        return t;
+    }
+
+    /// <summary>Caffe InnerProduct [out, in] → our [in, out].</summary>
+    private static Tensor TransposeMatrix(float[] src, int rows, int cols)
+    {
+        var t = Tensor.Uninitialized(cols, rows);
+        var dst = t.Span;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+        return t;
+    }
+}
+
+/// <summary>Finds the weights file: explicit path, then NATIVEIG_WEIGHTS, then a weights/ folder.</summary>
+public static class WeightsResolver
+{
+    public const string EnvironmentVariable = "NATIVEIG_WEIGHTS";
+
+    public const string HowToGetWeights =
+        "Get the BVLC GoogLeNet weights with `bash weights/fetch.sh` (from the project root; it copies them from a local mirror " +
+        "such as ../shared/weights or downloads them, and verifies the SHA-256), then pass --weights PATH, set NATIVEIG_WEIGHTS=PATH, " +
+        "or leave the file at weights/bvlc_googlenet.caffemodel.";
+
+    public static string Resolve(string? explicitPath = null)
+    {
+        if (!string.IsNullOrWhiteSpace(explicitPath))
+        {
+            if (!File.Exists(explicitPath)) throw new FileNotFoundException($"Weights file given with --weights does not exist: {explicitPath}", explicitPath);
+            return explicitPath;
+        }
+        var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            if (!File.Exists(fromEnvironment)) throw new FileNotFoundException($"{EnvironmentVariable} points to {fromEnvironment}, which does not exist.", fromEnvironment);
+            return fromEnvironment;
+        }
+        foreach (var dir in SearchDirectories())
+        {
+            var candidate = Path.Combine(dir, "weights", WeightsLoader.FileName);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException($"No weights found (looked at --weights, {EnvironmentVariable}, and weights/{WeightsLoader.FileName} in the current directory and its parents). {HowToGetWeights}");
+    }
+
+    /// <summary>The current directory and the application's directory, each with its parents.</summary>
+    internal static IEnumerable<string> SearchDirectories()
+    {
+        var seen = new HashSet<string>();
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (seen.Add(dir.FullName)) yield return dir.FullName;
+    }
+}

@@ -1,0 +1,409 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NativeIg.Tensors;
+
+/// <summary>Which micro-kernel a GEMM runs. <see cref="Gemm.Best"/> is chosen from the CPU at start-up.</summary>
+public enum GemmKernel
+{
+    Scalar,
+    Avx2,
+    Avx512,
+}
+
+/// <summary>
+/// Fills one packed micro-panel of the left operand A [M×K]: dest[k·mr + i] = A[i0 + i, k0 + k] for
+/// i &lt; rows, zero for rows ≤ i &lt; mr. Implementations let convolution feed im2col values straight
+/// into the GEMM without materialising the column matrix.
+/// </summary>
+public unsafe interface IPackA
+{
+    void Pack(int i0, int rows, int k0, int kc, int mr, float* dest);
+}
+
+/// <summary>Fills one packed micro-panel of B [K×N]: dest[k·nr + j] = B[k0 + k, j0 + j], zero past <paramref name="cols"/>.</summary>
+public unsafe interface IPackB
+{
+    void Pack(int k0, int kc, int j0, int cols, int nr, float* dest);
+}
+
+/// <summary>Row-major A with leading dimension lda, optionally transposed (A stored as [K×M]).</summary>
+public readonly unsafe struct DenseA(float* data, int ld, bool transposed) : IPackA
+{
+    public void Pack(int i0, int rows, int k0, int kc, int mr, float* dest)
+    {
+        if (!transposed)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                float* src = data + (long)(i0 + i) * ld + k0;
+                for (int k = 0; k < kc; k++) dest[k * mr + i] = src[k];
+            }
+        }
+        else
+        {
+            for (int k = 0; k < kc; k++)
+            {
+                float* src = data + (long)(k0 + k) * ld + i0;
+                float* d = dest + k * mr;
+                for (int i = 0; i < rows; i++) d[i] = src[i];
+            }
+        }
+        if (rows < mr)
+            for (int k = 0; k < kc; k++)
+                for (int i = rows; i < mr; i++) dest[k * mr + i] = 0f;
+    }
+}
+
+/// <summary>Row-major B with leading dimension ldb, optionally transposed (B stored as [N×K]).</summary>
+public readonly unsafe struct DenseB(float* data, int ld, bool transposed) : IPackB
+{
+    public void Pack(int k0, int kc, int j0, int cols, int nr, float* dest)
+    {
+        if (!transposed)
+        {
+            for (int k = 0; k < kc; k++)
+            {
+                var src = new ReadOnlySpan<float>(data + (long)(k0 + k) * ld + j0, cols);
+                var d = new Span<float>(dest + k * nr, nr);
+                src.CopyTo(d);
+                d[cols..].Clear();
+            }
+        }
+        else
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                float* src = data + (long)(j0 + j) * ld + k0;
+                for (int k = 0; k < kc; k++) dest[k * nr + j] = src[k];
+            }
+            if (cols < nr)
+                for (int k = 0; k < kc; k++) new Span<float>(dest + k * nr + cols, nr - cols).Clear();
+        }
+    }
+}
+
+/// <summary>
+/// Single-precision GEMM, C[M×N] (+)= A[M×K]·B[K×N], row-major, in the BLIS style: B is packed once
+/// into KC×NR panels, each worker packs its MC×KC block of A into MR-row panels, and a register-blocked
+/// micro-kernel computes MR×NR tiles of C (8×32 on AVX-512: 16 zmm accumulators keep both FMA pipes
+/// busy through the 4-cycle latency; 6×16 on AVX2).
+/// </summary>
+public static unsafe class Gemm
+{
+    public static GemmKernel Best { get; } =
+        Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? GemmKernel.Avx512 :
+        Avx2.IsSupported && Fma.IsSupported ? GemmKernel.Avx2 : GemmKernel.Scalar;
+
+    public static bool IsSupported(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Scalar => true,
+        GemmKernel.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        GemmKernel.Avx512 => Avx512F.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Worker threads for GEMM and the other parallel kernels (default: all cores).</summary>
+    public static int Threads { get; set; } = Environment.ProcessorCount;
+
+    private const int KC = 256;
+    private const int MC = 96; // multiple of both 8 and 6
+
+    private static (int Mr, int Nr) Geometry(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Avx512 => (8, 32),
+        _ => (6, 16),
+    };
+
+    [ThreadStatic] private static float[]? t_packA;
+
+    /// <summary>C = A·B (+ C when <paramref name="accumulate"/>), on dense row-major arrays.</summary>
+    public static void Multiply(int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, bool transA,
+        ReadOnlySpan<float> b, int ldb, bool transB,
+        Span<float> c, int ldc, bool accumulate = false, GemmKernel? kernel = null)
+    {
+        CheckOperand("A", a.Length, transA ? k : m, transA ? m : k, lda);
+        CheckOperand("B", b.Length, transB ? n : k, transB ? k : n, ldb);
+        CheckOperand("C", c.Length, m, n, ldc);
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+            Multiply(m, n, k, new DenseA(pa, lda, transA), new DenseB(pb, ldb, transB), pc, ldc, accumulate, kernel ?? Best);
+    }
+
+    private static void CheckOperand(string name, int length, int rows, int cols, int ld)
+    {
+        if (rows < 0 || cols < 0 || ld < cols)
+            throw new ArgumentException($"GEMM operand {name}: {rows}×{cols} with leading dimension {ld} is not a valid matrix.");
+        long needed = rows == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < needed)
+            throw new ArgumentException($"GEMM operand {name}: a {rows}×{cols} matrix with leading dimension {ld} needs {needed} values, the buffer holds {length}.");
+    }
+
+    /// <summary>The general form: any A and B packers, C as a raw row-major pointer.</summary>
+    public static void Multiply<TA, TB>(int m, int n, int k, TA a, TB b, float* c, int ldc, bool accumulate, GemmKernel kernel)
+        where TA : struct, IPackA where TB : struct, IPackB
+    {
+        if (m == 0 || n == 0) return;
+        if (!IsSupported(kernel)) throw new PlatformNotSupportedException($"GEMM kernel {kernel} is not supported on this CPU.");
+        if (k == 0)
+        {
+            if (!accumulate)
+                for (int i = 0; i < m; i++) new Span<float>(c + (long)i * ldc, n).Clear();
+            return;
+        }
+
+        var (mr, nr) = Geometry(kernel);
+        int panels = (n + nr - 1) / nr;
+        int kBlocks = (k + KC - 1) / KC;
+        // Packed B layout: [kBlock][panel][kc][nr]; a k-block of panel p starts at kBlockBase + p·kc·nr.
+        var packedB = BufferPool.Shared.Rent(panels * nr * k);
+        try
+        {
+            fixed (float* pbBase = &packedB.Buffer[packedB.Offset])
+            {
+                float* pb = pbBase;
+                int totalPanels = kBlocks * panels;
+                if ((long)k * n > 1 << 18 && Threads > 1)
+                {
+                    var bCopy = b;
+                    Parallel.For(0, totalPanels, new ParallelOptions { MaxDegreeOfParallelism = Threads }, t => PackBPanel(bCopy, t / panels, t % panels, k, n, nr, panels, pb));
+                }
+                else
+                {
+                    for (int t = 0; t < totalPanels; t++) PackBPanel(b, t / panels, t % panels, k, n, nr, panels, pb);
+                }
+
+                int mTiles = (m + MC - 1) / MC;
+                int nGroups = Math.Clamp((2 * Threads + mTiles - 1) / mTiles, 1, panels);
+                int panelsPerGroup = (panels + nGroups - 1) / nGroups;
+                nGroups = (panels + panelsPerGroup - 1) / panelsPerGroup;
+                int items = mTiles * nGroups;
+                var aCopy = a;
+                if (items == 1 || Threads == 1)
+                {
+                    for (int item = 0; item < items; item++)
+                        RunTile(aCopy, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel);
+                }
+                else
+                {
+                    Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = Threads }, item =>
+                        RunTile(aCopy, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel));
+                }
+            }
+        }
+        finally
+        {
+            BufferPool.Shared.Return(packedB.Buffer);
+        }
+    }
+
+    private static void PackBPanel<TB>(TB b, int kb, int panel, int k, int n, int nr, int panels, float* packed) where TB : struct, IPackB
+    {
+        int k0 = kb * KC;
+        int kc = Math.Min(KC, k - k0);
+        int j0 = panel * nr;
+        float* dest = packed + (long)k0 * panels * nr + (long)panel * kc * nr;
+        b.Pack(k0, kc, j0, Math.Min(nr, n - j0), nr, dest);
+    }
+
+    private static void RunTile<TA>(TA a, int mTile, int nGroup, int m, int n, int k, int panelsPerGroup, int panels,
+        int mr, int nr, float* packedB, float* c, int ldc, bool accumulate, GemmKernel kernel) where TA : struct, IPackA
+    {
+        var packA = t_packA ??= GC.AllocateUninitializedArray<float>(MC * KC + 16, pinned: true);
+        int i0 = mTile * MC;
+        int mc = Math.Min(MC, m - i0);
+        int pFirst = nGroup * panelsPerGroup;
+        int pLast = Math.Min(panels, pFirst + panelsPerGroup);
+        float* tile = stackalloc float[8 * 32];
+        fixed (float* pa = packA)
+        {
+            for (int k0 = 0; k0 < k; k0 += KC)
+            {
+                int kc = Math.Min(KC, k - k0);
+                for (int ir = 0; ir < mc; ir += mr)
+                    a.Pack(i0 + ir, Math.Min(mr, mc - ir), k0, kc, mr, pa + ir * kc);
+                bool acc = accumulate || k0 > 0;
+                float* bBlock = packedB + (long)k0 * panels * nr;
+                for (int p = pFirst; p < pLast; p++)
+                {
+                    int j0 = p * nr;
+                    int cols = Math.Min(nr, n - j0);
+                    float* bp = bBlock + (long)p * kc * nr;
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* cTile = c + (long)(i0 + ir) * ldc + j0;
+                        float* ap = pa + ir * kc;
+                        if (rows == mr && cols == nr)
+                        {
+                            MicroKernel(kernel, kc, ap, bp, cTile, ldc, acc);
+                        }
+                        else
+                        {
+                            MicroKernel(kernel, kc, ap, bp, tile, nr, false);
+                            for (int i = 0; i < rows; i++)
+                            {
+                                float* dst = cTile + (long)i * ldc;
+                                float* src = tile + i * nr;
+                                if (acc) for (int j = 0; j < cols; j++) dst[j] += src[j];
+                                else for (int j = 0; j < cols; j++) dst[j] = src[j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MicroKernel(GemmKernel kernel, int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        switch (kernel)
+        {
+            case GemmKernel.Avx512: Kernel8x32Avx512(kc, a, b, c, ldc, accumulate); break;
+            case GemmKernel.Avx2: Kernel6x16Avx2(kc, a, b, c, ldc, accumulate); break;
+            default: Kernel6x16Scalar(kc, a, b, c, ldc, accumulate); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x32Avx512(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(a[0]);
+            c00 = Avx512F.FusedMultiplyAdd(a0, b0, c00); c01 = Avx512F.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(a[1]);
+            c10 = Avx512F.FusedMultiplyAdd(a1, b0, c10); c11 = Avx512F.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(a[2]);
+            c20 = Avx512F.FusedMultiplyAdd(a2, b0, c20); c21 = Avx512F.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(a[3]);
+            c30 = Avx512F.FusedMultiplyAdd(a3, b0, c30); c31 = Avx512F.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(a[4]);
+            c40 = Avx512F.FusedMultiplyAdd(a4, b0, c40); c41 = Avx512F.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(a[5]);
+            c50 = Avx512F.FusedMultiplyAdd(a5, b0, c50); c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
+            var a6 = Vector512.Create(a[6]);
+            c60 = Avx512F.FusedMultiplyAdd(a6, b0, c60); c61 = Avx512F.FusedMultiplyAdd(a6, b1, c61);
+            var a7 = Vector512.Create(a[7]);
+            c70 = Avx512F.FusedMultiplyAdd(a7, b0, c70); c71 = Avx512F.FusedMultiplyAdd(a7, b1, c71);
+            a += 8;
+            b += 32;
+        }
+        Store512(c, c00, c01, accumulate); c += ldc;
+        Store512(c, c10, c11, accumulate); c += ldc;
+        Store512(c, c20, c21, accumulate); c += ldc;
+        Store512(c, c30, c31, accumulate); c += ldc;
+        Store512(c, c40, c41, accumulate); c += ldc;
+        Store512(c, c50, c51, accumulate); c += ldc;
+        Store512(c, c60, c61, accumulate); c += ldc;
+        Store512(c, c70, c71, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool accumulate)
+    {
+        if (accumulate)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + 16);
+        }
+        v0.Store(c);
+        v1.Store(c + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x16Avx2(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c00 = Fma.MultiplyAdd(a0, b0, c00); c01 = Fma.MultiplyAdd(a0, b1, c01);
+            var a1 = Vector256.Create(a[1]);
+            c10 = Fma.MultiplyAdd(a1, b0, c10); c11 = Fma.MultiplyAdd(a1, b1, c11);
+            var a2 = Vector256.Create(a[2]);
+            c20 = Fma.MultiplyAdd(a2, b0, c20); c21 = Fma.MultiplyAdd(a2, b1, c21);
+            var a3 = Vector256.Create(a[3]);
+            c30 = Fma.MultiplyAdd(a3, b0, c30); c31 = Fma.MultiplyAdd(a3, b1, c31);
+            var a4 = Vector256.Create(a[4]);
+            c40 = Fma.MultiplyAdd(a4, b0, c40); c41 = Fma.MultiplyAdd(a4, b1, c41);
+            var a5 = Vector256.Create(a[5]);
+            c50 = Fma.MultiplyAdd(a5, b0, c50); c51 = Fma.MultiplyAdd(a5, b1, c51);
+            a += 6;
+            b += 16;
+        }
+        Store256(c, c00, c01, accumulate); c += ldc;
+        Store256(c, c10, c11, accumulate); c += ldc;
+        Store256(c, c20, c21, accumulate); c += ldc;
+        Store256(c, c30, c31, accumulate); c += ldc;
+        Store256(c, c40, c41, accumulate); c += ldc;
+        Store256(c, c50, c51, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* c, Vector256<float> v0, Vector256<float> v1, bool accumulate)
+    {
+        if (accumulate)
+        {
+            v0 += Vector256.Load(c);
+            v1 += Vector256.Load(c + 8);
+        }
+        v0.Store(c);
+        v1.Store(c + 8);
+    }
+
+    private static void Kernel6x16Scalar(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        float* acc = stackalloc float[6 * 16];
+        new Span<float>(acc, 6 * 16).Clear();
+        for (int k = 0; k < kc; k++)
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                float ai = a[i];
+                for (int j = 0; j < 16; j++) acc[i * 16 + j] += ai * b[j];
+            }
+            a += 6;
+            b += 16;
+        }
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 16; j++)
+                c[(long)i * ldc + j] = accumulate ? c[(long)i * ldc + j] + acc[i * 16 + j] : acc[i * 16 + j];
+    }
+}
+
+/// <summary>The obviously correct GEMM the fast one is tested against: three loops, double accumulation.</summary>
+public static class GemmReference
+{
+    public static void Multiply(int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, bool transA,
+        ReadOnlySpan<float> b, int ldb, bool transB,
+        Span<float> c, int ldc, bool accumulate = false)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = accumulate ? c[i * ldc + j] : 0.0;
+                for (int p = 0; p < k; p++)
+                {
+                    float av = transA ? a[p * lda + i] : a[i * lda + p];
+                    float bv = transB ? b[j * ldb + p] : b[p * ldb + j];
+                    sum += (double)av * bv;
+                }
+                c[i * ldc + j] = (float)sum;
+            }
+    }
+}

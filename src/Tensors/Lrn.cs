@@ -1,0 +1,180 @@
+using System.Numerics.Tensors;
+
+namespace NativeIg.Tensors;
+
+/// <summary>Caffe's ACROSS_CHANNELS local response normalisation parameters.</summary>
+public readonly record struct LrnParameters(int Size = 5, float Alpha = 1e-4f, float Beta = 0.75f, float K = 1f)
+{
+    /// <summary>Channels before c in its window; Caffe's pre_pad.</summary>
+    public int Before => (Size - 1) / 2;
+    public int After => Size - Before - 1;
+
+    public void Validate()
+    {
+        if (Size < 1) throw new ArgumentException($"LRN size must be ≥ 1, got {Size}.");
+        if (K <= 0 && Alpha <= 0) throw new ArgumentException("LRN needs k > 0 or α > 0 so the scale stays positive.");
+    }
+}
+
+/// <summary>
+/// Local response normalisation across channels (NHWC, so each pixel's window is contiguous):
+/// s_c = k + (α/size)·Σ_{c' ∈ [c−before, c+after]} x_{c'}², y_c = x_c·s_c^−β.
+/// dx_c = dy_c·s_c^−β − (2αβ/size)·x_c·Σ_{c' : c ∈ window(c')} dy_{c'}·y_{c'}/s_{c'}.
+/// The scale is recomputed in backward rather than stored: it costs a few adds per element and
+/// saves an activation-sized buffer per LRN layer during IG.
+/// </summary>
+public static class Lrn
+{
+    public static void Forward(LrnParameters p, Tensor x, Tensor y)
+    {
+        p.Validate();
+        Tensor.RequireSameShape(x, y, "Lrn.Forward");
+        int c = x.Dim(x.Rank - 1);
+        int pixels = x.Length / c;
+        var xb = x.Buffer; int xo = x.Offset;
+        var yb = y.Buffer; int yo = y.Offset;
+        Parallel.For(0, Math.Max(1, Gemm.Threads * 4), new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, (part, _) =>
+        {
+            var (start, end) = Partition(pixels, Gemm.Threads * 4, part);
+            var padded = new float[c + p.Size];
+            var scale = new float[c];
+            var scalePow = new float[c];
+            for (int px = start; px < end; px++)
+            {
+                var xs = xb.AsSpan(xo + px * c, c);
+                Scale(p, xs, padded, scale);
+                PowNegBeta(p.Beta, scale, scalePow);
+                TensorPrimitives.Multiply(xs, scalePow, yb.AsSpan(yo + px * c, c));
+            }
+        });
+    }
+
+    /// <summary>dx from x, y = Forward(x) and dy; dx is overwritten, or added to when <paramref name="accumulate"/>.</summary>
+    public static void Backward(LrnParameters p, Tensor x, Tensor y, Tensor dy, Tensor dx, bool accumulate = false)
+    {
+        p.Validate();
+        Tensor.RequireSameShape(x, y, "Lrn.Backward (x vs y)");
+        Tensor.RequireSameShape(x, dy, "Lrn.Backward (x vs dy)");
+        Tensor.RequireSameShape(x, dx, "Lrn.Backward (x vs dx)");
+        int c = x.Dim(x.Rank - 1);
+        int pixels = x.Length / c;
+        float coefficient = -2f * p.Alpha * p.Beta / p.Size;
+        var xb = x.Buffer; int xo = x.Offset;
+        var yb = y.Buffer; int yo = y.Offset;
+        var dyb = dy.Buffer; int dyo = dy.Offset;
+        var dxb = dx.Buffer; int dxo = dx.Offset;
+        Parallel.For(0, Math.Max(1, Gemm.Threads * 4), new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, (part, _) =>
+        {
+            var (start, end) = Partition(pixels, Gemm.Threads * 4, part);
+            var padded = new float[c + p.Size];
+            var scale = new float[c];
+            var scalePow = new float[c];
+            var ratio = new float[c + p.Size];
+            var window = new float[c];
+            var result = new float[c];
+            for (int px = start; px < end; px++)
+            {
+                var xs = xb.AsSpan(xo + px * c, c);
+                var ys = yb.AsSpan(yo + px * c, c);
+                var dys = dyb.AsSpan(dyo + px * c, c);
+                var dxs = dxb.AsSpan(dxo + px * c, c);
+                Scale(p, xs, padded, scale);
+                PowNegBeta(p.Beta, scale, scalePow);
+                // ratio[after + c'] = dy·y/s at c', zero-padded so window sums need no bounds checks.
+                var r = ratio.AsSpan();
+                r.Clear();
+                var inner = r.Slice(p.After, c);
+                TensorPrimitives.Multiply(dys, ys, inner);
+                TensorPrimitives.Divide(inner, scale, inner);
+                WindowSum(ratio, p.Size, window);
+                TensorPrimitives.Multiply(xs, window, window);
+                TensorPrimitives.Multiply(dys, scalePow, result);
+                TensorPrimitives.MultiplyAdd(window, coefficient, result, result);
+                if (accumulate) TensorPrimitives.Add(dxs, result, dxs);
+                else result.AsSpan().CopyTo(dxs);
+            }
+        });
+    }
+
+    private static (int Start, int End) Partition(int count, int parts, int part) =>
+        ((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts));
+
+    /// <summary>scale_c = k + (α/size)·Σ window of x², via a zero-padded copy of x².</summary>
+    private static void Scale(LrnParameters p, ReadOnlySpan<float> x, float[] padded, Span<float> scale)
+    {
+        var pad = padded.AsSpan();
+        pad.Clear();
+        TensorPrimitives.Multiply(x, x, pad.Slice(p.Before, x.Length));
+        WindowSum(padded, p.Size, scale);
+        TensorPrimitives.Multiply(scale, p.Alpha / p.Size, scale);
+        TensorPrimitives.Add(scale, p.K, scale);
+    }
+
+    /// <summary>sum[c] = Σ_{j &lt; size} padded[c + j].</summary>
+    private static void WindowSum(float[] padded, int size, Span<float> sum)
+    {
+        int c = sum.Length;
+        padded.AsSpan(0, c).CopyTo(sum);
+        for (int j = 1; j < size; j++) TensorPrimitives.Add(sum, padded.AsSpan(j, c), sum);
+    }
+
+    /// <summary>s^−β into <paramref name="result"/>, which must not alias <paramref name="s"/>; β = 0.75 (every Inception LRN) becomes two square roots instead of a power.</summary>
+    private static void PowNegBeta(float beta, ReadOnlySpan<float> s, Span<float> result)
+    {
+        if (beta == 0.75f)
+        {
+            TensorPrimitives.Sqrt(s, result);
+            TensorPrimitives.Sqrt(result, result);   // s^¼
+            TensorPrimitives.Divide(result, s, result); // s^¼ / s = s^−¾
+            return;
+        }
+        TensorPrimitives.Log(s, result);
+        TensorPrimitives.Multiply(result, -beta, result);
+        TensorPrimitives.Exp(result, result);
+    }
+}
+
+/// <summary>The LRN formulas evaluated directly in double precision.</summary>
+public static class LrnReference
+{
+    public static void Forward(LrnParameters p, float[] x, float[] y, int channels)
+    {
+        for (int px = 0; px < x.Length / channels; px++)
+            for (int c = 0; c < channels; c++)
+            {
+                double s = ScaleAt(p, x, px * channels, channels, c);
+                y[px * channels + c] = (float)(x[px * channels + c] * Math.Pow(s, -p.Beta));
+            }
+    }
+
+    public static void Backward(LrnParameters p, float[] x, float[] dy, float[] dx, int channels)
+    {
+        for (int px = 0; px < x.Length / channels; px++)
+        {
+            int b = px * channels;
+            for (int c = 0; c < channels; c++)
+            {
+                // ∂L/∂x_c = Σ_{c'} dy_{c'}·∂y_{c'}/∂x_c, summed over every output whose window holds c.
+                double grad = 0;
+                for (int o = 0; o < channels; o++)
+                {
+                    if (c < o - p.Before || c > o + p.After) continue;
+                    double s = ScaleAt(p, x, b, channels, o);
+                    double dyo = dy[b + o];
+                    double d = -p.Beta * Math.Pow(s, -p.Beta - 1) * (2.0 * p.Alpha / p.Size) * x[b + c] * x[b + o];
+                    if (o == c) d += Math.Pow(s, -p.Beta);
+                    grad += dyo * d;
+                }
+                dx[b + c] = (float)grad;
+            }
+        }
+    }
+
+    private static double ScaleAt(LrnParameters p, float[] x, int b, int channels, int c)
+    {
+        double sum = 0;
+        for (int j = c - p.Before; j <= c + p.After; j++)
+            if (j >= 0 && j < channels) sum += (double)x[b + j] * x[b + j];
+        return p.K + p.Alpha / p.Size * sum;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Runtime.Intrinsics;
+
+namespace NativeIg.Tensors;
+
+/// <summary>How an average pool divides at padded borders.</summary>
+public enum AvgPoolDivisor
+{
+    /// <summary>Caffe: the window clipped to the padded image (H + pad), so pad pixels count as zeros.</summary>
+    IncludePadding,
+    /// <summary>TensorFlow: only the pixels inside the image count.</summary>
+    ValidOnly,
+}
+
+/// <summary>
+/// Max and average pooling over NHWC, forward and backward. Vectorised across channels (innermost in
+/// NHWC), one output pixel at a time. Max pool records for each output the flat input index of the
+/// first maximum in row-major window order (Caffe's tie rule: only a strictly larger value replaces it).
+/// </summary>
+public static class Pool2d
+{
+    /// <summary>y[N, OH, OW, C] = max over each window of x; argmax[i] = flat index into x of y[i]'s source.</summary>
+    public static void MaxForward(WindowGeometry g, Tensor x, Tensor y, int[] argmax)
+    {
+        g.RequireInput(x, "MaxPool.Forward");
+        g.RequireOutput(y, g.C, "MaxPool.Forward");
+        if (argmax.Length < y.Length)
+            throw new ArgumentException($"MaxPool.Forward: argmax holds {argmax.Length} entries, the output has {y.Length}.");
+        var xs = x.Buffer; int xo = x.Offset;
+        var ys = y.Buffer; int yo = y.Offset;
+        int c = g.C;
+        Parallel.For(0, g.N * g.OutH, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, row =>
+        {
+            int n = row / g.OutH, oy = row % g.OutH;
+            int y0 = Math.Max(oy * g.StrideH - g.PadTop, 0), y1 = Math.Min(oy * g.StrideH - g.PadTop + g.KernelH, g.H);
+            for (int ox = 0; ox < g.OutW; ox++)
+            {
+                int x0 = Math.Max(ox * g.StrideW - g.PadLeft, 0), x1 = Math.Min(ox * g.StrideW - g.PadLeft + g.KernelW, g.W);
+                int outBase = ((n * g.OutH + oy) * g.OutW + ox) * c;
+                int first = ((n * g.H + y0) * g.W + x0) * c;
+                int ch = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    for (; ch + 16 <= c; ch += 16)
+                    {
+                        var best = Vector512.LoadUnsafe(ref xs[xo + first + ch]);
+                        var bestIndex = Vector512.Create(first + ch) + Vector512<int>.Indices;
+                        for (int iy = y0; iy < y1; iy++)
+                            for (int ix = x0; ix < x1; ix++)
+                            {
+                                int at = ((n * g.H + iy) * g.W + ix) * c + ch;
+                                var v = Vector512.LoadUnsafe(ref xs[xo + at]);
+                                var greater = Vector512.GreaterThan(v, best);
+                                best = Vector512.ConditionalSelect(greater, v, best);
+                                bestIndex = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(at) + Vector512<int>.Indices, bestIndex);
+                            }
+                        best.StoreUnsafe(ref ys[yo + outBase + ch]);
+                        bestIndex.StoreUnsafe(ref argmax[outBase + ch]);
+                    }
+                }
+                for (; ch < c; ch++)
+                {
+                    float best = xs[xo + first + ch];
+                    int bestIndex = first + ch;
+                    for (int iy = y0; iy < y1; iy++)
+                        for (int ix = x0; ix < x1; ix++)
+                        {
+                            int at = ((n * g.H + iy) * g.W + ix) * c + ch;
+                            if (xs[xo + at] > best) { best = xs[xo + at]; bestIndex = at; }
+                        }
+                    ys[yo + outBase + ch] = best;
+                    argmax[outBase + ch] = bestIndex;
+                }
+            }
+        });
+    }
+
+    /// <summary>dx[argmax[i]] += dy[i]; dx is cleared first unless <paramref name="accumulate"/>.</summary>
+    public static void MaxBackward(WindowGeometry g, Tensor dy, int[] argmax, Tensor dx, bool accumulate = false)
+    {
+        g.RequireOutput(dy, g.C, "MaxPool.Backward (dy)");
+        g.RequireInput(dx, "MaxPool.Backward (dx)");
+        var dxs = dx.Span;
+        if (!accumulate) dxs.Clear();
+        var dys = dy.Span;
+        // Windows overlap, so images run in parallel and outputs within an image sequentially.
+        var dxb = dx.Buffer; int dxo = dx.Offset;
+        var dyb = dy.Buffer; int dyo = dy.Offset;
+        int perImage = g.OutH * g.OutW * g.C;
+        Parallel.For(0, g.N, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, n =>
+        {
+            for (int i = n * perImage, end = i + perImage; i < end; i++) dxb[dxo + argmax[i]] += dyb[dyo + i];
+        });
+    }
+
+    /// <summary>y = mean over each window of x, with the given divisor rule at borders.</summary>
+    public static void AvgForward(WindowGeometry g, Tensor x, Tensor y, AvgPoolDivisor divisor)
+    {
+        g.RequireInput(x, "AvgPool.Forward");
+        g.RequireOutput(y, g.C, "AvgPool.Forward");
+        var xs = x.Span; var ys = y.Span;
+        int c = g.C;
+        for (int n = 0; n < g.N; n++)
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                {
+                    var (y0, y1, x0, x1, scale) = AvgWindow(g, oy, ox, divisor);
+                    var dst = ys.Slice(((n * g.OutH + oy) * g.OutW + ox) * c, c);
+                    dst.Clear();
+                    for (int iy = y0; iy < y1; iy++)
+                        for (int ix = x0; ix < x1; ix++)
+                            System.Numerics.Tensors.TensorPrimitives.Add(dst, xs.Slice(((n * g.H + iy) * g.W + ix) * c, c), dst);
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(dst, scale, dst);
+                }
+    }
+
+    /// <summary>dx += dy / divisor spread over each window.</summary>
+    public static void AvgBackward(WindowGeometry g, Tensor dy, Tensor dx, AvgPoolDivisor divisor, bool accumulate = false)
+    {
+        g.RequireOutput(dy, g.C, "AvgPool.Backward (dy)");
+        g.RequireInput(dx, "AvgPool.Backward (dx)");
+        var dys = dy.Span; var dxs = dx.Span;
+        if (!accumulate) dxs.Clear();
+        int c = g.C;
+        for (int n = 0; n < g.N; n++)
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                {
+                    var (y0, y1, x0, x1, scale) = AvgWindow(g, oy, ox, divisor);
+                    var src = dys.Slice(((n * g.OutH + oy) * g.OutW + ox) * c, c);
+                    for (int iy = y0; iy < y1; iy++)
+                        for (int ix = x0; ix < x1; ix++)
+                        {
+                            var dst = dxs.Slice(((n * g.H + iy) * g.W + ix) * c, c);
+                            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(src, scale, dst, dst);
+                        }
+                }
+    }
+
+    /// <summary>The window clipped to the image, and 1/divisor.</summary>
+    internal static (int Y0, int Y1, int X0, int X1, float Scale) AvgWindow(WindowGeometry g, int oy, int ox, AvgPoolDivisor divisor)
+    {
+        int ys = oy * g.StrideH - g.PadTop, xs = ox * g.StrideW - g.PadLeft;
+        int y0 = Math.Max(ys, 0), y1 = Math.Min(ys + g.KernelH, g.H);
+        int x0 = Math.Max(xs, 0), x1 = Math.Min(xs + g.KernelW, g.W);
+        int count = divisor == AvgPoolDivisor.ValidOnly
+            ? (y1 - y0) * (x1 - x0)
+            : (Math.Min(ys + g.KernelH, g.H + g.PadTop) - ys) * (Math.Min(xs + g.KernelW, g.W + g.PadLeft) - xs);
+        return (y0, y1, x0, x1, 1f / count);
+    }
+}
+
+/// <summary>Scalar pooling loops the vectorised kernels are tested against.</summary>
+public static class Pool2dReference
+{
+    public static void MaxForward(WindowGeometry g, float[] x, float[] y, int[] argmax)
+    {
+        for (int n = 0; n < g.N; n++)
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                    for (int c = 0; c < g.C; c++)
+                    {
+                        float best = float.NegativeInfinity; int bestIndex = -1;
+                        for (int kh = 0; kh < g.KernelH; kh++)
+                            for (int kw = 0; kw < g.KernelW; kw++)
+                            {
+                                int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
+                                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                                int at = ((n * g.H + iy) * g.W + ix) * g.C + c;
+                                if (bestIndex < 0 || x[at] > best) { best = x[at]; bestIndex = at; }
+                            }
+                        int o = ((n * g.OutH + oy) * g.OutW + ox) * g.C + c;
+                        y[o] = best; argmax[o] = bestIndex;
+                    }
+    }
+
+    public static void AvgForward(WindowGeometry g, float[] x, float[] y, AvgPoolDivisor divisor)
+    {
+        for (int n = 0; n < g.N; n++)
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                    for (int c = 0; c < g.C; c++)
+                    {
+                        double sum = 0; int valid = 0, padded = 0;
+                        for (int kh = 0; kh < g.KernelH; kh++)
+                            for (int kw = 0; kw < g.KernelW; kw++)
+                            {
+                                int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
+                                bool insidePadded = iy < g.H + g.PadTop && ix < g.W + g.PadLeft;
+                                if (insidePadded) padded++;
+                                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                                sum += x[((n * g.H + iy) * g.W + ix) * g.C + c];
+                                valid++;
+                            }
+                        y[((n * g.OutH + oy) * g.OutW + ox) * g.C + c] = (float)(sum / (divisor == AvgPoolDivisor.ValidOnly ? valid : padded));
+                    }
+    }
+}

@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
+namespace NativeIg.Tensors;
+
+/// <summary>
+/// A contiguous float32 tensor of rank 1 to 4. Images and activations are NHWC (channels innermost),
+/// convolution filters HWIO ([KH, KW, CI, CO]: the filter is then a plain [K, CO] GEMM operand),
+/// fully-connected weights [in, out].
+/// </summary>
+/// <remarks>
+/// Storage is a pinned float array whose data start is 64-byte aligned; owned storage comes from
+/// <see cref="BufferPool"/> and returns there on <see cref="Dispose"/>, so repeated work of the same
+/// shapes (chunks of an IG path) does not allocate. Views (<see cref="SliceBatch"/>, <see cref="Reshape"/>)
+/// share storage and never return it.
+/// </remarks>
+public sealed class Tensor : IDisposable
+{
+    private readonly int[] _shape;
+    private float[]? _buffer;
+    private readonly int _offset;
+    private readonly bool _ownsBuffer;
+
+    public int Length { get; }
+    public int Rank => _shape.Length;
+    public ReadOnlySpan<int> Shape => _shape;
+
+    private Tensor(int[] shape, float[] buffer, int offset, bool ownsBuffer)
+    {
+        _shape = shape;
+        _buffer = buffer;
+        _offset = offset;
+        _ownsBuffer = ownsBuffer;
+        Length = ElementCount(shape);
+    }
+
+    /// <summary>A tensor with undefined contents, from the pool.</summary>
+    public static Tensor Uninitialized(params int[] shape)
+    {
+        ValidateShape(shape);
+        var (buffer, offset) = BufferPool.Shared.Rent(ElementCount(shape));
+        return new Tensor((int[])shape.Clone(), buffer, offset, ownsBuffer: true);
+    }
+
+    public static Tensor Zeros(params int[] shape)
+    {
+        var t = Uninitialized(shape);
+        t.Span.Clear();
+        return t;
+    }
+
+    public static Tensor Filled(float value, params int[] shape)
+    {
+        var t = Uninitialized(shape);
+        t.Span.Fill(value);
+        return t;
+    }
+
+    /// <summary>Copies <paramref name="data"/> into a new tensor of the given shape.</summary>
+    public static Tensor FromSpan(ReadOnlySpan<float> data, params int[] shape)
+    {
+        ValidateShape(shape);
+        if (data.Length != ElementCount(shape))
+            throw new ArgumentException($"Data holds {data.Length} values but shape {Describe(shape)} needs {ElementCount(shape)}.", nameof(data));
+        var t = Uninitialized(shape);
+        data.CopyTo(t.Span);
+        return t;
+    }
+
+    public Span<float> Span
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Buffer.AsSpan(_offset, Length);
+    }
+
+    public float[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was returned to the pool.");
+    public int Offset => _offset;
+    public bool IsDisposed => _buffer is null;
+
+    public int Dim(int axis) => _shape[axis];
+
+    /// <summary>N of an NHWC tensor (or rows of a matrix).</summary>
+    public int N => _shape[0];
+
+    public float this[int i]
+    {
+        get => Span[i];
+        set => Span[i] = value;
+    }
+
+    /// <summary>A view of images [start, start+count) along axis 0; shares storage.</summary>
+    public Tensor SliceBatch(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > _shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"Batch slice [{start}, {start + count}) is outside a tensor of shape {ShapeString}.");
+        int inner = Length / Math.Max(_shape[0], 1);
+        var shape = (int[])_shape.Clone();
+        shape[0] = count;
+        return new Tensor(shape, Buffer, _offset + start * inner, ownsBuffer: false);
+    }
+
+    /// <summary>A view with another shape of the same element count.</summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        ValidateShape(shape);
+        if (ElementCount(shape) != Length)
+            throw new ArgumentException($"Cannot reshape {ShapeString} ({Length} values) to {Describe(shape)} ({ElementCount(shape)} values).", nameof(shape));
+        return new Tensor((int[])shape.Clone(), Buffer, _offset, ownsBuffer: false);
+    }
+
+    public Tensor Clone()
+    {
+        var t = Uninitialized(_shape);
+        Span.CopyTo(t.Span);
+        return t;
+    }
+
+    public float[] ToArray() => Span.ToArray();
+
+    public bool SameShape(Tensor other) => _shape.AsSpan().SequenceEqual(other._shape);
+
+    public string ShapeString => Describe(_shape);
+
+    public static string Describe(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    public override string ToString() => $"Tensor{ShapeString}";
+
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        if (buffer is null) return;
+        _buffer = null;
+        if (_ownsBuffer) BufferPool.Shared.Return(buffer);
+    }
+
+    public static int ElementCount(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int d in shape) n *= d;
+        if (n > int.MaxValue) throw new ArgumentException($"Shape {Describe(shape)} has more than {int.MaxValue} elements.");
+        return (int)n;
+    }
+
+    private static void ValidateShape(int[] shape)
+    {
+        if (shape.Length is < 1 or > 4)
+            throw new ArgumentException($"Tensors have rank 1 to 4; got shape {Describe(shape)}.", nameof(shape));
+        foreach (int d in shape)
+            if (d < 0) throw new ArgumentException($"Negative dimension in shape {Describe(shape)}.", nameof(shape));
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming both shapes unless they are equal.</summary>
+    public static void RequireSameShape(Tensor a, Tensor b, string what)
+    {
+        if (!a.SameShape(b))
+            throw new ArgumentException($"{what}: shapes differ, {a.ShapeString} vs {b.ShapeString}.");
+    }
+}
+
+/// <summary>
+/// Pinned, 64-byte-aligned float arrays reused by exact length. IG runs the same shapes chunk after
+/// chunk, so exact-length buckets give full reuse without fragmentation bookkeeping.
+/// </summary>
+public sealed class BufferPool
+{
+    public static BufferPool Shared { get; } = new();
+
+    private const int AlignFloats = 16; // 64 bytes
+    private readonly ConcurrentDictionary<int, ConcurrentBag<float[]>> _free = new();
+    private long _pooledBytes;
+
+    /// <summary>Buffers above this many pooled bytes are dropped on return rather than kept.</summary>
+    public long MaxPooledBytes { get; set; } = 2L << 30;
+
+    public long PooledBytes => Interlocked.Read(ref _pooledBytes);
+
+    public (float[] Buffer, int Offset) Rent(int length)
+    {
+        float[]? buffer = null;
+        if (_free.TryGetValue(length, out var bag) && bag.TryTake(out buffer))
+            Interlocked.Add(ref _pooledBytes, -(long)buffer.Length * sizeof(float));
+        buffer ??= GC.AllocateUninitializedArray<float>(length + AlignFloats, pinned: true);
+        return (buffer, AlignedOffset(buffer));
+    }
+
+    public void Return(float[] buffer)
+    {
+        int length = buffer.Length - AlignFloats;
+        if (PooledBytes + (long)buffer.Length * sizeof(float) > MaxPooledBytes) return;
+        Interlocked.Add(ref _pooledBytes, (long)buffer.Length * sizeof(float));
+        _free.GetOrAdd(length, _ => new ConcurrentBag<float[]>()).Add(buffer);
+    }
+
+    /// <summary>Drops every pooled buffer (memory goes back to the GC).</summary>
+    public void Clear()
+    {
+        _free.Clear();
+        Interlocked.Exchange(ref _pooledBytes, 0);
+    }
+
+    private static unsafe int AlignedOffset(float[] pinned)
+    {
+        nuint address = (nuint)Unsafe.AsPointer(ref pinned[0]);
+        int misalignment = (int)(address % 64);
+        return misalignment == 0 ? 0 : (64 - misalignment) / sizeof(float);
+    }
+}
