@@ -139,7 +139,7 @@ public static class WeightsResolver
     }
 
     /// <summary>The current directory and the application's directory, each with its parents.</summary>
-    internal static IEnumerable<string> SearchDirectories()
+    public static IEnumerable<string> SearchDirectories()
     {
         var seen = new HashSet<string>();
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })

@@ -1,0 +1,182 @@
+using System.Text.Json;
+using NativeIg.Ig;
+using NativeIg.InceptionV1;
+using NativeIg.Tensors;
+
+namespace NativeIg.Cli;
+
+internal static class Classify
+{
+    public static readonly string[] ValueOptions = ["--top", "--weights", "--labels", "--threads"];
+    public static readonly string[] Flags = ["--json", "--skip-checksum"];
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
+    {
+        if (a.Positional.Count == 0) throw new UsageException("classify needs at least one IMAGE.");
+        int top = a.Int("--top") ?? 5;
+        if (top is < 1 or > GoogLeNet.ClassCount) throw new UsageException($"--top must be in 1…{GoogLeNet.ClassCount}.");
+        Program.ApplyThreads(a);
+        var model = Program.LoadModel(a);
+        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
+        int failures = 0;
+        foreach (var path in a.Positional)
+        {
+            Tensor image;
+            try { image = ImageLoader.LoadForModel(path); }
+            catch (Exception e) when (e is ImageFormatException or FormatException or IOException)
+            {
+                stderr.WriteLine($"nativeig: {e.Message}");
+                failures++;
+                continue;
+            }
+            using (image)
+            using (var batch = image.Reshape(1, GoogLeNet.InputSize, GoogLeNet.InputSize, 3))
+            using (var probabilities = model.PredictProbabilities(batch))
+            {
+                var best = GoogLeNet.TopK(probabilities.Span, top);
+                if (a.Flag("--json"))
+                {
+                    var record = new
+                    {
+                        image = path,
+                        top = best.Select(b => new { index = b.Index, label = labels[b.Index], probability = Math.Round((double)b.Probability, 5) }),
+                    };
+                    stdout.WriteLine(JsonSerializer.Serialize(record, Program.Json));
+                }
+                else
+                {
+                    stdout.WriteLine(path);
+                    foreach (var (index, p) in best) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
+                }
+            }
+        }
+        return failures == 0 ? Program.Success : Program.Failure;
+    }
+}
+
+internal static class Explain
+{
+    public static readonly string[] ValueOptions =
+        ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads"];
+    public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum"];
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
+    {
+        // Every argument is checked before the model loads or any gradient is computed.
+        if (a.Positional.Count > 1) throw new UsageException("explain takes one IMAGE.");
+        string imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
+        int steps = a.Int("--steps") ?? 50;
+        if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
+        double? autoTolerance = a.Double("--auto-steps");
+        if (autoTolerance is not null && a.Value("--steps") is not null) throw new UsageException("Give --steps or --auto-steps, not both.");
+        if (autoTolerance is <= 0) throw new UsageException("--auto-steps needs a tolerance > 0 (e.g. 0.01 for 1%).");
+        int maxSteps = a.Int("--max-steps") ?? 1600;
+        if (maxSteps < 50) throw new UsageException("--max-steps must be ≥ 50.");
+        int batch = a.Int("--batch") ?? 32;
+        if (batch < 1) throw new UsageException($"--batch must be ≥ 1, got {batch}.");
+        IntegrationRule rule;
+        try { rule = PathRules.Parse(a.Value("--rule") ?? "trapezoid"); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        var output = (a.Value("--output") ?? "probability").ToLowerInvariant() switch
+        {
+            "probability" or "prob" => TargetOutput.Probability,
+            "logit" => TargetOutput.Logit,
+            var other => throw new UsageException($"--output must be probability or logit, got '{other}'."),
+        };
+        Colormap? colormap = null;
+        if (a.Value("--colormap") is { } cmap)
+        {
+            try { colormap = Colormap.Parse(cmap); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+        }
+        double? clip = a.Double("--clip");
+        if (clip is <= 0 or > 100) throw new UsageException("--clip must be a percentile in (0, 100].");
+        Program.ApplyThreads(a);
+
+        using var image = ImageLoader.LoadForModel(imagePath);
+        using var baseline = Baselines.Parse(a.Value("--baseline") ?? "black", image);
+        var model = Program.LoadModel(a);
+        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
+
+        using var batch1 = image.Reshape(1, GoogLeNet.InputSize, GoogLeNet.InputSize, 3);
+        using var probabilities = model.PredictProbabilities(batch1);
+        var top3 = GoogLeNet.TopK(probabilities.Span, 3);
+        int target = top3[0].Index;
+        if (a.Value("--target") is { } targetText)
+            target = labels.Find(targetText) ?? throw new UsageException(
+                int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{GoogLeNet.ClassCount - 1}." : $"--target '{targetText}' is not an ImageNet label (e.g. \"fireboat\", \"giant panda\") or a class index.");
+
+        var ig = new IntegratedGradients(model);
+        var progress = Console.IsErrorRedirected ? null : new ProgressBar(stderr);
+        var result = autoTolerance is { } tol
+            ? ig.AutoSteps(image, baseline, target, tol, 50, maxSteps, batch, rule, output, progress)
+            : ig.Attribute(image, baseline, target, steps, batch, rule, output, progress);
+        progress?.Finish();
+        using (result)
+        {
+            string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imagePath));
+            string title = $"IG for '{labels[target]}' ({target}), {result.Steps} steps";
+            var files = ExplanationFiles.Write(outDir, result, image, baseline, title, colormap, clip, a.Flag("--signed"));
+            string baselineName = a.Value("--baseline") ?? "black";
+            if (a.Flag("--json"))
+            {
+                var record = new
+                {
+                    image = imagePath, target, label = labels[target], steps = result.Steps, rule = PathRules.Name(rule), baseline = baselineName,
+                    output = output == TargetOutput.Probability ? "probability" : "logit",
+                    f_input = result.FInput, f_baseline = result.FBaseline, sum = result.Sum, delta = result.Delta,
+                    seconds = Math.Round(result.Elapsed.TotalSeconds, 3),
+                    top = top3.Select(t => new { index = t.Index, label = labels[t.Index], probability = Math.Round((double)t.Probability, 5) }),
+                    files = new { figure = files.Figure, mask = files.Mask, overlay = files.Overlay, saturation = files.Saturation, attributions = files.Attributions, interpolation = files.Interpolation, path = files.Path },
+                };
+                stdout.WriteLine(JsonSerializer.Serialize(record, Program.Json));
+            }
+            else
+            {
+                stdout.WriteLine($"{imagePath}");
+                foreach (var (index, p) in top3) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
+                stdout.WriteLine($"Integrated Gradients for '{labels[target]}' ({target}), {PathRules.Name(rule)} rule, {result.Steps} steps, baseline {baselineName}, F = {(output == TargetOutput.Probability ? "probability" : "logit")}");
+                stdout.WriteLine($"  F(x)        = {result.FInput:G6}");
+                stdout.WriteLine($"  F(baseline) = {result.FBaseline:G6}");
+                stdout.WriteLine($"  sum(attr)   = {result.Sum:G6}");
+                stdout.WriteLine($"  delta       = {result.Delta:+0.000000;-0.000000} ({result.RelativeDelta * 100:0.00}% of F(x) - F(baseline))");
+                stdout.WriteLine($"  seconds     = {result.Elapsed.TotalSeconds:0.00}");
+                stdout.WriteLine($"Wrote {files.Figure}, {Path.GetFileName(files.Mask)}, {Path.GetFileName(files.Overlay)}, {Path.GetFileName(files.Saturation)}, {Path.GetFileName(files.Interpolation)}, {Path.GetFileName(files.Attributions)}, {Path.GetFileName(files.Path)}");
+            }
+        }
+        return Program.Success;
+    }
+
+    /// <summary>fireboat.jpg from $NATIVEIG_EXAMPLES, else an images/ folder in shared/ or ../shared/ up the directory tree.</summary>
+    internal static string DefaultExample()
+    {
+        const string name = "fireboat.jpg";
+        var fromEnvironment = Environment.GetEnvironmentVariable("NATIVEIG_EXAMPLES");
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            var candidate = Path.Combine(fromEnvironment, name);
+            if (File.Exists(candidate)) return candidate;
+            throw new FileNotFoundException($"NATIVEIG_EXAMPLES is {fromEnvironment}, which holds no {name}.");
+        }
+        foreach (var dir in WeightsResolver.SearchDirectories())
+            foreach (var sub in new[] { "shared/images", "../shared/images", "images" })
+            {
+                var candidate = Path.GetFullPath(Path.Combine(dir, sub, name));
+                if (File.Exists(candidate)) return candidate;
+            }
+        throw new FileNotFoundException($"No IMAGE given and the default example {name} was not found (set NATIVEIG_EXAMPLES to its folder, or pass an image).");
+    }
+}
+
+/// <summary>A one-line progress bar on stderr, redrawn per chunk of the path.</summary>
+internal sealed class ProgressBar(TextWriter stderr) : IProgress<IgProgress>
+{
+    public void Report(IgProgress value)
+    {
+        const int width = 30;
+        int filled = value.ImagesTotal == 0 ? width : value.ImagesDone * width / value.ImagesTotal;
+        stderr.Write($"\r  path [{new string('#', filled)}{new string('.', width - filled)}] {value.ImagesDone}/{value.ImagesTotal}");
+    }
+
+    public void Finish() => stderr.WriteLine();
+}

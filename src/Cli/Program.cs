@@ -1,0 +1,194 @@
+using System.Globalization;
+using System.Text.Json;
+using NativeIg.Ig;
+using NativeIg.InceptionV1;
+using NativeIg.Tensors;
+
+namespace NativeIg.Cli;
+
+/// <summary>Bad command-line usage: exit code 2 with the message and a pointer to --help.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+public static class Program
+{
+    public const int Success = 0, Failure = 1, BadArguments = 2;
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            {
+                stdout.Write(Help.Main);
+                return args.Length == 0 ? BadArguments : Success;
+            }
+            var rest = args[1..];
+            return args[0] switch
+            {
+                "classify" => Classify.Run(new Arguments(rest, Help.Classify, Classify.ValueOptions, Classify.Flags), stdout, stderr),
+                "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr),
+                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain."),
+            };
+        }
+        catch (HelpRequested help)
+        {
+            stdout.Write(help.Text);
+            return Success;
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"nativeig: {e.Message}");
+            stderr.WriteLine("Run 'nativeig --help' or 'nativeig COMMAND --help' for usage.");
+            return BadArguments;
+        }
+        catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"nativeig: {e.Message}");
+            return Failure;
+        }
+    }
+
+    /// <summary>Loads weights through the resolver (explicit path, NATIVEIG_WEIGHTS, weights/).</summary>
+    internal static GoogLeNet LoadModel(Arguments a) =>
+        GoogLeNet.Load(WeightsResolver.Resolve(a.Value("--weights")), verifyChecksum: !a.Flag("--skip-checksum"));
+
+    internal static void ApplyThreads(Arguments a)
+    {
+        if (a.Int("--threads") is { } threads)
+        {
+            if (threads < 1) throw new UsageException("--threads must be ≥ 1.");
+            Gemm.Threads = threads;
+        }
+    }
+
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    internal static string Percent(double p) => (p * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+}
+
+internal sealed class HelpRequested(string text) : Exception("help")
+{
+    public string Text { get; } = text;
+}
+
+/// <summary>Options (--name value / --flag) and positional arguments, checked against the command's list.</summary>
+internal sealed class Arguments
+{
+    private readonly Dictionary<string, string?> _options = new();
+    public List<string> Positional { get; } = [];
+
+    public Arguments(string[] args, string help, string[] valueOptions, string[] flags)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a is "-h" or "--help") throw new HelpRequested(help);
+            if (!a.StartsWith("--", StringComparison.Ordinal)) { Positional.Add(a); continue; }
+            string name = a;
+            string? value = null;
+            int eq = a.IndexOf('=');
+            if (eq > 0) (name, value) = (a[..eq], a[(eq + 1)..]);
+            if (flags.Contains(name))
+            {
+                if (value is not null) throw new UsageException($"Option '{name}' takes no value.");
+            }
+            else if (valueOptions.Contains(name))
+            {
+                if (value is null)
+                {
+                    if (i + 1 >= args.Length) throw new UsageException($"Option '{name}' needs a value.");
+                    value = args[++i];
+                }
+            }
+            else throw new UsageException($"Unknown option '{name}'.");
+            _options[name] = value;
+        }
+    }
+
+    public bool Flag(string name) => _options.ContainsKey(name);
+    public string? Value(string name) => _options.GetValueOrDefault(name);
+
+    public int? Int(string name)
+    {
+        var v = Value(name);
+        if (v is null) return null;
+        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r)) throw new UsageException($"{name} needs an integer, got '{v}'.");
+        return r;
+    }
+
+    public double? Double(string name)
+    {
+        var v = Value(name);
+        if (v is null) return null;
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r)) throw new UsageException($"{name} needs a number, got '{v}'.");
+        return r;
+    }
+}
+
+internal static class Help
+{
+    public const string Main = """
+        nativeig — Inception V1 (GoogLeNet) and Integrated Gradients in pure C#.
+
+        Usage:
+          nativeig classify IMAGE... [--top K] [--json]            top-K ImageNet labels per image
+          nativeig explain [IMAGE] [--target LABEL|INDEX] ...      Integrated Gradients attributions and figures
+
+        Run 'nativeig COMMAND --help' for a command's options.
+        Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel
+        (get it with `bash weights/fetch.sh`).
+
+        """;
+
+    public const string Classify = """
+        Usage: nativeig classify IMAGE... [options]
+
+        Classifies each image (JPEG, PNG, BMP, GIF, or a .npy [224, 224, 3] float32 array in [0,1]),
+        resized with padding to 224×224 like TensorFlow's resize_with_pad.
+
+        Options:
+          --top K            labels to show per image (default 5)
+          --json             one JSON object per image on stdout
+          --weights PATH     the caffemodel (default: $NATIVEIG_WEIGHTS, then weights/bvlc_googlenet.caffemodel)
+          --labels PATH      synset_words.txt or ImageNetLabels.txt (default: found beside the weights or in labels/)
+          --skip-checksum       do not verify the weights' SHA-256
+          --threads N        worker threads (default: all cores)
+          -h, --help         this help
+
+        Exit codes: 0 success, 1 a failure (a bad image: the others are still classified), 2 bad arguments.
+
+        """;
+
+    public const string Explain = """
+        Usage: nativeig explain [IMAGE] [options]
+
+        Integrated Gradients for one image (default: the tutorial's fireboat.jpg, found in ../shared/images
+        or $NATIVEIG_EXAMPLES) against a baseline, with the completeness check Σattr vs F(x) − F(baseline).
+
+        Options:
+          --target LABEL|INDEX   class to explain, by name ("fireboat") or index (default: the top class)
+          --steps M              path steps (default 50)
+          --auto-steps TOL       start at 50 steps and double until |delta| ≤ TOL·|F(x) − F(baseline)|
+          --max-steps N          limit for --auto-steps (default 1600)
+          --batch B              path images per forward/backward batch (default 32)
+          --baseline SPEC        black (default), white, noise[:seed], blur[:sigma], or an image PATH
+          --rule RULE            trapezoid (default), left, right, middle, gauss-legendre
+          --output KIND          probability (default) or logit
+          --out DIR              output folder (default ./ig-out/<image-name>/)
+          --colormap NAME        inferno (default), viridis, diverging
+          --clip PCT             clip the mask at this percentile of |attr| (e.g. 99) before scaling
+          --signed               signed mask: positive and negative attributions in two colours
+          --json                 one JSON object on stdout instead of text
+          --weights PATH         the caffemodel
+          --labels PATH          synset_words.txt or ImageNetLabels.txt
+          --skip-checksum        do not verify the weights' SHA-256
+          --threads N            worker threads (default: all cores)
+          -h, --help             this help
+
+        Writes figure.png, mask.png, overlay.png, saturation.png, interpolation.png, attributions.npy and
+        path.npy into the output folder.
+
+        """;
+}

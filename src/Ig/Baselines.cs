@@ -1,0 +1,92 @@
+using NativeIg.InceptionV1;
+using NativeIg.Tensors;
+
+namespace NativeIg.Ig;
+
+/// <summary>Baseline images x′ for IG, all [H, W, C] in the model's input space (RGB in [0, 1]).</summary>
+public static class Baselines
+{
+    public static Tensor Black(params int[] shape) => Tensor.Zeros(shape);
+
+    public static Tensor White(params int[] shape) => Tensor.Filled(1f, shape);
+
+    /// <summary>Uniform noise in [0, 1) from a seeded generator: the same seed gives the same image on every machine.</summary>
+    public static Tensor UniformNoise(int seed, params int[] shape)
+    {
+        var t = Tensor.Uninitialized(shape);
+        var random = new Random(seed);
+        var s = t.Span;
+        for (int i = 0; i < s.Length; i++) s[i] = random.NextSingle();
+        return t;
+    }
+
+    /// <summary>The input blurred by a separable Gaussian of standard deviation σ pixels (kernel radius ⌈3σ⌉, edges clamped).</summary>
+    public static Tensor GaussianBlur(Tensor image, float sigma)
+    {
+        if (image.Rank != 3) throw new ArgumentException($"GaussianBlur expects an [H, W, C] image; got {image.ShapeString}.");
+        if (!(sigma > 0) || float.IsInfinity(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), $"Blur σ must be a positive number of pixels, got {sigma}.");
+        int h = image.Dim(0), w = image.Dim(1), c = image.Dim(2);
+        int radius = (int)MathF.Ceiling(3 * sigma);
+        var kernel = new float[2 * radius + 1];
+        for (int i = -radius; i <= radius; i++) kernel[i + radius] = MathF.Exp(-i * i / (2 * sigma * sigma));
+        float sum = kernel.Sum();
+        for (int i = 0; i < kernel.Length; i++) kernel[i] /= sum;
+        using var horizontal = Tensor.Zeros(h, w, c);
+        var result = Tensor.Zeros(h, w, c);
+        var src = image.Span; var mid = horizontal.Span; var dst = result.Span;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int k = -radius; k <= radius; k++)
+                {
+                    int sx = Math.Clamp(x + k, 0, w - 1);
+                    for (int ch = 0; ch < c; ch++) mid[(y * w + x) * c + ch] += kernel[k + radius] * src[(y * w + sx) * c + ch];
+                }
+        for (int y = 0; y < h; y++)
+            for (int k = -radius; k <= radius; k++)
+            {
+                int sy = Math.Clamp(y + k, 0, h - 1);
+                for (int x = 0; x < w; x++)
+                    for (int ch = 0; ch < c; ch++) dst[(y * w + x) * c + ch] += kernel[k + radius] * mid[(sy * w + x) * c + ch];
+            }
+        return result;
+    }
+
+    /// <summary>
+    /// Parses a baseline spec: black, white, noise[:seed], blur[:sigma], or a path to an image (resized
+    /// like the input). <paramref name="image"/> is the input (needed for blur and for the shape).
+    /// </summary>
+    public static Tensor Parse(string spec, Tensor image)
+    {
+        var shape = image.Shape.ToArray();
+        var (name, argument) = spec.IndexOf(':') is var colon and > 0 && !File.Exists(spec) ? (spec[..colon], spec[(colon + 1)..]) : (spec, null);
+        switch (name.ToLowerInvariant())
+        {
+            case "black": return Black(shape);
+            case "white": return White(shape);
+            case "noise" or "uniform":
+                {
+                    int seed = 0;
+                    if (argument is not null && !int.TryParse(argument, out seed))
+                        throw new ArgumentException($"Baseline '{spec}': the noise seed must be an integer.");
+                    return UniformNoise(seed, shape);
+                }
+            case "blur":
+                {
+                    float sigma = 10f;
+                    if (argument is not null && !float.TryParse(argument, System.Globalization.CultureInfo.InvariantCulture, out sigma))
+                        throw new ArgumentException($"Baseline '{spec}': the blur σ must be a number of pixels.");
+                    return GaussianBlur(image, sigma);
+                }
+        }
+        if (!File.Exists(spec))
+            throw new ArgumentException($"Baseline '{spec}' is neither black, white, noise[:seed], blur[:sigma] nor an existing image file.");
+        var loaded = ImageLoader.LoadForModel(spec, image.Dim(0));
+        if (!loaded.SameShape(image))
+        {
+            var s = loaded.ShapeString;
+            loaded.Dispose();
+            throw new ArgumentException($"Baseline image {spec} has shape {s}; the input has {image.ShapeString}.");
+        }
+        return loaded;
+    }
+}

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using NativeIg.Autodiff;
+using NativeIg.InceptionV1;
+using Tensor = NativeIg.Tensors.Tensor;
+
+namespace NativeIg.Ig;
+
+/// <summary>What F is: the target class's softmax probability (the tutorial) or its logit.</summary>
+public enum TargetOutput
+{
+    Probability,
+    Logit,
+}
+
+/// <summary>Progress of one attribution: path images whose gradients are done, out of all.</summary>
+public readonly record struct IgProgress(int ImagesDone, int ImagesTotal, int BaselineIndex, int Baselines);
+
+/// <summary>
+/// The attributions and everything needed to judge them. Completeness (IG's axiom) says
+/// Σ attributions = F(x) − F(x′); <see cref="Delta"/> is how far the approximation is from it.
+/// </summary>
+public sealed class IgResult : IDisposable
+{
+    /// <summary>Attributions, the input's shape [H, W, C].</summary>
+    public required Tensor Attributions { get; init; }
+    public required int Target { get; init; }
+    public required TargetOutput Output { get; init; }
+    public required IntegrationRule Rule { get; init; }
+    public required int Steps { get; init; }
+    public required double FInput { get; init; }
+    public required double FBaseline { get; init; }
+    /// <summary>Alphas of the path, and F and the mean input gradient at each (the tutorial's saturation plots).</summary>
+    public required double[] Alphas { get; init; }
+    public required double[] PathValues { get; init; }
+    public required double[] MeanPathGradients { get; init; }
+    public required TimeSpan Elapsed { get; init; }
+    public required TimeSpan GradientTime { get; init; }
+
+    public double Sum => TensorPrimitives.Sum(Attributions.Span);
+    public double Delta => Sum - (FInput - FBaseline);
+    /// <summary>|Δ| / |F(x) − F(x′)|.</summary>
+    public double RelativeDelta => Math.Abs(Delta) / Math.Max(Math.Abs(FInput - FBaseline), 1e-30);
+
+    public void Dispose() => Attributions.Dispose();
+}
+
+/// <summary>
+/// Integrated Gradients (Sundararajan, Taly and Yan, 2017) for any differentiable model of the
+/// engine: IG_i(x) = (x_i − x′_i)·∫₀¹ ∂F(x′ + α(x − x′))/∂x_i dα. The steps of the TensorFlow
+/// tutorial stay separate public functions — alphas (<see cref="PathRules"/>),
+/// <see cref="InterpolateImages"/>, <see cref="ComputeGradients"/>, <see cref="IntegralApproximation"/>
+/// and <see cref="ScaleByInputDifference"/> — and <see cref="Attribute"/> runs them chunk by chunk so
+/// memory is bounded by the batch, not by the number of steps.
+/// </summary>
+public sealed class IntegratedGradients(IDifferentiableModel model)
+{
+    public IDifferentiableModel Model { get; } = model;
+
+    /// <summary>Attributions of <paramref name="image"/> [H, W, C] for class <paramref name="target"/> against one baseline.</summary>
+    public IgResult Attribute(Tensor image, Tensor baseline, int target, int steps = 50, int batchSize = 32,
+        IntegrationRule rule = IntegrationRule.Trapezoid, TargetOutput output = TargetOutput.Probability,
+        IProgress<IgProgress>? progress = null, CancellationToken cancellation = default)
+        => AttributeAveraged(image, [baseline], target, steps, batchSize, rule, output, progress, cancellation);
+
+    /// <summary>Attributions averaged over several baselines (expected-gradients style); F(x′) is the mean over baselines.</summary>
+    public IgResult AttributeAveraged(Tensor image, IReadOnlyList<Tensor> baselines, int target, int steps = 50, int batchSize = 32,
+        IntegrationRule rule = IntegrationRule.Trapezoid, TargetOutput output = TargetOutput.Probability,
+        IProgress<IgProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        Validate(image, baselines, target, steps, batchSize);
+        var clock = Stopwatch.StartNew();
+        var (alphas, weights) = PathRules.AlphasAndWeights(rule, steps);
+        int size = image.Length;
+        var integral = new double[size];
+        var attributions = new double[size];
+        var pathValues = new double[alphas.Length];
+        var meanGradients = new double[alphas.Length];
+        double fBaseline = 0;
+        var gradientClock = new Stopwatch();
+        for (int b = 0; b < baselines.Count; b++)
+        {
+            Array.Clear(integral);
+            var baseline = baselines[b];
+            for (int start = 0; start < alphas.Length; start += batchSize)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                int count = Math.Min(batchSize, alphas.Length - start);
+                using var path = InterpolateImages(baseline, image, alphas.AsSpan(start, count));
+                gradientClock.Start();
+                var (gradients, values) = ComputeGradients(path, target, output);
+                gradientClock.Stop();
+                using (gradients)
+                {
+                    var g = gradients.Span;
+                    for (int j = 0; j < count; j++)
+                    {
+                        var row = g.Slice(j * size, size);
+                        double weight = weights[start + j];
+                        for (int i = 0; i < size; i++) integral[i] += weight * row[i];
+                        pathValues[start + j] += values[j] / baselines.Count;
+                        meanGradients[start + j] += TensorPrimitives.Sum(row) / size / baselines.Count;
+                    }
+                }
+                progress?.Report(new IgProgress(start + count, alphas.Length, b, baselines.Count));
+            }
+            var x = image.Span; var xb = baseline.Span;
+            for (int i = 0; i < size; i++) attributions[i] += integral[i] * ((double)x[i] - xb[i]) / baselines.Count;
+        }
+        // F(x) and F(x′) by their own forward: path endpoints need not be exact (α = 1 is x′ + 1·(x − x′) in float).
+        var endpoints = new List<Tensor> { image };
+        endpoints.AddRange(baselines);
+        var f = Evaluate(endpoints, target, output);
+        for (int b = 0; b < baselines.Count; b++) fBaseline += f[b + 1] / baselines.Count;
+
+        var result = Tensor.Uninitialized(image.Shape.ToArray());
+        var r = result.Span;
+        for (int i = 0; i < size; i++) r[i] = (float)attributions[i];
+        return new IgResult
+        {
+            Attributions = result, Target = target, Output = output, Rule = rule, Steps = steps,
+            FInput = f[0], FBaseline = fBaseline, Alphas = alphas, PathValues = pathValues, MeanPathGradients = meanGradients,
+            Elapsed = clock.Elapsed, GradientTime = gradientClock.Elapsed,
+        };
+    }
+
+    /// <summary>
+    /// Starts at <paramref name="startSteps"/> and doubles the steps until |Δ| ≤ tolerance·|F(x) − F(x′)|
+    /// or <paramref name="maxSteps"/> is reached; the result's <see cref="IgResult.Steps"/> says where it stopped.
+    /// </summary>
+    public IgResult AutoSteps(Tensor image, Tensor baseline, int target, double tolerance, int startSteps = 50, int maxSteps = 1600,
+        int batchSize = 32, IntegrationRule rule = IntegrationRule.Trapezoid, TargetOutput output = TargetOutput.Probability,
+        IProgress<IgProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        if (!(tolerance > 0)) throw new ArgumentOutOfRangeException(nameof(tolerance), $"Tolerance must be > 0, got {tolerance}.");
+        if (startSteps < 1 || maxSteps < startSteps) throw new ArgumentOutOfRangeException(nameof(maxSteps), $"Need 1 ≤ startSteps ≤ maxSteps; got {startSteps} and {maxSteps}.");
+        for (int steps = startSteps; ; steps = Math.Min(steps * 2, maxSteps))
+        {
+            var result = Attribute(image, baseline, target, steps, batchSize, rule, output, progress, cancellation);
+            if (result.RelativeDelta <= tolerance || steps >= maxSteps) return result;
+            result.Dispose();
+        }
+    }
+
+    /// <summary>Path images [n, H, W, C]: x′ + α_k·(x − x′) for each alpha (the tutorial's interpolate_images).</summary>
+    public static Tensor InterpolateImages(Tensor baseline, Tensor image, ReadOnlySpan<double> alphas)
+    {
+        Tensor.RequireSameShape(baseline, image, "InterpolateImages (baseline vs image)");
+        int size = image.Length;
+        var shape = new int[image.Rank + 1];
+        shape[0] = alphas.Length;
+        image.Shape.CopyTo(shape.AsSpan(1));
+        var path = Tensor.Uninitialized(shape);
+        using var delta = Tensor.Uninitialized(image.Shape.ToArray());
+        TensorPrimitives.Subtract(image.Span, baseline.Span, delta.Span);
+        var p = path.Span;
+        for (int k = 0; k < alphas.Length; k++)
+            TensorPrimitives.MultiplyAdd(delta.Span, (float)alphas[k], baseline.Span, p.Slice(k * size, size));
+        return path;
+    }
+
+    /// <summary>∂F/∂images for a batch [n, H, W, C] (the tutorial's compute_gradients), and F of each image.</summary>
+    public (Tensor Gradients, float[] Values) ComputeGradients(Tensor images, int target, TargetOutput output)
+    {
+        using var tape = new Tape();
+        var x = tape.Input(images, "images");
+        var selected = tape.SelectColumn(Target(tape, x, output), target, "target");
+        var values = selected.Value.ToArray();
+        using var seed = Tensor.Filled(1f, images.Dim(0));
+        tape.Backward(selected, seed);
+        return (x.Grad ?? throw new InvalidOperationException("The model's output does not depend on its input."), values);
+    }
+
+    /// <summary>Σ_k weight_k·gradients[k] (the tutorial's integral_approximation with the rule's weights).</summary>
+    public static Tensor IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights)
+    {
+        if (gradients.Dim(0) != weights.Length)
+            throw new ArgumentException($"IntegralApproximation: {gradients.Dim(0)} gradients but {weights.Length} weights.");
+        int size = gradients.Length / weights.Length;
+        var shape = gradients.Shape[1..].ToArray();
+        var sum = new double[size];
+        var g = gradients.Span;
+        for (int k = 0; k < weights.Length; k++)
+            for (int i = 0; i < size; i++) sum[i] += weights[k] * g[k * size + i];
+        var result = Tensor.Uninitialized(shape);
+        for (int i = 0; i < size; i++) result[i] = (float)sum[i];
+        return result;
+    }
+
+    /// <summary>(x − x′) ⊙ integrated gradients: the attributions.</summary>
+    public static Tensor ScaleByInputDifference(Tensor integratedGradients, Tensor image, Tensor baseline)
+    {
+        Tensor.RequireSameShape(integratedGradients, image, "ScaleByInputDifference (gradients vs image)");
+        Tensor.RequireSameShape(baseline, image, "ScaleByInputDifference (baseline vs image)");
+        var result = Tensor.Uninitialized(image.Shape.ToArray());
+        TensorPrimitives.Subtract(image.Span, baseline.Span, result.Span);
+        TensorPrimitives.Multiply(result.Span, integratedGradients.Span, result.Span);
+        return result;
+    }
+
+    /// <summary>F for single images [H, W, C] (inference only).</summary>
+    public double[] Evaluate(IReadOnlyList<Tensor> images, int target, TargetOutput output)
+    {
+        var shape = new[] { images.Count }.Concat(images[0].Shape.ToArray()).ToArray();
+        using var batch = Tensor.Uninitialized(shape);
+        int size = images[0].Length;
+        for (int i = 0; i < images.Count; i++) images[i].Span.CopyTo(batch.Span.Slice(i * size, size));
+        using var tape = Tape.ForInference();
+        var y = Target(tape, tape.Input(batch, requiresGrad: false), output);
+        int classes = y.Value.Dim(1);
+        return Enumerable.Range(0, images.Count).Select(i => (double)y.Value[i * classes + target]).ToArray();
+    }
+
+    private Variable Target(Tape tape, Variable images, TargetOutput output)
+    {
+        var logits = Model.Logits(tape, images);
+        return output == TargetOutput.Probability ? tape.Softmax(logits, "prob") : logits;
+    }
+
+    private void Validate(Tensor image, IReadOnlyList<Tensor> baselines, int target, int steps, int batchSize)
+    {
+        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be ≥ 1, got {steps}.");
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size must be ≥ 1, got {batchSize}.");
+        if (!image.Shape.SequenceEqual(Model.ImageShape))
+            throw new ArgumentException($"The image has shape {image.ShapeString}; the model takes {Tensor.Describe(Model.ImageShape)}.");
+        if (baselines.Count == 0) throw new ArgumentException("At least one baseline is needed.");
+        foreach (var baseline in baselines)
+            if (!baseline.SameShape(image))
+                throw new ArgumentException($"The baseline has shape {baseline.ShapeString}; the image has {image.ShapeString}.");
+        if ((uint)target >= (uint)Model.Classes)
+            throw new ArgumentOutOfRangeException(nameof(target), $"Target class {target} is outside [0, {Model.Classes}).");
+    }
+}

@@ -1,0 +1,175 @@
+using NativeIg.Tensors;
+
+namespace NativeIg.Ig;
+
+/// <summary>The tutorial's pictures of attributions, and PAIR-style refinements (percentile clipping, signed masks).</summary>
+public static class Visualization
+{
+    private static readonly (byte, byte, byte) Black = (0, 0, 0);
+    private static readonly (byte, byte, byte) Grey = (160, 160, 160);
+    private static readonly (byte, byte, byte) Blue = (31, 119, 180);
+
+    /// <summary>Mask [H, W]: Σ over channels of |attr| (the tutorial), or Σ attr when <paramref name="signed"/>.</summary>
+    public static Tensor AttributionMask(Tensor attributions, bool signed = false)
+    {
+        if (attributions.Rank != 3) throw new ArgumentException($"AttributionMask expects [H, W, C]; got {attributions.ShapeString}.");
+        int h = attributions.Dim(0), w = attributions.Dim(1), c = attributions.Dim(2);
+        var mask = Tensor.Zeros(h, w);
+        var a = attributions.Span; var m = mask.Span;
+        for (int p = 0; p < h * w; p++)
+            for (int ch = 0; ch < c; ch++) m[p] += signed ? a[p * c + ch] : MathF.Abs(a[p * c + ch]);
+        return mask;
+    }
+
+    /// <summary>
+    /// Scales a mask for display: unsigned masks to [0, 1] by min–max (as matplotlib's imshow does),
+    /// signed ones to [−1, 1] by max |v|; values beyond the <paramref name="clipPercentile"/>-th
+    /// percentile of |v| (PAIR uses 99) are clipped first so a few hot pixels do not wash out the rest.
+    /// </summary>
+    public static float[] Normalize(Tensor mask, double? clipPercentile = null, bool signed = false)
+    {
+        var v = mask.ToArray();
+        if (clipPercentile is { } pct)
+        {
+            if (pct is <= 0 or > 100) throw new ArgumentOutOfRangeException(nameof(clipPercentile), $"Percentile must be in (0, 100], got {pct}.");
+            float limit = Percentile(v.Select(MathF.Abs).ToArray(), pct);
+            for (int i = 0; i < v.Length; i++) v[i] = Math.Clamp(v[i], -limit, limit);
+        }
+        if (signed)
+        {
+            float maxAbs = v.Length == 0 ? 0 : v.Max(MathF.Abs);
+            for (int i = 0; i < v.Length; i++) v[i] = maxAbs > 0 ? v[i] / maxAbs : 0;
+            return v;
+        }
+        float min = v.Min(), max = v.Max();
+        for (int i = 0; i < v.Length; i++) v[i] = max > min ? (v[i] - min) / (max - min) : 0;
+        return v;
+    }
+
+    /// <summary>The p-th percentile with linear interpolation (NumPy's default).</summary>
+    public static float Percentile(float[] values, double p)
+    {
+        if (values.Length == 0) return 0;
+        var sorted = (float[])values.Clone();
+        Array.Sort(sorted);
+        double rank = p / 100 * (sorted.Length - 1);
+        int lo = (int)Math.Floor(rank), hi = Math.Min(lo + 1, sorted.Length - 1);
+        return (float)(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo));
+    }
+
+    /// <summary>A normalised mask ([0, 1], or [−1, 1] when signed) as a colour image [H, W, 3].</summary>
+    public static Tensor Colorize(float[] normalized, int height, int width, Colormap colormap, bool signed = false)
+    {
+        var rgb = Tensor.Uninitialized(height, width, 3);
+        var s = rgb.Span;
+        for (int p = 0; p < height * width; p++)
+        {
+            var (r, g, b) = colormap.Map(signed ? (normalized[p] + 1) / 2 : normalized[p]);
+            s[3 * p] = r / 255f; s[3 * p + 1] = g / 255f; s[3 * p + 2] = b / 255f;
+        }
+        return rgb;
+    }
+
+    /// <summary>The tutorial's overlay: the coloured mask with the image drawn over it at <paramref name="imageAlpha"/> (0.4).</summary>
+    public static Tensor Overlay(Tensor image, Tensor coloredMask, float imageAlpha = 0.4f)
+    {
+        Tensor.RequireSameShape(image, coloredMask, "Overlay (image vs mask)");
+        if (imageAlpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(imageAlpha), "Alpha must be in [0, 1].");
+        var result = Tensor.Uninitialized(image.Shape.ToArray());
+        var a = image.Span; var m = coloredMask.Span; var r = result.Span;
+        for (int i = 0; i < r.Length; i++) r[i] = imageAlpha * a[i] + (1 - imageAlpha) * m[i];
+        return result;
+    }
+
+    /// <summary>The tutorial's 2×2 figure: baseline, original, attribution mask, overlay, each titled.</summary>
+    public static Canvas TutorialFigure(Tensor baseline, Tensor image, Tensor coloredMask, Tensor overlay, string? caption = null, int scale = 2)
+    {
+        int h = image.Dim(0) * scale, w = image.Dim(1) * scale;
+        const int margin = 16, titleHeight = 30;
+        int captionHeight = caption is null ? 0 : 30;
+        var canvas = new Canvas(2 * w + 3 * margin, captionHeight + 2 * (h + titleHeight) + 3 * margin);
+        if (caption is not null) canvas.TextCentered(canvas.Width / 2, margin, caption, Black);
+        var panels = new[] { ("Baseline image", baseline), ("Original image", image), ("Attribution mask", coloredMask), ("Overlay", overlay) };
+        for (int i = 0; i < 4; i++)
+        {
+            int x = margin + (i % 2) * (w + margin);
+            int y = captionHeight + margin + (i / 2) * (h + titleHeight + margin);
+            canvas.TextCentered(x + w / 2, y, panels[i].Item1, Black);
+            canvas.DrawImage(x, y + titleHeight, panels[i].Item2, scale);
+        }
+        return canvas;
+    }
+
+    /// <summary>
+    /// The tutorial's saturation plots side by side: F (target probability) over alpha, and the mean
+    /// path gradient normalised to [0, 1] over alpha.
+    /// </summary>
+    public static Canvas SaturationPlots(IReadOnlyList<double> alphas, IReadOnlyList<double> values, IReadOnlyList<double> meanGradients, string valueLabel = "Model p(target class)")
+    {
+        var canvas = new Canvas(1100, 480);
+        double gMin = meanGradients.Min(), gMax = meanGradients.Max();
+        var normalized = meanGradients.Select(g => gMax > gMin ? (g - gMin) / (gMax - gMin) : 0).ToArray();
+        double vMin = Math.Min(0, values.Min()), vMax = Math.Max(values.Max(), vMin + 1e-12);
+        if (vMin >= 0 && vMax <= 1) (vMin, vMax) = (0, 1);
+        Plot(canvas, 90, 50, 430, 340, alphas, values, vMin, vMax, "Target class predicted probability over alpha", valueLabel);
+        Plot(canvas, 630, 50, 430, 340, alphas, normalized, 0, 1, "Average pixel gradients (normalized) over alpha", "Average pixel gradients");
+        return canvas;
+    }
+
+    private static void Plot(Canvas c, int x0, int y0, int w, int h, IReadOnlyList<double> xs, IReadOnlyList<double> ys, double yMin, double yMax, string title, string yLabel)
+    {
+        c.TextCentered(x0 + w / 2, y0 - 36, title, Black);
+        c.Line(x0, y0 + h, x0 + w, y0 + h, Black);
+        c.Line(x0, y0, x0, y0 + h, Black);
+        c.Line(x0 + w, y0, x0 + w, y0 + h, Black);
+        c.Line(x0, y0, x0 + w, y0, Black);
+        for (int t = 0; t <= 5; t++)
+        {
+            int px = x0 + t * w / 5, py = y0 + h - t * h / 5;
+            c.Line(px, y0 + h, px, y0 + h + 5, Black);
+            c.TextCentered(px, y0 + h + 10, (t / 5.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), Black);
+            c.Line(x0 - 5, py, x0, py, Black);
+            string label = (yMin + (yMax - yMin) * t / 5).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+            c.Text(x0 - 10 - Canvas.TextWidth(label), py - 7, label, Black);
+        }
+        c.TextCentered(x0 + w / 2, y0 + h + 34, "Alpha", Black);
+        c.TextVertical(x0 - 78, y0 + h / 2 + Canvas.TextWidth(yLabel) / 2, yLabel, Black);
+        int? lastX = null, lastY = null;
+        for (int i = 0; i < xs.Count; i++)
+        {
+            int px = x0 + (int)Math.Round(xs[i] * w);
+            int py = y0 + h - (int)Math.Round((ys[i] - yMin) / (yMax - yMin) * h);
+            py = Math.Clamp(py, y0, y0 + h);
+            if (lastX is not null) c.Line(lastX.Value, lastY!.Value, px, py, Blue, 3);
+            (lastX, lastY) = (px, py);
+        }
+    }
+
+    /// <summary>The tutorial's strip of interpolated images at the given alphas (default 0, 0.2, …, 1).</summary>
+    public static Canvas InterpolationStrip(Tensor baseline, Tensor image, double[]? alphas = null)
+    {
+        alphas ??= [0, 0.2, 0.4, 0.6, 0.8, 1.0];
+        using var path = IntegratedGradients.InterpolateImages(baseline, image, alphas);
+        int h = image.Dim(0), w = image.Dim(1);
+        const int margin = 12, titleHeight = 28;
+        var canvas = new Canvas(alphas.Length * (w + margin) + margin, h + titleHeight + 2 * margin);
+        for (int k = 0; k < alphas.Length; k++)
+        {
+            int x = margin + k * (w + margin);
+            canvas.TextCentered(x + w / 2, margin, $"alpha: {alphas[k]:0.0}", Black);
+            using var one = path.SliceBatch(k, 1);
+            using var view = one.Reshape(h, w, 3);
+            canvas.DrawImage(x, margin + titleHeight, view);
+        }
+        canvas.Fill(0, canvas.Height - 2, canvas.Width, 2, Grey);
+        return canvas;
+    }
+
+    /// <summary>An [H, W, 3] image in [0, 1] as a PNG.</summary>
+    public static void SavePng(Tensor image, string path)
+    {
+        var canvas = new Canvas(image.Dim(1), image.Dim(0));
+        canvas.DrawImage(0, 0, image);
+        canvas.SavePng(path);
+    }
+}
