@@ -1,4 +1,3 @@
-using System.Buffers;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using NativeIg.Tensors;
 
@@ -9,8 +8,9 @@ public sealed partial class Tape
 {
     /// <summary>
     /// Convolution, NHWC x [N, H, W, CI] with HWIO w [KH, KW, CI, CO] and bias [CO] → [N, OH, OW, CO],
-    /// optionally followed by ReLU. Backward: the ReLU mask from the output, dX by the backward-data
-    /// GEMM (reads only w), dW/db by the backward-filter GEMM (reads x) — each only when needed.
+    /// optionally followed by ReLU. Backward: dy is masked where the ReLU was off (a byte mask kept
+    /// from the forward pass, so the output itself need not be), then dX by the backward-data GEMM
+    /// (reads only w) and dW/db by the backward-filter GEMM (reads x) — each only when needed.
     /// </summary>
     public Variable Conv2d(Variable x, Variable w, Variable? bias, WindowGeometry g, bool relu = false, string name = "conv")
     {
@@ -19,39 +19,34 @@ public sealed partial class Tape
         try { Tensors.Conv2d.Forward(g, x.Value, w.Value, bias?.Value, y, relu); }
         catch { y.Dispose(); throw; }
         Variable[] inputs = bias is null ? [x, w] : [x, w, bias];
-        return Record(y, name, inputs, () => dy =>
+        bool filterGrad = w.RequiresGrad || bias is { RequiresGrad: true };
+        return Record(y, name, inputs, () =>
         {
-            Tensor? masked = null;
-            if (relu)
+            var mask = relu ? PooledBytes.ReluMask(y.Span) : null;
+            if (mask is not null) KeepForBackward(mask);
+            return dy =>
             {
-                masked = Tensor.Uninitialized(dy.Shape.ToArray());
-                Elementwise.ReluBackward(y.Span, dy.Span, masked.Span);
-            }
-            var grad = masked ?? dy;
-            try
-            {
+                // dy is this op's own output gradient, used up after this call: mask it in place.
+                if (mask is not null) Elementwise.ApplyMask(dy.Span, mask.Array);
                 if (x.RequiresGrad)
                 {
                     var (dx, acc) = GradTarget(x);
-                    Tensors.Conv2d.BackwardData(g, grad, w.Value, dx, acc);
+                    Tensors.Conv2d.BackwardData(g, dy, w.Value, dx, acc);
                 }
-                if (w.RequiresGrad || bias is { RequiresGrad: true })
+                if (!filterGrad) return;
+                var (dw, accW) = w.RequiresGrad ? GradTarget(w) : (Tensor.Uninitialized(w.Value.Shape.ToArray()), false);
+                Tensor? db = null; bool accB = false;
+                if (bias is { RequiresGrad: true }) (db, accB) = GradTarget(bias);
+                // One accumulate flag serves both; when they differ, compute the bias part separately.
+                if (db is not null && accB != accW)
                 {
-                    var (dw, accW) = w.RequiresGrad ? GradTarget(w) : (Tensor.Uninitialized(w.Value.Shape.ToArray()), false);
-                    Tensor? db = null; bool accB = false;
-                    if (bias is { RequiresGrad: true }) (db, accB) = GradTarget(bias);
-                    // One accumulate flag serves both; when they differ, compute the bias part separately.
-                    if (db is not null && accB != accW)
-                    {
-                        Tensors.Conv2d.BackwardFilter(g, x.Value, grad, dw, null, accW);
-                        AddColumnSums(grad, db, accB);
-                    }
-                    else Tensors.Conv2d.BackwardFilter(g, x.Value, grad, dw, db, accW);
-                    if (!w.RequiresGrad) dw.Dispose();
+                    Tensors.Conv2d.BackwardFilter(g, x.Value, dy, dw, null, accW);
+                    AddColumnSums(dy, db, accB);
                 }
-            }
-            finally { masked?.Dispose(); }
-        });
+                else Tensors.Conv2d.BackwardFilter(g, x.Value, dy, dw, db, accW);
+                if (!w.RequiresGrad) dw.Dispose();
+            };
+        }, saves: filterGrad ? [x] : null, kind: $"conv{g.KernelH}x{g.KernelW}/{g.StrideH}");
     }
 
     /// <summary>Caffe-style convolution: square kernel from w's shape, symmetric pad, floor rounding.</summary>
@@ -74,18 +69,26 @@ public sealed partial class Tape
         for (int r = 0; r < dy.Length / c; r++) TensorPrimitives.Add(s, d.Slice(r * c, c), s);
     }
 
-    /// <summary>Max pool [N, H, W, C] → [N, OH, OW, C]. Backward routes each gradient to the recorded first maximum.</summary>
+    /// <summary>Max pool [N, H, W, C] → [N, OH, OW, C]. Backward routes each gradient to the window position that held the maximum.</summary>
     public Variable MaxPool(Variable x, WindowGeometry g, string name = "maxpool")
     {
         var y = Tensor.Uninitialized(g.N, g.OutH, g.OutW, g.C);
-        var argmax = new PooledInts(y.Length);
-        Pool2d.MaxForward(g, x.Value, y, argmax.Array);
-        if (!IsRecording || !x.RequiresGrad) argmax.Dispose();
-        return Record(y, name, [x], () => dy =>
+        var taps = new PooledBytes(y.Length);
+        try { Pool2d.MaxForward(g, x.Value, y, taps.Array); }
+        catch { y.Dispose(); taps.Dispose(); throw; }
+        bool kept = false;
+        var result = Record(y, name, [x], () =>
         {
-            var (dx, acc) = GradTarget(x);
-            Pool2d.MaxBackward(g, dy, argmax.Array, dx, acc);
-        }, argmax);
+            KeepForBackward(taps);
+            kept = true;
+            return dy =>
+            {
+                var (dx, acc) = GradTarget(x);
+                Pool2d.MaxBackward(g, dy, taps.Array, dx, acc);
+            };
+        }, kind: "maxpool");
+        if (!kept) taps.Dispose();
+        return result;
     }
 
     /// <summary>Average pool [N, H, W, C] → [N, OH, OW, C]. Backward spreads dy/divisor over each window.</summary>
@@ -97,10 +100,10 @@ public sealed partial class Tape
         {
             var (dx, acc) = GradTarget(x);
             Pool2d.AvgBackward(g, dy, dx, divisor, acc);
-        });
+        }, kind: "avgpool");
     }
 
-    /// <summary>Cross-channel LRN, any shape with channels last. Backward reads x and y (the scale is recomputed).</summary>
+    /// <summary>Cross-channel LRN, any shape with channels last. Backward reads only x (scale and y are recomputed).</summary>
     public Variable Lrn(Variable x, LrnParameters p, string name = "lrn")
     {
         var y = Tensor.Uninitialized(x.Value.Shape.ToArray());
@@ -108,8 +111,8 @@ public sealed partial class Tape
         return Record(y, name, [x], () => dy =>
         {
             var (dx, acc) = GradTarget(x);
-            Tensors.Lrn.Backward(p, x.Value, y, dy, dx, acc);
-        });
+            Tensors.Lrn.Backward(p, x.Value, dy, dx, acc);
+        }, saves: [x], kind: "lrn");
     }
 
     /// <summary>Concatenation along channels: parts [N, H, W, C_i] → [N, H, W, ΣC_i]. Backward slices dy back out.</summary>
@@ -141,7 +144,7 @@ public sealed partial class Tape
                 }
                 offset += pc;
             }
-        });
+        }, kind: "concat");
     }
 
     /// <summary>y = max(x, 0); dx = dy where y &gt; 0.</summary>
@@ -153,7 +156,7 @@ public sealed partial class Tape
         {
             var (dx, acc) = GradTarget(x);
             Elementwise.ReluBackward(y.Span, dy.Span, dx.Span, acc);
-        });
+        }, savesOutput: true);
     }
 
     /// <summary>y = min(x, c) (the tutorial's saturating function); dx = dy where x ≤ c (TensorFlow's tie rule).</summary>
@@ -170,7 +173,7 @@ public sealed partial class Tape
                 float v = xs[i] <= c ? g[i] : 0f;
                 d[i] = acc ? d[i] + v : v;
             }
-        });
+        }, saves: [x]);
     }
 
     /// <summary>Softmax over the last axis of [N, classes]; dx = y ⊙ (dy − Σ dy·y).</summary>
@@ -183,7 +186,7 @@ public sealed partial class Tape
         {
             var (dx, acc) = GradTarget(x);
             Elementwise.SoftmaxBackward(y.Span, dy.Span, dx.Span, classes, acc);
-        });
+        }, savesOutput: true, kind: "softmax");
     }
 
     /// <summary>Log-softmax over the last axis; dx = dy − softmax·Σdy.</summary>
@@ -196,7 +199,7 @@ public sealed partial class Tape
         {
             var (dx, acc) = GradTarget(x);
             Elementwise.LogSoftmaxBackward(y.Span, dy.Span, dx.Span, classes, acc);
-        });
+        }, savesOutput: true);
     }
 
     /// <summary>Fully connected: x [N, ...] flattened to [N, I], w [I, O], bias [O] → [N, O].</summary>
@@ -223,7 +226,7 @@ public sealed partial class Tape
                 var (db, acc) = GradTarget(bias);
                 AddColumnSums(dy, db, acc);
             }
-        });
+        }, saves: w.RequiresGrad ? [x] : null, kind: "fc");
     }
 
     /// <summary>y = a + b (same shapes).</summary>
@@ -249,7 +252,7 @@ public sealed partial class Tape
         {
             if (a.RequiresGrad) MultiplyInto(a, dy.Span, b.Value.Span);
             if (b.RequiresGrad) MultiplyInto(b, dy.Span, a.Value.Span);
-        });
+        }, saves: [a, b]);
     }
 
     /// <summary>y = s·x; dx = s·dy.</summary>
@@ -318,7 +321,7 @@ public sealed partial class Tape
         {
             var (dx, acc) = GradTarget(x);
             Tensors.ChannelAffine.Backward(dy, dx, source, scale, acc);
-        });
+        }, kind: "channel_affine");
     }
 
     private static void AddInto(Variable v, ReadOnlySpan<float> g)
@@ -340,15 +343,23 @@ public sealed partial class Tape
         if (acc) TensorPrimitives.Add(d.Span, g, d.Span); else d.Span.Fill(g);
     }
 
-    /// <summary>An int array from the shared pool that goes back on Dispose (max-pool argmax).</summary>
-    private sealed class PooledInts(int length) : IDisposable
+    /// <summary>A byte array from the scratch pool that goes back on Dispose (ReLU masks, max-pool taps).</summary>
+    private sealed class PooledBytes(int length) : IDisposable
     {
-        public int[] Array { get; private set; } = ArrayPool<int>.Shared.Rent(length);
+        public byte[] Array { get; private set; } = ScratchPool.Bytes.Rent(length);
+
+        /// <summary>mask[i] = 1 where y[i] &gt; 0.</summary>
+        public static PooledBytes ReluMask(ReadOnlySpan<float> y)
+        {
+            var mask = new PooledBytes(y.Length);
+            Elementwise.ReluMask(y, mask.Array);
+            return mask;
+        }
 
         public void Dispose()
         {
             if (Array.Length == 0) return;
-            ArrayPool<int>.Shared.Return(Array);
+            ScratchPool.Bytes.Return(Array);
             Array = [];
         }
     }

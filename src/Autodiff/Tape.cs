@@ -9,16 +9,23 @@ namespace NativeIg.Autodiff;
 /// ∂L/∂input into each input that requires a gradient.
 /// </summary>
 /// <remarks>
-/// An inference tape (<see cref="ForInference"/>) records nothing and keeps no activations beyond
-/// those the caller still holds; <see cref="Free"/> lets a model drop an intermediate as soon as it
-/// is used up. A recording tape owns every op output and cache until <see cref="Backward"/> finishes,
-/// then releases them; it cannot be replayed.
+/// Each op declares what its backward reads (saved inputs, its own output, or a compact cache such
+/// as a ReLU mask); <see cref="Free"/> lets a model drop an intermediate as soon as the forward pass
+/// is done with it, and the value really goes unless a backward saved it. An inference tape
+/// (<see cref="ForInference"/>) records nothing, so every freed value goes. A recording tape releases
+/// all it owns when <see cref="Backward"/> finishes; it cannot be replayed.
 /// </remarks>
 public sealed partial class Tape : IDisposable
 {
     private readonly List<Node> _nodes = [];
     private readonly List<Variable> _owned = [];
+    private List<IDisposable>? _pendingCache;
     private bool _released;
+
+    /// <summary>When set, forward and backward time per op kind is added to it (benchmarks and tuning).</summary>
+    public TapeProfile? Profile { get; set; }
+
+    private long _lastRecordTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
 
     /// <summary>Whether ops record their chain rules (false for inference).</summary>
     public bool IsRecording { get; }
@@ -36,6 +43,7 @@ public sealed partial class Tape : IDisposable
     public Variable Input(Tensor value, string name = "input", bool requiresGrad = true)
     {
         ThrowIfReleased();
+        _lastRecordTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         return new Variable(value, requiresGrad && IsRecording, name, null);
     }
 
@@ -69,7 +77,9 @@ public sealed partial class Tape : IDisposable
             {
                 var node = _nodes[i];
                 var dy = node.Output.Grad;
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (dy is not null) node.Backward(dy);
+                Profile?.AddBackward(node.Kind, System.Diagnostics.Stopwatch.GetTimestamp() - started);
                 node.ReleaseCache();
                 // Every consumer of this output ran before its producer (reverse order), so its value
                 // and gradient are used up now: freeing them keeps backward's peak near forward's.
@@ -87,12 +97,14 @@ public sealed partial class Tape : IDisposable
         }
     }
 
-    /// <summary>In inference mode, disposes an intermediate result now; on a recording tape it stays until Backward.</summary>
+    /// <summary>
+    /// Says the forward pass is done with an intermediate result: its storage goes back to the pool now
+    /// unless a recorded backward reads it. Leaves and other tapes' values are left alone.
+    /// </summary>
     public void Free(Variable v)
     {
-        if (IsRecording || v.Owner != this) return;
+        if (v.Owner != this || v.Saved) return;
         v.Value.Dispose();
-        _owned.Remove(v);
     }
 
     /// <summary>The gradient buffer an op writes into, and whether it must add to what is there.</summary>
@@ -103,19 +115,43 @@ public sealed partial class Tape : IDisposable
         return (v.Grad, false);
     }
 
-    /// <summary>Registers an op's output and, when recording and any input needs a gradient, its chain rule.</summary>
-    internal Variable Record(Tensor output, string name, Variable[] inputs, Func<Action<Tensor>> makeBackward, params IDisposable?[] cache)
+    /// <summary>
+    /// Registers an op's output and, when recording and any input needs a gradient, its chain rule:
+    /// <paramref name="makeBackward"/> runs now (so it can compute compact caches from forward values
+    /// and keep them with <see cref="KeepForBackward"/>) and returns the closure Backward will call.
+    /// <paramref name="saves"/> and <paramref name="savesOutput"/> name the values that closure reads.
+    /// </summary>
+    internal Variable Record(Tensor output, string name, Variable[] inputs, Func<Action<Tensor>> makeBackward,
+        Variable[]? saves = null, bool savesOutput = false, string? kind = null)
     {
         ThrowIfReleased();
+        kind ??= name;
+        // Ops run their forward just before recording, so the time since the last record is this op's.
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        Profile?.AddForward(kind, now - _lastRecordTimestamp);
         bool requiresGrad = false;
         if (IsRecording)
             foreach (var input in inputs) requiresGrad |= input.RequiresGrad;
         var result = new Variable(output, requiresGrad, name, this);
         _owned.Add(result);
-        if (requiresGrad) _nodes.Add(new Node(result, makeBackward(), cache));
-        else foreach (var c in cache) c?.Dispose();
+        if (!requiresGrad)
+        {
+            _lastRecordTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+            return result;
+        }
+        foreach (var v in saves ?? []) v.Saved = true;
+        result.Saved = savesOutput;
+        _pendingCache = [];
+        var backward = makeBackward();
+        _nodes.Add(new Node(result, backward, _pendingCache, kind));
+        _pendingCache = null;
+        _lastRecordTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         return result;
     }
+
+    /// <summary>Keeps a cache (a mask, pooling taps) until the recording op's backward has run.</summary>
+    internal void KeepForBackward(IDisposable cache) =>
+        (_pendingCache ?? throw new InvalidOperationException("KeepForBackward is only valid while an op records its backward.")).Add(cache);
 
     private void ThrowIfReleased()
     {
@@ -139,18 +175,52 @@ public sealed partial class Tape : IDisposable
 
     public void Dispose() => Release();
 
-    private sealed class Node(Variable output, Action<Tensor> backward, IDisposable?[] cache)
+    private sealed class Node(Variable output, Action<Tensor> backward, List<IDisposable> cache, string kind)
     {
         public Variable Output { get; } = output;
+        public string Kind { get; } = kind;
         public Action<Tensor> Backward { get; } = backward;
 
         public void ReleaseCache()
         {
-            for (int i = 0; i < cache.Length; i++)
-            {
-                cache[i]?.Dispose();
-                cache[i] = null;
-            }
+            foreach (var c in cache) c.Dispose();
+            cache.Clear();
         }
     }
+}
+
+/// <summary>Accumulated forward and backward milliseconds per op kind ("conv3x3", "lrn", …).</summary>
+public sealed class TapeProfile
+{
+    private readonly Dictionary<string, (long Forward, long Backward, int Count)> _ticks = new();
+
+    internal void AddForward(string kind, long ticks)
+    {
+        lock (_ticks)
+        {
+            var t = _ticks.GetValueOrDefault(kind);
+            _ticks[kind] = (t.Forward + ticks, t.Backward, t.Count + 1);
+        }
+    }
+
+    internal void AddBackward(string kind, long ticks)
+    {
+        lock (_ticks)
+        {
+            var t = _ticks.GetValueOrDefault(kind);
+            _ticks[kind] = (t.Forward, t.Backward + ticks, t.Count);
+        }
+    }
+
+    /// <summary>(kind, forward ms, backward ms, ops recorded), slowest first.</summary>
+    public IReadOnlyList<(string Kind, double ForwardMs, double BackwardMs, int Count)> Rows()
+    {
+        double ms = 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+        lock (_ticks)
+            return _ticks.Select(kv => (kv.Key, kv.Value.Forward * ms, kv.Value.Backward * ms, kv.Value.Count))
+                .OrderByDescending(r => r.Item2 + r.Item3).ToList();
+    }
+
+    public override string ToString() =>
+        string.Join(Environment.NewLine, Rows().Select(r => $"{r.Kind,-14} forward {r.ForwardMs,9:F1} ms  backward {r.BackwardMs,9:F1} ms  ({r.Count} ops)"));
 }

@@ -15,6 +15,9 @@ public sealed class Variable
     public string Name { get; }
     internal Tape? Owner { get; }
 
+    /// <summary>Whether a recorded op's backward reads this value, so it must outlive the forward pass.</summary>
+    internal bool Saved { get; set; }
+
     internal Variable(Tensor value, bool requiresGrad, string name, Tape? owner)
     {
         Value = value;

@@ -106,13 +106,13 @@ public static class Visualization
     /// </summary>
     public static Canvas SaturationPlots(IReadOnlyList<double> alphas, IReadOnlyList<double> values, IReadOnlyList<double> meanGradients, string valueLabel = "Model p(target class)")
     {
-        var canvas = new Canvas(1100, 480);
+        var canvas = new Canvas(1260, 480);
         double gMin = meanGradients.Min(), gMax = meanGradients.Max();
         var normalized = meanGradients.Select(g => gMax > gMin ? (g - gMin) / (gMax - gMin) : 0).ToArray();
         double vMin = Math.Min(0, values.Min()), vMax = Math.Max(values.Max(), vMin + 1e-12);
         if (vMin >= 0 && vMax <= 1) (vMin, vMax) = (0, 1);
-        Plot(canvas, 90, 50, 430, 340, alphas, values, vMin, vMax, "Target class predicted probability over alpha", valueLabel);
-        Plot(canvas, 630, 50, 430, 340, alphas, normalized, 0, 1, "Average pixel gradients (normalized) over alpha", "Average pixel gradients");
+        Plot(canvas, 100, 50, 500, 340, alphas, values, vMin, vMax, "Target class probability over alpha", valueLabel);
+        Plot(canvas, 720, 50, 500, 340, alphas, normalized, 0, 1, "Average pixel gradients over alpha (normalized)", "Average pixel gradients");
         return canvas;
     }
 

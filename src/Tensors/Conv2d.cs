@@ -318,74 +318,100 @@ public static unsafe class Conv2d
                     {
                         int ix = ox * g.StrideW - g.PadLeft + kw;
                         if ((uint)ix >= (uint)g.W) continue;
-                        var src = new ReadOnlySpan<float>(row + (kh * g.KernelW + kw) * c, c);
-                        var dst = new Span<float>(dx + ((long)iy * g.W + ix) * c, c);
-                        System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+                        float* src = row + (kh * g.KernelW + kw) * c;
+                        float* dst = dx + ((long)iy * g.W + ix) * c;
+                        if (c < 32)
+                            for (int ch = 0; ch < c; ch++) dst[ch] += src[ch];  // RGB input: a call per 3 floats costs more than the adds
+                        else
+                            System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(dst, c), new ReadOnlySpan<float>(src, c), new Span<float>(dst, c));
                     }
                 }
             }
     }
 }
 
-/// <summary>Direct-loop convolution the GEMM path is tested against (double accumulation).</summary>
+/// <summary>
+/// Direct-loop convolution the GEMM paths are tested against: each output element is its defining
+/// sum, accumulated in double. Rows run in parallel only so that full GoogLeNet shapes fit in a test run.
+/// </summary>
 public static class Conv2dReference
 {
     public static void Forward(WindowGeometry g, float[] x, float[] w, float[]? bias, float[] y, int co, bool relu)
     {
-        for (int n = 0; n < g.N; n++)
-            for (int oy = 0; oy < g.OutH; oy++)
-                for (int ox = 0; ox < g.OutW; ox++)
-                    for (int o = 0; o < co; o++)
-                    {
-                        double sum = bias is null ? 0 : bias[o];
-                        for (int kh = 0; kh < g.KernelH; kh++)
-                            for (int kw = 0; kw < g.KernelW; kw++)
-                            {
-                                int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
-                                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
-                                for (int c = 0; c < g.C; c++)
-                                    sum += (double)x[((n * g.H + iy) * g.W + ix) * g.C + c] * w[((kh * g.KernelW + kw) * g.C + c) * co + o];
-                            }
-                        if (relu && sum < 0) sum = 0;
-                        y[((n * g.OutH + oy) * g.OutW + ox) * co + o] = (float)sum;
-                    }
+        Parallel.For(0, g.N * g.OutH, row =>
+        {
+            int n = row / g.OutH, oy = row % g.OutH;
+            for (int ox = 0; ox < g.OutW; ox++)
+                for (int o = 0; o < co; o++)
+                {
+                    double sum = bias is null ? 0 : bias[o];
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                        for (int kw = 0; kw < g.KernelW; kw++)
+                        {
+                            int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
+                            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                            for (int c = 0; c < g.C; c++)
+                                sum += (double)x[((n * g.H + iy) * g.W + ix) * g.C + c] * w[((kh * g.KernelW + kw) * g.C + c) * co + o];
+                        }
+                    if (relu && sum < 0) sum = 0;
+                    y[((n * g.OutH + oy) * g.OutW + ox) * co + o] = (float)sum;
+                }
+        });
     }
 
+    /// <summary>dx[n, iy, ix, c] = Σ over (kh, kw, o) with oy·s − pad + kh = iy (and likewise for x) of dy·w.</summary>
     public static void BackwardData(WindowGeometry g, float[] dy, float[] w, float[] dx, int co)
     {
-        var acc = new double[dx.Length];
-        ForEachTap(g, (xi, wi, yi, o) => acc[xi] += (double)dy[yi + o] * w[wi + o], co);
-        for (int i = 0; i < dx.Length; i++) dx[i] = (float)acc[i];
+        Parallel.For(0, g.N * g.H, row =>
+        {
+            int n = row / g.H, iy = row % g.H;
+            for (int ix = 0; ix < g.W; ix++)
+                for (int c = 0; c < g.C; c++)
+                {
+                    double sum = 0;
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        int ty = iy + g.PadTop - kh;
+                        if (ty < 0 || ty % g.StrideH != 0 || ty / g.StrideH >= g.OutH) continue;
+                        for (int kw = 0; kw < g.KernelW; kw++)
+                        {
+                            int tx = ix + g.PadLeft - kw;
+                            if (tx < 0 || tx % g.StrideW != 0 || tx / g.StrideW >= g.OutW) continue;
+                            int yRow = ((n * g.OutH + ty / g.StrideH) * g.OutW + tx / g.StrideW) * co;
+                            int wRow = ((kh * g.KernelW + kw) * g.C + c) * co;
+                            for (int o = 0; o < co; o++) sum += (double)dy[yRow + o] * w[wRow + o];
+                        }
+                    }
+                    dx[((n * g.H + iy) * g.W + ix) * g.C + c] = (float)sum;
+                }
+        });
     }
 
+    /// <summary>dw[kh, kw, c, o] = Σ over output pixels of x at that tap · dy; db[o] = Σ dy.</summary>
     public static void BackwardFilter(WindowGeometry g, float[] x, float[] dy, float[] dw, float[] db, int co)
     {
-        var acc = new double[dw.Length];
-        ForEachTap(g, (xi, wi, yi, o) => acc[wi + o] += (double)x[xi] * dy[yi + o], co);
-        for (int i = 0; i < dw.Length; i++) dw[i] = (float)acc[i];
+        Parallel.For(0, g.KernelH * g.KernelW * g.C, tapChannel =>
+        {
+            int c = tapChannel % g.C, tap = tapChannel / g.C, kh = tap / g.KernelW, kw = tap % g.KernelW;
+            for (int o = 0; o < co; o++)
+            {
+                double sum = 0;
+                for (int n = 0; n < g.N; n++)
+                    for (int oy = 0; oy < g.OutH; oy++)
+                        for (int ox = 0; ox < g.OutW; ox++)
+                        {
+                            int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
+                            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                            sum += (double)x[((n * g.H + iy) * g.W + ix) * g.C + c] * dy[((n * g.OutH + oy) * g.OutW + ox) * co + o];
+                        }
+                dw[tapChannel * co + o] = (float)sum;
+            }
+        });
         for (int o = 0; o < co; o++)
         {
             double s = 0;
             for (int p = 0; p < g.OutputPixels; p++) s += dy[p * co + o];
             db[o] = (float)s;
         }
-    }
-
-    /// <summary>Calls visit(x index, filter row start, dy row start, o) for every (output, tap, ci, co) that touches the input.</summary>
-    private static void ForEachTap(WindowGeometry g, Action<int, int, int, int> visit, int co)
-    {
-        for (int n = 0; n < g.N; n++)
-            for (int oy = 0; oy < g.OutH; oy++)
-                for (int ox = 0; ox < g.OutW; ox++)
-                    for (int kh = 0; kh < g.KernelH; kh++)
-                        for (int kw = 0; kw < g.KernelW; kw++)
-                        {
-                            int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
-                            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
-                            int yRow = ((n * g.OutH + oy) * g.OutW + ox) * co;
-                            for (int c = 0; c < g.C; c++)
-                                for (int o = 0; o < co; o++)
-                                    visit(((n * g.H + iy) * g.W + ix) * g.C + c, ((kh * g.KernelW + kw) * g.C + c) * co, yRow, o);
-                        }
     }
 }

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace NativeIg.Tensors;
 
@@ -6,6 +8,33 @@ namespace NativeIg.Tensors;
 public static class Elementwise
 {
     public static void ReluInPlace(Span<float> x) => TensorPrimitives.Max(x, 0f, x);
+
+    /// <summary>mask[i] = 1 where y[i] &gt; 0, else 0: all ReLU's backward needs, in a quarter of the memory of y.</summary>
+    public static void ReluMask(ReadOnlySpan<float> y, Span<byte> mask)
+    {
+        if (mask.Length < y.Length) throw new ArgumentException($"ReLU mask: {mask.Length} bytes for {y.Length} values.");
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float src = ref MemoryMarshal.GetReference(y);
+            for (; i + 16 <= y.Length; i += 16)
+            {
+                var positive = Vector512.GreaterThan(Vector512.LoadUnsafe(ref src, (nuint)i), Vector512<float>.Zero);
+                var ones = positive.AsInt32() & Vector512<int>.One;
+                var bytes = Vector512.Narrow(Vector512.Narrow(ones, ones), Vector512<short>.Zero);
+                bytes.GetLower().GetLower().AsByte().CopyTo(mask.Slice(i, 16));
+            }
+        }
+        for (; i < y.Length; i++) mask[i] = y[i] > 0f ? (byte)1 : (byte)0;
+    }
+
+    /// <summary>g[i] = 0 where mask[i] is 0 (in place).</summary>
+    public static void ApplyMask(Span<float> g, ReadOnlySpan<byte> mask)
+    {
+        if (mask.Length < g.Length) throw new ArgumentException($"Apply mask: {mask.Length} bytes for {g.Length} values.");
+        for (int i = 0; i < g.Length; i++)
+            if (mask[i] == 0) g[i] = 0f;
+    }
 
     /// <summary>dx = dy where y &gt; 0, else 0 (ReLU's gradient read off its output).</summary>
     public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, bool accumulate = false)

@@ -20,8 +20,8 @@ public readonly record struct LrnParameters(int Size = 5, float Alpha = 1e-4f, f
 /// Local response normalisation across channels (NHWC, so each pixel's window is contiguous):
 /// s_c = k + (α/size)·Σ_{c' ∈ [c−before, c+after]} x_{c'}², y_c = x_c·s_c^−β.
 /// dx_c = dy_c·s_c^−β − (2αβ/size)·x_c·Σ_{c' : c ∈ window(c')} dy_{c'}·y_{c'}/s_{c'}.
-/// The scale is recomputed in backward rather than stored: it costs a few adds per element and
-/// saves an activation-sized buffer per LRN layer during IG.
+/// Backward recomputes the scale and y from x rather than storing them: a few vector ops per element
+/// instead of two activation-sized buffers per LRN layer held through IG's backward pass.
 /// </summary>
 public static class Lrn
 {
@@ -49,18 +49,16 @@ public static class Lrn
         });
     }
 
-    /// <summary>dx from x, y = Forward(x) and dy; dx is overwritten, or added to when <paramref name="accumulate"/>.</summary>
-    public static void Backward(LrnParameters p, Tensor x, Tensor y, Tensor dy, Tensor dx, bool accumulate = false)
+    /// <summary>dx from x and dy; dx is overwritten, or added to when <paramref name="accumulate"/>.</summary>
+    public static void Backward(LrnParameters p, Tensor x, Tensor dy, Tensor dx, bool accumulate = false)
     {
         p.Validate();
-        Tensor.RequireSameShape(x, y, "Lrn.Backward (x vs y)");
         Tensor.RequireSameShape(x, dy, "Lrn.Backward (x vs dy)");
         Tensor.RequireSameShape(x, dx, "Lrn.Backward (x vs dx)");
         int c = x.Dim(x.Rank - 1);
         int pixels = x.Length / c;
         float coefficient = -2f * p.Alpha * p.Beta / p.Size;
         var xb = x.Buffer; int xo = x.Offset;
-        var yb = y.Buffer; int yo = y.Offset;
         var dyb = dy.Buffer; int dyo = dy.Offset;
         var dxb = dx.Buffer; int dxo = dx.Offset;
         Parallel.For(0, Math.Max(1, Gemm.Threads * 4), new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, (part, _) =>
@@ -75,16 +73,16 @@ public static class Lrn
             for (int px = start; px < end; px++)
             {
                 var xs = xb.AsSpan(xo + px * c, c);
-                var ys = yb.AsSpan(yo + px * c, c);
                 var dys = dyb.AsSpan(dyo + px * c, c);
                 var dxs = dxb.AsSpan(dxo + px * c, c);
                 Scale(p, xs, padded, scale);
                 PowNegBeta(p.Beta, scale, scalePow);
-                // ratio[after + c'] = dy·y/s at c', zero-padded so window sums need no bounds checks.
+                // ratio[after + c'] = dy·y/s = dy·x·s^−β/s at c', zero-padded so window sums need no bounds checks.
                 var r = ratio.AsSpan();
                 r.Clear();
                 var inner = r.Slice(p.After, c);
-                TensorPrimitives.Multiply(dys, ys, inner);
+                TensorPrimitives.Multiply(dys, xs, inner);
+                TensorPrimitives.Multiply(inner, scalePow, inner);
                 TensorPrimitives.Divide(inner, scale, inner);
                 WindowSum(ratio, p.Size, window);
                 TensorPrimitives.Multiply(xs, window, window);

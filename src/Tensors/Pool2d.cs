@@ -18,77 +18,95 @@ public enum AvgPoolDivisor
 /// </summary>
 public static class Pool2d
 {
-    /// <summary>y[N, OH, OW, C] = max over each window of x; argmax[i] = flat index into x of y[i]'s source.</summary>
-    public static void MaxForward(WindowGeometry g, Tensor x, Tensor y, int[] argmax)
+    /// <summary>
+    /// y[N, OH, OW, C] = max over each window of x; taps[i] = which window position (kh·KW + kw) held
+    /// y[i]'s maximum. A byte per output instead of an int index keeps IG's saved state 4× smaller.
+    /// </summary>
+    public static void MaxForward(WindowGeometry g, Tensor x, Tensor y, byte[] taps)
     {
         g.RequireInput(x, "MaxPool.Forward");
         g.RequireOutput(y, g.C, "MaxPool.Forward");
-        if (argmax.Length < y.Length)
-            throw new ArgumentException($"MaxPool.Forward: argmax holds {argmax.Length} entries, the output has {y.Length}.");
+        if (g.KernelH * g.KernelW > 256)
+            throw new ArgumentException($"MaxPool: a {g.KernelH}×{g.KernelW} window has more than 256 positions.");
+        if (taps.Length < y.Length)
+            throw new ArgumentException($"MaxPool.Forward: taps holds {taps.Length} entries, the output has {y.Length}.");
         var xs = x.Buffer; int xo = x.Offset;
         var ys = y.Buffer; int yo = y.Offset;
         int c = g.C;
         Parallel.For(0, g.N * g.OutH, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, row =>
         {
             int n = row / g.OutH, oy = row % g.OutH;
-            int y0 = Math.Max(oy * g.StrideH - g.PadTop, 0), y1 = Math.Min(oy * g.StrideH - g.PadTop + g.KernelH, g.H);
+            int wy = oy * g.StrideH - g.PadTop;
+            int y0 = Math.Max(wy, 0), y1 = Math.Min(wy + g.KernelH, g.H);
+            Span<int> lanes = stackalloc int[16];
             for (int ox = 0; ox < g.OutW; ox++)
             {
-                int x0 = Math.Max(ox * g.StrideW - g.PadLeft, 0), x1 = Math.Min(ox * g.StrideW - g.PadLeft + g.KernelW, g.W);
+                int wx = ox * g.StrideW - g.PadLeft;
+                int x0 = Math.Max(wx, 0), x1 = Math.Min(wx + g.KernelW, g.W);
                 int outBase = ((n * g.OutH + oy) * g.OutW + ox) * c;
                 int first = ((n * g.H + y0) * g.W + x0) * c;
+                int firstTap = (y0 - wy) * g.KernelW + (x0 - wx);
                 int ch = 0;
                 if (Vector512.IsHardwareAccelerated)
                 {
                     for (; ch + 16 <= c; ch += 16)
                     {
                         var best = Vector512.LoadUnsafe(ref xs[xo + first + ch]);
-                        var bestIndex = Vector512.Create(first + ch) + Vector512<int>.Indices;
+                        var bestTap = Vector512.Create(firstTap);
                         for (int iy = y0; iy < y1; iy++)
                             for (int ix = x0; ix < x1; ix++)
                             {
-                                int at = ((n * g.H + iy) * g.W + ix) * c + ch;
-                                var v = Vector512.LoadUnsafe(ref xs[xo + at]);
+                                var v = Vector512.LoadUnsafe(ref xs[xo + ((n * g.H + iy) * g.W + ix) * c + ch]);
                                 var greater = Vector512.GreaterThan(v, best);
                                 best = Vector512.ConditionalSelect(greater, v, best);
-                                bestIndex = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create(at) + Vector512<int>.Indices, bestIndex);
+                                bestTap = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create((iy - wy) * g.KernelW + (ix - wx)), bestTap);
                             }
                         best.StoreUnsafe(ref ys[yo + outBase + ch]);
-                        bestIndex.StoreUnsafe(ref argmax[outBase + ch]);
+                        bestTap.StoreUnsafe(ref lanes[0]);
+                        for (int l = 0; l < 16; l++) taps[outBase + ch + l] = (byte)lanes[l];
                     }
                 }
                 for (; ch < c; ch++)
                 {
                     float best = xs[xo + first + ch];
-                    int bestIndex = first + ch;
+                    int bestTap = firstTap;
                     for (int iy = y0; iy < y1; iy++)
                         for (int ix = x0; ix < x1; ix++)
                         {
-                            int at = ((n * g.H + iy) * g.W + ix) * c + ch;
-                            if (xs[xo + at] > best) { best = xs[xo + at]; bestIndex = at; }
+                            float v = xs[xo + ((n * g.H + iy) * g.W + ix) * c + ch];
+                            if (v > best) { best = v; bestTap = (iy - wy) * g.KernelW + (ix - wx); }
                         }
                     ys[yo + outBase + ch] = best;
-                    argmax[outBase + ch] = bestIndex;
+                    taps[outBase + ch] = (byte)bestTap;
                 }
             }
         });
     }
 
-    /// <summary>dx[argmax[i]] += dy[i]; dx is cleared first unless <paramref name="accumulate"/>.</summary>
-    public static void MaxBackward(WindowGeometry g, Tensor dy, int[] argmax, Tensor dx, bool accumulate = false)
+    /// <summary>dx[window tap of i] += dy[i]; dx is cleared first unless <paramref name="accumulate"/>.</summary>
+    public static void MaxBackward(WindowGeometry g, Tensor dy, byte[] taps, Tensor dx, bool accumulate = false)
     {
         g.RequireOutput(dy, g.C, "MaxPool.Backward (dy)");
         g.RequireInput(dx, "MaxPool.Backward (dx)");
-        var dxs = dx.Span;
-        if (!accumulate) dxs.Clear();
-        var dys = dy.Span;
+        if (!accumulate) dx.Span.Clear();
         // Windows overlap, so images run in parallel and outputs within an image sequentially.
         var dxb = dx.Buffer; int dxo = dx.Offset;
         var dyb = dy.Buffer; int dyo = dy.Offset;
-        int perImage = g.OutH * g.OutW * g.C;
+        int c = g.C;
+        // tapOffset[t] = offset in x from the window's origin to window position t, per channel row.
+        var tapOffset = new int[g.KernelH * g.KernelW];
+        for (int t = 0; t < tapOffset.Length; t++) tapOffset[t] = ((t / g.KernelW) * g.W + t % g.KernelW) * c;
         Parallel.For(0, g.N, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, n =>
         {
-            for (int i = n * perImage, end = i + perImage; i < end; i++) dxb[dxo + argmax[i]] += dyb[dyo + i];
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                {
+                    int o = ((n * g.OutH + oy) * g.OutW + ox) * c;
+                    // Window origin may lie in the pad (negative); every recorded tap is inside the image.
+                    int origin = dxo + ((n * g.H + oy * g.StrideH - g.PadTop) * g.W + ox * g.StrideW - g.PadLeft) * c;
+                    for (int ch = 0; ch < c; ch++)
+                        dxb[origin + tapOffset[taps[o + ch]] + ch] += dyb[dyo + o + ch];
+                }
         });
     }
 
@@ -152,24 +170,40 @@ public static class Pool2d
 /// <summary>Scalar pooling loops the vectorised kernels are tested against.</summary>
 public static class Pool2dReference
 {
-    public static void MaxForward(WindowGeometry g, float[] x, float[] y, int[] argmax)
+    /// <summary>Max pool with taps[i] = the window position (kh·KW + kw) of the first maximum.</summary>
+    public static void MaxForward(WindowGeometry g, float[] x, float[] y, byte[] taps)
     {
         for (int n = 0; n < g.N; n++)
             for (int oy = 0; oy < g.OutH; oy++)
                 for (int ox = 0; ox < g.OutW; ox++)
                     for (int c = 0; c < g.C; c++)
                     {
-                        float best = float.NegativeInfinity; int bestIndex = -1;
+                        float best = float.NegativeInfinity; int bestIndex = -1, bestTap = -1;
                         for (int kh = 0; kh < g.KernelH; kh++)
                             for (int kw = 0; kw < g.KernelW; kw++)
                             {
                                 int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
                                 if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
                                 int at = ((n * g.H + iy) * g.W + ix) * g.C + c;
-                                if (bestIndex < 0 || x[at] > best) { best = x[at]; bestIndex = at; }
+                                if (bestIndex < 0 || x[at] > best) { best = x[at]; bestIndex = at; bestTap = kh * g.KernelW + kw; }
                             }
                         int o = ((n * g.OutH + oy) * g.OutW + ox) * g.C + c;
-                        y[o] = best; argmax[o] = bestIndex;
+                        y[o] = best; taps[o] = (byte)bestTap;
+                    }
+    }
+
+    /// <summary>dx[tap of i] += dy[i], one output at a time.</summary>
+    public static void MaxBackward(WindowGeometry g, float[] dy, byte[] taps, float[] dx)
+    {
+        Array.Clear(dx);
+        for (int n = 0; n < g.N; n++)
+            for (int oy = 0; oy < g.OutH; oy++)
+                for (int ox = 0; ox < g.OutW; ox++)
+                    for (int c = 0; c < g.C; c++)
+                    {
+                        int o = ((n * g.OutH + oy) * g.OutW + ox) * g.C + c;
+                        int iy = oy * g.StrideH - g.PadTop + taps[o] / g.KernelW, ix = ox * g.StrideW - g.PadLeft + taps[o] % g.KernelW;
+                        dx[((n * g.H + iy) * g.W + ix) * g.C + c] += dy[o];
                     }
     }
 

@@ -158,8 +158,9 @@ public sealed class Tensor : IDisposable
 }
 
 /// <summary>
-/// Pinned, 64-byte-aligned float arrays reused by exact length. IG runs the same shapes chunk after
-/// chunk, so exact-length buckets give full reuse without fragmentation bookkeeping.
+/// Pinned, 64-byte-aligned float arrays reused by size class (2^k·{1, 1.25, 1.5, 1.75}: at most 25%
+/// slack), so the chunks of an IG path, whose batch sizes differ, reuse each other's buffers.
+/// Fresh memory is expensive (page faults on first touch), reuse is free.
 /// </summary>
 public sealed class BufferPool
 {
@@ -169,26 +170,29 @@ public sealed class BufferPool
     private readonly ConcurrentDictionary<int, ConcurrentBag<float[]>> _free = new();
     private long _pooledBytes;
 
-    /// <summary>Buffers above this many pooled bytes are dropped on return rather than kept.</summary>
-    public long MaxPooledBytes { get; set; } = 2L << 30;
+    /// <summary>Returned buffers beyond this many pooled bytes are dropped rather than kept.</summary>
+    public long MaxPooledBytes { get; set; } = 3L << 29;
 
     public long PooledBytes => Interlocked.Read(ref _pooledBytes);
 
+    /// <summary>A buffer with room for <paramref name="length"/> floats from a 64-byte-aligned offset.</summary>
     public (float[] Buffer, int Offset) Rent(int length)
     {
-        float[]? buffer = null;
-        if (_free.TryGetValue(length, out var bag) && bag.TryTake(out buffer))
+        int capacity = SizeClass(length);
+        if (_free.TryGetValue(capacity, out var bag) && bag.TryTake(out var buffer))
             Interlocked.Add(ref _pooledBytes, -(long)buffer.Length * sizeof(float));
-        buffer ??= GC.AllocateUninitializedArray<float>(length + AlignFloats, pinned: true);
+        else
+            buffer = GC.AllocateUninitializedArray<float>(capacity + AlignFloats, pinned: true);
         return (buffer, AlignedOffset(buffer));
     }
 
     public void Return(float[] buffer)
     {
-        int length = buffer.Length - AlignFloats;
+        int capacity = buffer.Length - AlignFloats;
+        if (capacity != SizeClass(capacity)) return; // not one of ours
         if (PooledBytes + (long)buffer.Length * sizeof(float) > MaxPooledBytes) return;
         Interlocked.Add(ref _pooledBytes, (long)buffer.Length * sizeof(float));
-        _free.GetOrAdd(length, _ => new ConcurrentBag<float[]>()).Add(buffer);
+        _free.GetOrAdd(capacity, _ => new ConcurrentBag<float[]>()).Add(buffer);
     }
 
     /// <summary>Drops every pooled buffer (memory goes back to the GC).</summary>
@@ -198,10 +202,27 @@ public sealed class BufferPool
         Interlocked.Exchange(ref _pooledBytes, 0);
     }
 
+    /// <summary>The smallest 2^k·{1, 1.25, 1.5, 1.75} ≥ n (n itself below 64).</summary>
+    internal static int SizeClass(int n)
+    {
+        if (n <= 64) return Math.Max(n, 1);
+        int power = 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)n)); // largest 2^k ≤ n
+        if (n == power) return n;
+        int quarter = power / 4;
+        long c = power + (long)((n - power + quarter - 1) / quarter) * quarter;
+        return (int)Math.Min(c, int.MaxValue - AlignFloats);
+    }
+
     private static unsafe int AlignedOffset(float[] pinned)
     {
         nuint address = (nuint)Unsafe.AsPointer(ref pinned[0]);
         int misalignment = (int)(address % 64);
         return misalignment == 0 ? 0 : (64 - misalignment) / sizeof(float);
     }
+}
+
+/// <summary>Byte and int arrays (ReLU masks, max-pool taps) from a pool that also keeps large arrays.</summary>
+public static class ScratchPool
+{
+    public static System.Buffers.ArrayPool<byte> Bytes { get; } = System.Buffers.ArrayPool<byte>.Create(1 << 30, 64);
 }
