@@ -59,6 +59,7 @@ public static class ImageLoader
         var (w, h) = (info.Value.Width, info.Value.Height);
         if (w < 1 || h < 1 || w > MaxSide || h > MaxSide)
             throw new ImageFormatException($"{source}: image size {w}×{h} is outside 1…{MaxSide} pixels per side.");
+        RequireCompleteFile(bytes, source);
         ImageResult result;
         try { result = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
         catch (Exception e) { throw new ImageFormatException($"{source}: the image data is damaged or truncated ({e.Message}).", e); }
@@ -68,6 +69,26 @@ public static class ImageLoader
         var s = t.Span;
         for (int i = 0; i < s.Length; i++) s[i] = result.Data[i] / 255f;
         return t;
+    }
+
+    /// <summary>
+    /// stb_image fills a truncated JPEG's missing rows with grey and returns success: a silently wrong
+    /// image. JPEG must have its end-of-image marker after the last start-of-scan; PNG its IEND chunk.
+    /// </summary>
+    private static void RequireCompleteFile(byte[] bytes, string source)
+    {
+        var span = bytes.AsSpan();
+        if (span.Length >= 2 && span[0] == 0xFF && span[1] == 0xD8)
+        {
+            int lastScan = span.LastIndexOf([(byte)0xFF, (byte)0xDA]);
+            if (lastScan < 0 || span[lastScan..].IndexOf([(byte)0xFF, (byte)0xD9]) < 0)
+                throw new ImageFormatException($"{source}: the JPEG data is truncated (no end-of-image marker after the image data).");
+        }
+        else if (span.Length >= 8 && span[..8].SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }))
+        {
+            if (span.LastIndexOf("IEND"u8) < 0)
+                throw new ImageFormatException($"{source}: the PNG data is truncated (no IEND chunk).");
+        }
     }
 
     /// <summary>

@@ -17,6 +17,9 @@ public static class WeightsLoader
     /// <summary>SHA-256 of the BVLC GoogLeNet caffemodel this project is tested with (weights/SHA256SUMS).</summary>
     public const string KnownSha256 = "0044e9b488ccb5cc6962ed1a841b85f9f33012f242eb8f596d5071189657a2db";
 
+    /// <summary>SHA-1 the BVLC model zoo publishes for its own bvlc_googlenet.caffemodel (with the auxiliary classifiers).</summary>
+    public const string OfficialSha1 = "405fc5acd08a3bb12de8ee5e23a96bec22f08204";
+
     public static GoogLeNet Load(string path, bool verifyChecksum = true)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}. {WeightsResolver.HowToGetWeights}", path);
@@ -25,29 +28,36 @@ public static class WeightsLoader
         return FromLayers(CaffeModelReader.Read(bytes, path), path);
     }
 
-    /// <summary>The expected checksum: a SHA256SUMS line beside the file, else the known one for <see cref="FileName"/>.</summary>
-    public static string? ExpectedSha256(string path)
+    /// <summary>A SHA256SUMS line for this file in its own folder, if there is one.</summary>
+    public static string? ListedSha256(string path)
     {
         string name = Path.GetFileName(path);
         string sums = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "SHA256SUMS");
-        if (File.Exists(sums))
-            foreach (var line in File.ReadLines(sums))
-            {
-                var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
-                if (parts.Length == 2 && parts[1].TrimStart('*').Trim() == name) return parts[0].ToLowerInvariant();
-            }
-        return name == FileName ? KnownSha256 : null;
+        if (!File.Exists(sums)) return null;
+        foreach (var line in File.ReadLines(sums))
+        {
+            var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2 && parts[1].TrimStart('*').Trim() == name) return parts[0].ToLowerInvariant();
+        }
+        return null;
     }
 
+    /// <summary>
+    /// Accepts the file when it is one of the two known GoogLeNet files (the tested re-serialisation or
+    /// the official BVLC download) or matches its SHA256SUMS entry. A file with neither an entry nor the
+    /// standard name is someone's own weights: not checked.
+    /// </summary>
     private static void VerifyChecksum(string path, byte[] bytes)
     {
-        var expected = ExpectedSha256(path);
-        if (expected is null) return;
-        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (actual != expected)
-            throw new WeightsFormatException(
-                $"{path}: SHA-256 mismatch: expected {expected}, got {actual}. The file is damaged or a different model; " +
-                $"fetch it again with `bash weights/fetch.sh`, or skip the check (--skip-checksum) if you mean to use other weights.");
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var listed = ListedSha256(path);
+        if (sha256 == KnownSha256 || sha256 == listed) return;
+        if (Convert.ToHexStringLower(SHA1.HashData(bytes)) == OfficialSha1) return;
+        if (listed is null && Path.GetFileName(path) != FileName) return;
+        var expected = listed is null ? $"SHA-256 {KnownSha256} (or the official file's SHA-1 {OfficialSha1})" : $"SHA-256 {listed} (from SHA256SUMS)";
+        throw new WeightsFormatException(
+            $"{path}: SHA-256 mismatch: expected {expected}, got {sha256}. The file is damaged or a different model; " +
+            $"fetch it again with `bash weights/fetch.sh`, or skip the check (--skip-checksum) if you mean to use other weights.");
     }
 
     internal static GoogLeNet FromLayers(IReadOnlyList<CaffeLayer> layers, string source)

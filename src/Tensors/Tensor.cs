@@ -175,6 +175,16 @@ public sealed class BufferPool
 
     public long PooledBytes => Interlocked.Read(ref _pooledBytes);
 
+    private long _liveBytes, _peakLiveBytes;
+
+    /// <summary>Bytes rented and not yet returned: the tensors alive now.</summary>
+    public long LiveBytes => Interlocked.Read(ref _liveBytes);
+
+    /// <summary>The most <see cref="LiveBytes"/> since the last <see cref="ResetPeak"/>: a workload's peak tensor memory.</summary>
+    public long PeakLiveBytes => Interlocked.Read(ref _peakLiveBytes);
+
+    public void ResetPeak() => Interlocked.Exchange(ref _peakLiveBytes, LiveBytes);
+
     /// <summary>A buffer with room for <paramref name="length"/> floats from a 64-byte-aligned offset.</summary>
     public (float[] Buffer, int Offset) Rent(int length)
     {
@@ -183,6 +193,9 @@ public sealed class BufferPool
             Interlocked.Add(ref _pooledBytes, -(long)buffer.Length * sizeof(float));
         else
             buffer = GC.AllocateUninitializedArray<float>(capacity + AlignFloats, pinned: true);
+        long live = Interlocked.Add(ref _liveBytes, (long)buffer.Length * sizeof(float));
+        long peak;
+        while (live > (peak = Interlocked.Read(ref _peakLiveBytes)) && Interlocked.CompareExchange(ref _peakLiveBytes, live, peak) != peak) { }
         return (buffer, AlignedOffset(buffer));
     }
 
@@ -190,6 +203,7 @@ public sealed class BufferPool
     {
         int capacity = buffer.Length - AlignFloats;
         if (capacity != SizeClass(capacity)) return; // not one of ours
+        Interlocked.Add(ref _liveBytes, -(long)buffer.Length * sizeof(float));
         if (PooledBytes + (long)buffer.Length * sizeof(float) > MaxPooledBytes) return;
         Interlocked.Add(ref _pooledBytes, (long)buffer.Length * sizeof(float));
         _free.GetOrAdd(capacity, _ => new ConcurrentBag<float[]>()).Add(buffer);
