@@ -1,0 +1,260 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using NativeIg.Autodiff;
+using NativeIg.Ig;
+using NativeIg.InceptionV1;
+using NativeIg.Tensors;
+
+namespace NativeIg.Bench;
+
+/// <summary>A benchmark class that knows how many floating-point operations one call of each method does.</summary>
+public interface IFlopCount
+{
+    double Flops(string method);
+}
+
+/// <summary>GFLOP/s = the method's FLOPs / its mean time, as a BenchmarkDotNet column.</summary>
+public sealed class GflopsColumn : IColumn
+{
+    public string Id => "GFLOPs";
+    public string ColumnName => "GFLOP/s";
+    public bool AlwaysShow => true;
+    public ColumnCategory Category => ColumnCategory.Custom;
+    public int PriorityInCategory => 0;
+    public bool IsNumeric => true;
+    public UnitType UnitType => UnitType.Dimensionless;
+    public string Legend => "Floating-point operations per second (2 per multiply-add), billions";
+    public bool IsAvailable(Summary summary) => true;
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    {
+        var report = summary[benchmarkCase];
+        if (report?.ResultStatistics is null) return "-";
+        var instance = Activator.CreateInstance(benchmarkCase.Descriptor.Type);
+        if (instance is not IFlopCount counter) return "-";
+        foreach (var parameter in benchmarkCase.Parameters.Items)
+            benchmarkCase.Descriptor.Type.GetProperty(parameter.Name)?.SetValue(instance, parameter.Value);
+        double flops = counter.Flops(benchmarkCase.Descriptor.WorkloadMethod.Name);
+        return (flops / report.ResultStatistics.Mean).ToString("0.0"); // FLOP per ns = GFLOP/s
+    }
+}
+
+public sealed class BenchConfig : ManualConfig
+{
+    public BenchConfig()
+    {
+        AddJob(Job.Default.WithWarmupCount(2).WithIterationCount(8).WithLaunchCount(1));
+        AddColumn(new GflopsColumn());
+        WithOptions(ConfigOptions.DisableOptimizationsValidator);
+    }
+}
+
+[Config(typeof(BenchConfig))]
+public class GemmBenchmarks : IFlopCount
+{
+    private float[] _a = [], _b = [], _c = [];
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _a = new float[1024 * 1024]; _b = new float[1024 * 1024]; _c = new float[1024 * 1024];
+        new Random(1).NextBytes(new byte[1]);
+        for (int i = 0; i < _a.Length; i++) { _a[i] = i % 7 * 0.1f; _b[i] = i % 5 * 0.1f; }
+        Gemm.Threads = Threads;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Gemm.Threads = Environment.ProcessorCount;
+
+    [Benchmark(Description = "SGEMM 1024³")]
+    public void Sgemm1024() => Gemm.Multiply(1024, 1024, 1024, _a, 1024, false, _b, 1024, false, _c, 1024);
+
+    [Benchmark(Description = "SGEMM 256×3136×576")]
+    public void Sgemm256x3136x576() => Gemm.Multiply(256, 3136, 576, _a, 576, false, _b, 3136, false, _c, 3136);
+
+    public double Flops(string method) => method == nameof(Sgemm1024) ? 2.0 * 1024 * 1024 * 1024 : 2.0 * 256 * 3136 * 576;
+}
+
+[Config(typeof(BenchConfig))]
+public class ConvBenchmarks : IFlopCount
+{
+    private Tensor? _x, _w, _y;
+    private WindowGeometry _g;
+
+    [Params("conv2/3x3", "inception_3a/3x3", "inception_4a/5x5", "inception_3a/1x1")]
+    public string Layer { get; set; } = "conv2/3x3";
+
+    [Params(1, 32)]
+    public int Batch { get; set; }
+
+    private (int Size, int Kernel, int Ci, int Co) Shape => Layer switch
+    {
+        "conv2/3x3" => (56, 3, 64, 192),
+        "inception_3a/3x3" => (28, 3, 96, 128),
+        "inception_4a/5x5" => (14, 5, 16, 48),
+        _ => (28, 1, 192, 64),
+    };
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (size, k, ci, co) = Shape;
+        _g = WindowGeometry.ConvCaffe(Batch, size, size, ci, k, 1, k / 2);
+        _x = Tensor.Filled(0.5f, Batch, size, size, ci);
+        _w = Tensor.Filled(0.01f, k, k, ci, co);
+        _y = Tensor.Uninitialized(Batch, size, size, co);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() { _x?.Dispose(); _w?.Dispose(); _y?.Dispose(); }
+
+    [Benchmark(Description = "conv forward")]
+    public void Forward() => Conv2d.Forward(_g, _x!, _w!, null, _y!, relu: true);
+
+    [Benchmark(Description = "conv backward-data")]
+    public void BackwardData() => Conv2d.BackwardData(_g, _y!, _w!, _x!);
+
+    public double Flops(string method)
+    {
+        var (size, k, ci, co) = Shape;
+        return 2.0 * Batch * size * size * k * k * ci * co;
+    }
+}
+
+/// <summary>Shared model loading for the model and IG benchmarks.</summary>
+public static class BenchData
+{
+    public static string SharedFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", relative), Path.Combine(dir.FullName, "..", "shared", relative) })
+                if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+        throw new FileNotFoundException($"{relative} not found in shared/ or ../shared/ above {AppContext.BaseDirectory}");
+    }
+
+    public static GoogLeNet LoadModel() => GoogLeNet.Load(SharedFile("weights/bvlc_googlenet.caffemodel"));
+
+    /// <summary>Forward + input-gradient FLOPs of one 224² path image: 2·(forward MACs) for the forward, 2·(backward-data MACs) ≈ the same again.</summary>
+    public const double IgFlopsPerImage = 6.3e9;
+
+    public const double ForwardFlopsPerImage = 3.17e9;
+}
+
+[Config(typeof(BenchConfig))]
+public class ModelBenchmarks : IFlopCount
+{
+    private GoogLeNet? _model;
+    private Tensor? _images;
+
+    [Params(1, 32)]
+    public int Batch { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _model = BenchData.LoadModel();
+        using var one = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
+        _images = Tensor.Uninitialized(Batch, 224, 224, 3);
+        for (int i = 0; i < Batch; i++) one.Span.CopyTo(_images.Span.Slice(i * one.Length, one.Length));
+    }
+
+    [Benchmark(Description = "GoogLeNet forward")]
+    public void Forward()
+    {
+        using var p = _model!.PredictProbabilities(_images!);
+    }
+
+    public double Flops(string method) => BenchData.ForwardFlopsPerImage * Batch;
+}
+
+[Config(typeof(BenchConfig))]
+public class IgBenchmarks : IFlopCount
+{
+    private IntegratedGradients? _ig;
+    private Tensor? _image, _baseline;
+
+    [Params(50)]
+    public int Steps { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _ig = new IntegratedGradients(BenchData.LoadModel());
+        _image = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
+        _baseline = Baselines.Black(224, 224, 3);
+    }
+
+    [Benchmark(Description = "IG fireboat, batch 32")]
+    public double IntegratedGradients()
+    {
+        using var r = _ig!.Attribute(_image!, _baseline!, 554, Steps, 32);
+        return r.Sum;
+    }
+
+    public double Flops(string method) => BenchData.IgFlopsPerImage * (Steps + 1);
+}
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Contains("--ig-memory")) return MemoryReport.Run(args);
+        if (args.Contains("--profile")) return MemoryReport.Profile();
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}
+
+/// <summary>Peak memory of one IG run in a fresh process (BenchmarkDotNet measures allocations, not peaks).</summary>
+public static class MemoryReport
+{
+    public static int Run(string[] args)
+    {
+        int steps = args.SkipWhile(a => a != "--steps").Skip(1).Select(int.Parse).FirstOrDefault(50);
+        var ig = new IntegratedGradients(BenchData.LoadModel());
+        using var image = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
+        using var baseline = Baselines.Black(224, 224, 3);
+        BufferPool.Shared.ResetPeak();
+        using var r = ig.Attribute(image, baseline, 554, steps, 32);
+        Console.WriteLine($"IG fireboat m={steps} batch 32: {r.Elapsed.TotalSeconds:F2} s (first run in this process, includes first-touch of its memory)");
+        Console.WriteLine($"  peak tensor memory (BufferPool)   {BufferPool.Shared.PeakLiveBytes / 1048576.0:F0} MiB");
+        Console.WriteLine($"  peak resident set (VmHWM)         {PeakResidentMiB():F0} MiB");
+        return 0;
+    }
+
+    /// <summary>Per-op forward/backward times for one 26-image chunk (the size IG uses at m = 50, batch 32).</summary>
+    public static int Profile()
+    {
+        var model = BenchData.LoadModel();
+        using var batch = Tensor.Filled(0.5f, 26, 224, 224, 3);
+        TapeProfile? profile = null;
+        for (int run = 0; run < 3; run++)
+        {
+            profile = new TapeProfile();
+            using var tape = new Tape { Profile = profile };
+            var x = tape.Input(batch);
+            var selected = tape.SelectColumn(tape.Softmax(model.Logits(tape, x)), 554);
+            using var seed = Tensor.Filled(1f, 26);
+            tape.Backward(selected, seed);
+            x.Grad!.Dispose();
+        }
+        Console.WriteLine(profile);
+        return 0;
+    }
+
+    private static double PeakResidentMiB()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:")) return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        return double.NaN;
+    }
+}
