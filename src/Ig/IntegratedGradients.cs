@@ -77,6 +77,9 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         var pathValues = new double[alphas.Length];
         var meanGradients = new double[alphas.Length];
         double fBaseline = 0;
+        // F at a path endpoint that is bitwise the input or a baseline needs no forward of its own.
+        double? fInputFromPath = null;
+        var fBaselineFromPath = new double?[baselines.Count];
         var gradientClock = new Stopwatch();
         for (int b = 0; b < baselines.Count; b++)
         {
@@ -103,6 +106,9 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
                         double weight = weights[start + j];
                         for (int i = 0; i < size; i++) integral[i] += weight * row[i];
                         pathValues[start + j] += values[j] / baselines.Count;
+                        var pathImage = path.Span.Slice(j * size, size);
+                        if (alphas[start + j] == 0 && pathImage.SequenceEqual(baseline.Span)) fBaselineFromPath[b] = values[j];
+                        if (alphas[start + j] == 1 && pathImage.SequenceEqual(image.Span)) fInputFromPath = values[j];
                         meanGradients[start + j] += TensorPrimitives.Sum(row) / size / baselines.Count;
                     }
                 }
@@ -111,11 +117,15 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
             var x = image.Span; var xb = baseline.Span;
             for (int i = 0; i < size; i++) attributions[i] += integral[i] * ((double)x[i] - xb[i]) / baselines.Count;
         }
-        // F(x) and F(x′) by their own forward: path endpoints need not be exact (α = 1 is x′ + 1·(x − x′) in float).
-        var endpoints = new List<Tensor> { image };
-        endpoints.AddRange(baselines);
-        var f = Evaluate(endpoints, target, output);
-        for (int b = 0; b < baselines.Count; b++) fBaseline += f[b + 1] / baselines.Count;
+        // Otherwise F(x) and F(x′) take their own forward: x′ + 1·(x − x′) need not be x in float32.
+        var missing = new List<Tensor>();
+        if (fInputFromPath is null) missing.Add(image);
+        for (int b = 0; b < baselines.Count; b++)
+            if (fBaselineFromPath[b] is null) missing.Add(baselines[b]);
+        var evaluated = missing.Count > 0 ? Evaluate(missing, target, output) : [];
+        int next = 0;
+        double fInput = fInputFromPath ?? evaluated[next++];
+        for (int b = 0; b < baselines.Count; b++) fBaseline += (fBaselineFromPath[b] ?? evaluated[next++]) / baselines.Count;
 
         var result = Tensor.Uninitialized(image.Shape.ToArray());
         var r = result.Span;
@@ -123,7 +133,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         return new IgResult
         {
             Attributions = result, Target = target, Output = output, Rule = rule, Steps = steps,
-            FInput = f[0], FBaseline = fBaseline, Alphas = alphas, PathValues = pathValues, MeanPathGradients = meanGradients,
+            FInput = fInput, FBaseline = fBaseline, Alphas = alphas, PathValues = pathValues, MeanPathGradients = meanGradients,
             Elapsed = clock.Elapsed, GradientTime = gradientClock.Elapsed,
         };
     }

@@ -94,6 +94,11 @@ public readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
 {
     public void Pack(int i0, int rows, int k0, int kc, int mr, float* dest)
     {
+        if (mr == 8 && g.KernelW * g.C >= 8 && System.Runtime.Intrinsics.X86.Avx.IsSupported)
+        {
+            PackTransposed8(i0, rows, k0, kc, dest);
+            return;
+        }
         int c = g.C;
         int outPlane = g.OutH * g.OutW;
         for (int i = 0; i < rows; i++)
@@ -128,6 +133,62 @@ public readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
         }
         for (int i = rows; i < mr; i++)
             for (int k = 0; k < kc; k++) dest[k * mr + i] = 0f;
+    }
+    [ThreadStatic] private static float[]? t_borderRows;
+
+    /// <summary>
+    /// The 8-row panel one kernel row at a time: in NHWC the KW·C values of kernel row kh under an
+    /// output pixel are contiguous in x (for conv1, 7 taps × 3 channels = 21 floats), so each of the
+    /// eight rows is a pointer into x — or, where the window hangs over the border, into a copy with
+    /// zeros — and <see cref="Gemm.PackRows8"/> transposes them into the panel.
+    /// </summary>
+    private void PackTransposed8(int i0, int rows, int k0, int kc, float* dest)
+    {
+        int c = g.C, outPlane = g.OutH * g.OutW, rowLength = g.KernelW * c;
+        var border = t_borderRows;
+        if (border is null || border.Length < 8 * rowLength) t_borderRows = border = GC.AllocateUninitializedArray<float>(8 * rowLength, pinned: true);
+        float** images = stackalloc float*[8];
+        int* iy0 = stackalloc int[8];
+        int* ix0 = stackalloc int[8];
+        float** sources = stackalloc float*[8];
+        float* zeros = Gemm.ZeroRow(rowLength);
+        for (int i = 0; i < 8; i++)
+        {
+            int p = i0 + Math.Min(i, rows - 1);
+            int n = p / outPlane, r = p - n * outPlane;
+            int oy = r / g.OutW, ox = r - oy * g.OutW;
+            images[i] = x + (long)n * g.H * g.W * c;
+            iy0[i] = i < rows ? oy * g.StrideH - g.PadTop : int.MinValue / 2; // rows past the end read zeros
+            ix0[i] = ox * g.StrideW - g.PadLeft;
+        }
+        fixed (float* borderBase = border)
+        {
+            int k = k0, kEnd = k0 + kc;
+            float* d = dest;
+            while (k < kEnd)
+            {
+                int kh = k / rowLength, offset = k - kh * rowLength;
+                int run = Math.Min(rowLength - offset, kEnd - k);
+                for (int i = 0; i < 8; i++)
+                {
+                    int iy = iy0[i] + kh, ix = ix0[i];
+                    if ((uint)iy >= (uint)g.H) { sources[i] = zeros; continue; }
+                    float* line = images[i] + (long)iy * g.W * c;
+                    if (ix >= 0 && ix + g.KernelW <= g.W) { sources[i] = line + ix * c + offset; continue; }
+                    float* copy = borderBase + i * rowLength;
+                    for (int kw = 0; kw < g.KernelW; kw++)
+                    {
+                        var to = new Span<float>(copy + kw * c, c);
+                        if ((uint)(ix + kw) < (uint)g.W) new ReadOnlySpan<float>(line + (ix + kw) * c, c).CopyTo(to);
+                        else to.Clear();
+                    }
+                    sources[i] = copy + offset;
+                }
+                Gemm.PackRows8(sources, run, d);
+                d += run * 8;
+                k += run;
+            }
+        }
     }
 }
 
@@ -301,29 +362,37 @@ public static unsafe class Conv2d
         for (int r = 0; r < rows; r++) im2col.Pack(r0 + r, 1, 0, k, 1, dest + (long)r * k);
     }
 
-    /// <summary>Adds one image's column matrix [OH·OW, KH·KW·C] back into its NHWC input gradient.</summary>
+    /// <summary>
+    /// Adds one image's column matrix [OH·OW, KH·KW·C] back into its NHWC input gradient. A kernel row's
+    /// KW·C values land on contiguous input pixels, so away from the border each is one vector add.
+    /// </summary>
     private static void Col2Image(WindowGeometry g, float* col, float* dx)
     {
-        int c = g.C;
-        int k = g.KernelH * g.KernelW * c;
+        int c = g.C, rowLength = g.KernelW * c;
+        int k = g.KernelH * rowLength;
         for (int oy = 0; oy < g.OutH; oy++)
             for (int ox = 0; ox < g.OutW; ox++)
             {
                 float* row = col + (long)(oy * g.OutW + ox) * k;
+                int ix0 = ox * g.StrideW - g.PadLeft;
+                bool inside = ix0 >= 0 && ix0 + g.KernelW <= g.W;
                 for (int kh = 0; kh < g.KernelH; kh++)
                 {
                     int iy = oy * g.StrideH - g.PadTop + kh;
                     if ((uint)iy >= (uint)g.H) continue;
+                    float* src = row + kh * rowLength;
+                    float* line = dx + (long)iy * g.W * c;
+                    if (inside)
+                    {
+                        var dst = new Span<float>(line + ix0 * c, rowLength);
+                        System.Numerics.Tensors.TensorPrimitives.Add(dst, new ReadOnlySpan<float>(src, rowLength), dst);
+                        continue;
+                    }
                     for (int kw = 0; kw < g.KernelW; kw++)
                     {
-                        int ix = ox * g.StrideW - g.PadLeft + kw;
+                        int ix = ix0 + kw;
                         if ((uint)ix >= (uint)g.W) continue;
-                        float* src = row + (kh * g.KernelW + kw) * c;
-                        float* dst = dx + ((long)iy * g.W + ix) * c;
-                        if (c < 32)
-                            for (int ch = 0; ch < c; ch++) dst[ch] += src[ch];  // RGB input: a call per 3 floats costs more than the adds
-                        else
-                            System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(dst, c), new ReadOnlySpan<float>(src, c), new Span<float>(dst, c));
+                        for (int ch = 0; ch < c; ch++) line[ix * c + ch] += src[kw * c + ch];
                     }
                 }
             }

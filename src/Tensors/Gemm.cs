@@ -33,6 +33,13 @@ public readonly unsafe struct DenseA(float* data, int ld, bool transposed) : IPa
 {
     public void Pack(int i0, int rows, int k0, int kc, int mr, float* dest)
     {
+        if (!transposed && mr == 8 && Avx.IsSupported)
+        {
+            float** rowPointers = stackalloc float*[8];
+            for (int i = 0; i < 8; i++) rowPointers[i] = i < rows ? data + (long)(i0 + i) * ld + k0 : Gemm.ZeroRow(kc);
+            Gemm.PackRows8(rowPointers, kc, dest);
+            return;
+        }
         if (!transposed)
         {
             for (int i = 0; i < rows; i++)
@@ -241,6 +248,22 @@ public static unsafe class Gemm
                         {
                             MicroKernel(kernel, kc, ap, bp, cTile, ldc, acc);
                         }
+                        else if (kernel == GemmKernel.Avx512 && cols <= 16)
+                        {
+                            // Half-empty last panel (N = 16, 48, 112, …): compute only its valid half.
+                            if (rows == mr && cols == 16) Kernel8x16Avx512(kc, ap, bp, cTile, ldc, acc);
+                            else
+                            {
+                                Kernel8x16Avx512(kc, ap, bp, tile, 16, false);
+                                for (int i = 0; i < rows; i++)
+                                {
+                                    float* dst = cTile + (long)i * ldc;
+                                    float* src = tile + i * 16;
+                                    if (acc) for (int j = 0; j < cols; j++) dst[j] += src[j];
+                                    else for (int j = 0; j < cols; j++) dst[j] = src[j];
+                                }
+                            }
+                        }
                         else
                         {
                             MicroKernel(kernel, kc, ap, bp, tile, nr, false);
@@ -256,6 +279,51 @@ public static unsafe class Gemm
                 }
             }
         }
+    }
+
+    private static readonly float[] Zeros = GC.AllocateArray<float>(4096, pinned: true);
+
+    /// <summary>A pointer to at least <paramref name="length"/> zeros (padding rows of a packed panel).</summary>
+    internal static float* ZeroRow(int length)
+    {
+        if (length > Zeros.Length) throw new ArgumentOutOfRangeException(nameof(length), "Packed panels are at most KC wide.");
+        return (float*)Unsafe.AsPointer(ref Zeros[0]);
+    }
+
+    /// <summary>
+    /// dest[j·8 + i] = rows[i][j] for j &lt; count: eight contiguous rows into one 8-wide packed panel,
+    /// eight columns at a time with an in-register 8×8 transpose (contiguous loads and stores instead
+    /// of eight strided scalar stores per column).
+    /// </summary>
+    internal static void PackRows8(float** rows, int count, float* dest)
+    {
+        int j = 0;
+        for (; j + 8 <= count; j += 8)
+        {
+            var r0 = Avx.LoadVector256(rows[0] + j); var r1 = Avx.LoadVector256(rows[1] + j);
+            var r2 = Avx.LoadVector256(rows[2] + j); var r3 = Avx.LoadVector256(rows[3] + j);
+            var r4 = Avx.LoadVector256(rows[4] + j); var r5 = Avx.LoadVector256(rows[5] + j);
+            var r6 = Avx.LoadVector256(rows[6] + j); var r7 = Avx.LoadVector256(rows[7] + j);
+            var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+            var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+            var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            float* d = dest + j * 8;
+            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+            Avx.Store(d + 8, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(d + 16, Avx.Permute2x128(u2, u6, 0x20));
+            Avx.Store(d + 24, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(d + 32, Avx.Permute2x128(u0, u4, 0x31));
+            Avx.Store(d + 40, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(d + 48, Avx.Permute2x128(u2, u6, 0x31));
+            Avx.Store(d + 56, Avx.Permute2x128(u3, u7, 0x31));
+        }
+        for (; j < count; j++)
+            for (int i = 0; i < 8; i++) dest[j * 8 + i] = rows[i][j];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -307,6 +375,36 @@ public static unsafe class Gemm
         Store512(c, c50, c51, accumulate); c += ldc;
         Store512(c, c60, c61, accumulate); c += ldc;
         Store512(c, c70, c71, accumulate);
+    }
+
+    /// <summary>8×16 on a 32-wide packed panel whose right half is padding: reads b[0..16) of each row of 32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x16Avx512(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += 8;
+            b += 32;
+        }
+        Store16(c, c0, accumulate); Store16(c + ldc, c1, accumulate); Store16(c + 2L * ldc, c2, accumulate); Store16(c + 3L * ldc, c3, accumulate);
+        Store16(c + 4L * ldc, c4, accumulate); Store16(c + 5L * ldc, c5, accumulate); Store16(c + 6L * ldc, c6, accumulate); Store16(c + 7L * ldc, c7, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store16(float* c, Vector512<float> v, bool accumulate)
+    {
+        if (accumulate) v += Vector512.Load(c);
+        v.Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
