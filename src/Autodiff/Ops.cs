@@ -16,7 +16,12 @@ public sealed partial class Tape
     {
         int co = w.Value.Dim(w.Value.Rank - 1);
         var y = Tensor.Uninitialized(g.N, g.OutH, g.OutW, co);
-        try { Tensors.Conv2d.Forward(g, x.Value, w.Value, bias?.Value, y, relu); }
+        try
+        {
+            // Frozen filters are packed for the GEMM once and kept on the parameter.
+            var packed = w.Derived("conv-forward", () => Tensors.Conv2d.PackForward(w.Value));
+            Tensors.Conv2d.Forward(g, x.Value, w.Value, bias?.Value, y, relu, packedFilter: packed);
+        }
         catch { y.Dispose(); throw; }
         Variable[] inputs = bias is null ? [x, w] : [x, w, bias];
         bool filterGrad = w.RequiresGrad || bias is { RequiresGrad: true };
@@ -31,7 +36,8 @@ public sealed partial class Tape
                 if (x.RequiresGrad)
                 {
                     var (dx, acc) = GradTarget(x);
-                    Tensors.Conv2d.BackwardData(g, dy, w.Value, dx, acc);
+                    var packed = w.Derived("conv-backward-data:" + Tensors.Conv2d.BackwardDataRoute(g), () => Tensors.Conv2d.PackBackwardData(g, w.Value));
+                    Tensors.Conv2d.BackwardData(g, dy, w.Value, dx, acc, packedFilter: packed);
                 }
                 if (!filterGrad) return;
                 var (dw, accW) = w.RequiresGrad ? GradTarget(w) : (Tensor.Uninitialized(w.Value.Shape.ToArray()), false);

@@ -27,9 +27,28 @@ public sealed class Variable
     }
 
     /// <summary>A long-lived leaf (a weight): not owned by any tape. Frozen when <paramref name="requiresGrad"/> is false.</summary>
-    public static Variable Parameter(Tensor value, string name, bool requiresGrad = false) => new(value, requiresGrad, name, null);
+    public static Variable Parameter(Tensor value, string name, bool requiresGrad = false) => new(value, requiresGrad, name, null) { IsParameter = true };
+
+    /// <summary>Made by <see cref="Parameter"/>: long-lived, so values derived from it may be cached while it is frozen.</summary>
+    internal bool IsParameter { get; private init; }
 
     public ReadOnlySpan<int> Shape => Value.Shape;
+
+    private System.Collections.Concurrent.ConcurrentDictionary<string, object>? _derived;
+
+    /// <summary>
+    /// A value derived from a frozen parameter (its filter packed for the GEMM), computed once. Only
+    /// frozen parameters cache; call <see cref="ValueChanged"/> after writing into one.
+    /// </summary>
+    internal T? Derived<T>(string key, Func<T> make) where T : class
+    {
+        if (RequiresGrad || !IsParameter) return null;
+        _derived ??= new();
+        return (T)_derived.GetOrAdd(key, _ => make());
+    }
+
+    /// <summary>Forgets values derived from this parameter (call after changing a frozen parameter in place).</summary>
+    public void ValueChanged() => _derived?.Clear();
 
     /// <summary>Drops the gradient (parameters between training steps).</summary>
     public void ZeroGrad()

@@ -203,7 +203,7 @@ public static unsafe class Conv2d
     private const int ChunkFloats = 1 << 21;
 
     /// <summary>y[N, OH, OW, CO] = x[N, H, W, CI] ⊛ w[KH, KW, CI, CO] + bias[CO], then ReLU if asked.</summary>
-    public static void Forward(WindowGeometry g, Tensor x, Tensor w, Tensor? bias, Tensor y, bool relu, GemmKernel? kernel = null)
+    public static void Forward(WindowGeometry g, Tensor x, Tensor w, Tensor? bias, Tensor y, bool relu, GemmKernel? kernel = null, PackedB? packedFilter = null)
     {
         int co = CheckFilter(g, w, bias, "Conv2d.Forward");
         g.RequireInput(x, "Conv2d.Forward");
@@ -220,7 +220,12 @@ public static unsafe class Conv2d
         fixed (float* py = ys)
         {
             var packB = new DenseB(pw, co, transposed: false);
-            if (IsPointwise(g))
+            bool pointwise = IsPointwise(g);
+            if (packedFilter is not null && pointwise)
+                Gemm.Multiply(p, co, k, new DenseA(px, g.C, false), packedFilter, py, co, bias is not null);
+            else if (packedFilter is not null)
+                Gemm.Multiply(p, co, k, new Im2ColA(px, g), packedFilter, py, co, bias is not null);
+            else if (pointwise)
                 Gemm.Multiply(p, co, k, new DenseA(px, g.C, false), packB, py, co, bias is not null, kernel ?? Gemm.Best);
             else
                 Gemm.Multiply(p, co, k, new Im2ColA(px, g), packB, py, co, bias is not null, kernel ?? Gemm.Best);
@@ -229,7 +234,7 @@ public static unsafe class Conv2d
     }
 
     /// <summary>dx[N, H, W, CI] = ∂L/∂x given dy[N, OH, OW, CO] (already masked by the ReLU if one was fused).</summary>
-    public static void BackwardData(WindowGeometry g, Tensor dy, Tensor w, Tensor dx, bool accumulate = false, GemmKernel? kernel = null)
+    public static void BackwardData(WindowGeometry g, Tensor dy, Tensor w, Tensor dx, bool accumulate = false, GemmKernel? kernel = null, PackedB? packedFilter = null)
     {
         int co = CheckFilter(g, w, null, "Conv2d.BackwardData");
         g.RequireOutput(dy, co, "Conv2d.BackwardData (dy)");
@@ -243,17 +248,25 @@ public static unsafe class Conv2d
             if (IsPointwise(g))
             {
                 // dX[P, CI] = dY[P, CO]·Wᵀ, W stored [CI, CO].
-                Gemm.Multiply(g.N * g.H * g.W, ci, co, new DenseA(pdy, co, false), new DenseB(pw, co, true), pdx, ci, accumulate, gk);
+                var a = new DenseA(pdy, co, false);
+                if (packedFilter is not null) Gemm.Multiply(g.N * g.H * g.W, ci, co, a, packedFilter, pdx, ci, accumulate);
+                else Gemm.Multiply(g.N * g.H * g.W, ci, co, a, new DenseB(pw, co, true), pdx, ci, accumulate, gk);
                 return;
             }
             if (g.StrideH == 1 && g.StrideW == 1)
             {
                 // Stride 1: dX is the convolution of dY with the spatially flipped, in/out-swapped filter.
-                using var flipped = FlipFilter(w, g.KernelH, g.KernelW, ci, co);
                 var gt = new WindowGeometry(g.N, g.OutH, g.OutW, co, g.KernelH, g.KernelW, 1, 1,
                     g.KernelH - 1 - g.PadTop, g.KernelW - 1 - g.PadLeft, g.KernelH - 1 - g.PadBottom, g.KernelW - 1 - g.PadRight, g.H, g.W);
+                int kFlipped = g.KernelH * g.KernelW * co;
+                if (packedFilter is not null)
+                {
+                    Gemm.Multiply(g.N * g.H * g.W, ci, kFlipped, new Im2ColA(pdy, gt), packedFilter, pdx, ci, accumulate);
+                    return;
+                }
+                using var flipped = FlipFilter(w, g.KernelH, g.KernelW, ci, co);
                 fixed (float* pf = flipped.Span)
-                    Gemm.Multiply(g.N * g.H * g.W, ci, g.KernelH * g.KernelW * co, new Im2ColA(pdy, gt), new DenseB(pf, ci, false), pdx, ci, accumulate, gk);
+                    Gemm.Multiply(g.N * g.H * g.W, ci, kFlipped, new Im2ColA(pdy, gt), new DenseB(pf, ci, false), pdx, ci, accumulate, gk);
                 return;
             }
             // Strided: dCol = dY·Wᵀ in chunks of whole images, then scatter-add (col2im).
@@ -268,7 +281,9 @@ public static unsafe class Conv2d
                     for (int n0 = 0; n0 < g.N; n0 += imagesPerChunk)
                     {
                         int count = Math.Min(imagesPerChunk, g.N - n0);
-                        Gemm.Multiply(count * plane, k, co, new DenseA(pdy + (long)n0 * plane * co, co, false), new DenseB(pw, co, true), pcol, k, false, gk);
+                        var a = new DenseA(pdy + (long)n0 * plane * co, co, false);
+                        if (packedFilter is not null) Gemm.Multiply(count * plane, k, co, a, packedFilter, pcol, k, false);
+                        else Gemm.Multiply(count * plane, k, co, a, new DenseB(pw, co, true), pcol, k, false, gk);
                         float* colBase = pcol;
                         float* dxBase = pdx;
                         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, i =>
@@ -324,6 +339,31 @@ public static unsafe class Conv2d
             finally { BufferPool.Shared.Return(col.Buffer); }
         }
     }
+
+    /// <summary>The filter packed as the forward GEMM's B operand ([KH·KW·CI, CO]).</summary>
+    public static PackedB PackForward(Tensor w, GemmKernel? kernel = null)
+    {
+        int k = w.Dim(0) * w.Dim(1) * w.Dim(2), co = w.Dim(3);
+        fixed (float* pw = w.Span) return PackedB.Pack(k, co, new DenseB(pw, co, false), kernel ?? Gemm.Best);
+    }
+
+    /// <summary>The filter packed as the backward-data GEMM's B operand for this geometry's route (Wᵀ, or the flipped filter for stride 1).</summary>
+    public static PackedB PackBackwardData(WindowGeometry g, Tensor w, GemmKernel? kernel = null)
+    {
+        int ci = g.C, co = w.Dim(3), k = g.KernelH * g.KernelW * ci;
+        var gk = kernel ?? Gemm.Best;
+        if (!IsPointwise(g) && g.StrideH == 1 && g.StrideW == 1)
+        {
+            using var flipped = FlipFilter(w, g.KernelH, g.KernelW, ci, co);
+            fixed (float* pf = flipped.Span) return PackedB.Pack(g.KernelH * g.KernelW * co, ci, new DenseB(pf, ci, false), gk);
+        }
+        // Wᵀ: [CO, CI] for a pointwise layer, [CO, K] (the column matrix's width) when strided.
+        fixed (float* pw = w.Span) return PackedB.Pack(co, IsPointwise(g) ? ci : k, new DenseB(pw, co, true), gk);
+    }
+
+    /// <summary>Which backward-data route a geometry takes; packed filters are only valid for the same route.</summary>
+    public static string BackwardDataRoute(WindowGeometry g) =>
+        IsPointwise(g) ? "pointwise" : g.StrideH == 1 && g.StrideW == 1 ? $"flipped:{g.PadTop},{g.PadLeft}" : "col2im";
 
     private static bool IsPointwise(WindowGeometry g) =>
         g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.H && g.OutW == g.W;

@@ -92,6 +92,34 @@ public readonly unsafe struct DenseB(float* data, int ld, bool transposed) : IPa
 }
 
 /// <summary>
+/// A B operand packed once into the GEMM's panel layout for one micro-kernel geometry, for reuse by
+/// every multiplication with the same matrix (frozen filters: packing 7M weights per forward costs
+/// more than a batch-1 layer's arithmetic).
+/// </summary>
+public sealed unsafe class PackedB
+{
+    internal float[] Buffer { get; }
+    public int K { get; }
+    public int N { get; }
+    public GemmKernel Kernel { get; }
+
+    private PackedB(float[] buffer, int k, int n, GemmKernel kernel)
+    {
+        Buffer = buffer;
+        K = k;
+        N = n;
+        Kernel = kernel;
+    }
+
+    public static PackedB Pack<TB>(int k, int n, TB b, GemmKernel kernel) where TB : struct, IPackB
+    {
+        var buffer = GC.AllocateUninitializedArray<float>(Math.Max(1, Gemm.PackedBLength(k, n, kernel)), pinned: true);
+        fixed (float* p = buffer) Gemm.PackAllB(k, n, b, kernel, p);
+        return new PackedB(buffer, k, n, kernel);
+    }
+}
+
+/// <summary>
 /// Single-precision GEMM, C[M×N] (+)= A[M×K]·B[K×N], row-major, in the BLIS style: B is packed once
 /// into KC×NR panels, each worker packs its MC×KC block of A into MR-row panels, and a register-blocked
 /// micro-kernel computes MR×NR tiles of C (8×32 on AVX-512: 16 zmm accumulators keep both FMA pipes
@@ -155,55 +183,75 @@ public static unsafe class Gemm
     {
         if (m == 0 || n == 0) return;
         if (!IsSupported(kernel)) throw new PlatformNotSupportedException($"GEMM kernel {kernel} is not supported on this CPU.");
-        if (k == 0)
-        {
-            if (!accumulate)
-                for (int i = 0; i < m; i++) new Span<float>(c + (long)i * ldc, n).Clear();
-            return;
-        }
-
-        var (mr, nr) = Geometry(kernel);
-        int panels = (n + nr - 1) / nr;
-        int kBlocks = (k + KC - 1) / KC;
-        // Packed B layout: [kBlock][panel][kc][nr]; a k-block of panel p starts at kBlockBase + p·kc·nr.
-        var packedB = BufferPool.Shared.Rent(panels * nr * k);
+        if (k == 0) { ClearUnlessAccumulating(m, n, c, ldc, accumulate); return; }
+        var packedB = BufferPool.Shared.Rent(PackedBLength(k, n, kernel));
         try
         {
-            fixed (float* pbBase = &packedB.Buffer[packedB.Offset])
+            fixed (float* pb = &packedB.Buffer[packedB.Offset])
             {
-                float* pb = pbBase;
-                int totalPanels = kBlocks * panels;
-                if ((long)k * n > 1 << 18 && Threads > 1)
-                {
-                    var bCopy = b;
-                    Parallel.For(0, totalPanels, new ParallelOptions { MaxDegreeOfParallelism = Threads }, t => PackBPanel(bCopy, t / panels, t % panels, k, n, nr, panels, pb));
-                }
-                else
-                {
-                    for (int t = 0; t < totalPanels; t++) PackBPanel(b, t / panels, t % panels, k, n, nr, panels, pb);
-                }
-
-                int mTiles = (m + MC - 1) / MC;
-                int nGroups = Math.Clamp((2 * Threads + mTiles - 1) / mTiles, 1, panels);
-                int panelsPerGroup = (panels + nGroups - 1) / nGroups;
-                nGroups = (panels + panelsPerGroup - 1) / panelsPerGroup;
-                int items = mTiles * nGroups;
-                var aCopy = a;
-                if (items == 1 || Threads == 1)
-                {
-                    for (int item = 0; item < items; item++)
-                        RunTile(aCopy, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel);
-                }
-                else
-                {
-                    Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = Threads }, item =>
-                        RunTile(aCopy, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel));
-                }
+                PackAllB(k, n, b, kernel, pb);
+                Run(m, n, k, a, pb, c, ldc, accumulate, kernel);
             }
         }
         finally
         {
             BufferPool.Shared.Return(packedB.Buffer);
+        }
+    }
+
+    /// <summary>C (+)= A·B with B already packed (<see cref="PackedB"/>).</summary>
+    public static void Multiply<TA>(int m, int n, int k, TA a, PackedB b, float* c, int ldc, bool accumulate) where TA : struct, IPackA
+    {
+        if (b.K != k || b.N != n)
+            throw new ArgumentException($"Packed B is {b.K}×{b.N}; this product needs {k}×{n}.");
+        if (m == 0 || n == 0) return;
+        if (k == 0) { ClearUnlessAccumulating(m, n, c, ldc, accumulate); return; }
+        fixed (float* pb = b.Buffer) Run(m, n, k, a, pb, c, ldc, accumulate, b.Kernel);
+    }
+
+    private static void ClearUnlessAccumulating(int m, int n, float* c, int ldc, bool accumulate)
+    {
+        if (!accumulate)
+            for (int i = 0; i < m; i++) new Span<float>(c + (long)i * ldc, n).Clear();
+    }
+
+    internal static int PackedBLength(int k, int n, GemmKernel kernel)
+    {
+        var (_, nr) = Geometry(kernel);
+        return (n + nr - 1) / nr * nr * k;
+    }
+
+    /// <summary>Packs all of B: layout [kBlock][panel][kc][nr]; a k-block of panel p starts at k0·panels·nr + p·kc·nr.</summary>
+    internal static void PackAllB<TB>(int k, int n, TB b, GemmKernel kernel, float* pb) where TB : struct, IPackB
+    {
+        var (_, nr) = Geometry(kernel);
+        int panels = (n + nr - 1) / nr;
+        int totalPanels = (k + KC - 1) / KC * panels;
+        if ((long)k * n > 1 << 18 && Threads > 1)
+            Parallel.For(0, totalPanels, new ParallelOptions { MaxDegreeOfParallelism = Threads }, t => PackBPanel(b, t / panels, t % panels, k, n, nr, panels, pb));
+        else
+            for (int t = 0; t < totalPanels; t++) PackBPanel(b, t / panels, t % panels, k, n, nr, panels, pb);
+    }
+
+    /// <summary>Splits C into MC-row tiles (and, when there are too few for the threads, groups of panels) and runs them.</summary>
+    private static void Run<TA>(int m, int n, int k, TA a, float* pb, float* c, int ldc, bool accumulate, GemmKernel kernel) where TA : struct, IPackA
+    {
+        var (mr, nr) = Geometry(kernel);
+        int panels = (n + nr - 1) / nr;
+        int mTiles = (m + MC - 1) / MC;
+        int nGroups = Math.Clamp((2 * Threads + mTiles - 1) / mTiles, 1, panels);
+        int panelsPerGroup = (panels + nGroups - 1) / nGroups;
+        nGroups = (panels + panelsPerGroup - 1) / panelsPerGroup;
+        int items = mTiles * nGroups;
+        if (items == 1 || Threads == 1)
+        {
+            for (int item = 0; item < items; item++)
+                RunTile(a, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel);
+        }
+        else
+        {
+            Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = Threads }, item =>
+                RunTile(a, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel));
         }
     }
 
