@@ -209,28 +209,23 @@ public static unsafe class Conv2d
         g.RequireInput(x, "Conv2d.Forward");
         g.RequireOutput(y, co, "Conv2d.Forward");
         int p = g.OutputPixels, k = g.KernelH * g.KernelW * g.C;
-        var ys = y.Span;
-        if (bias is not null)
-        {
-            var b = bias.Span;
-            for (int row = 0; row < p; row++) b.CopyTo(ys.Slice(row * co, co));
-        }
+        // Bias and ReLU ride on the GEMM's final store: the output is written exactly once.
         fixed (float* px = x.Span)
         fixed (float* pw = w.Span)
-        fixed (float* py = ys)
+        fixed (float* py = y.Span)
+        fixed (float* pb = bias is null ? default : bias.Span)
         {
             var packB = new DenseB(pw, co, transposed: false);
             bool pointwise = IsPointwise(g);
             if (packedFilter is not null && pointwise)
-                Gemm.Multiply(p, co, k, new DenseA(px, g.C, false), packedFilter, py, co, bias is not null);
+                Gemm.Multiply(p, co, k, new DenseA(px, g.C, false), packedFilter, py, co, false, pb, relu);
             else if (packedFilter is not null)
-                Gemm.Multiply(p, co, k, new Im2ColA(px, g), packedFilter, py, co, bias is not null);
+                Gemm.Multiply(p, co, k, new Im2ColA(px, g), packedFilter, py, co, false, pb, relu);
             else if (pointwise)
-                Gemm.Multiply(p, co, k, new DenseA(px, g.C, false), packB, py, co, bias is not null, kernel ?? Gemm.Best);
+                Gemm.Multiply(p, co, k, new DenseA(px, g.C, false), packB, py, co, false, kernel ?? Gemm.Best, pb, relu);
             else
-                Gemm.Multiply(p, co, k, new Im2ColA(px, g), packB, py, co, bias is not null, kernel ?? Gemm.Best);
+                Gemm.Multiply(p, co, k, new Im2ColA(px, g), packB, py, co, false, kernel ?? Gemm.Best, pb, relu);
         }
-        if (relu) Elementwise.ReluInPlace(ys);
     }
 
     /// <summary>dx[N, H, W, CI] = ∂L/∂x given dy[N, OH, OW, CO] (already masked by the ReLU if one was fused).</summary>

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NativeIg.Tensors;
 
@@ -9,31 +10,64 @@ public static class Elementwise
 {
     public static void ReluInPlace(Span<float> x) => TensorPrimitives.Max(x, 0f, x);
 
+    private const int ParallelBlock = 1 << 16;
+
     /// <summary>mask[i] = 1 where y[i] &gt; 0, else 0: all ReLU's backward needs, in a quarter of the memory of y.</summary>
-    public static void ReluMask(ReadOnlySpan<float> y, Span<byte> mask)
+    public static unsafe void ReluMask(ReadOnlySpan<float> y, Span<byte> mask)
     {
         if (mask.Length < y.Length) throw new ArgumentException($"ReLU mask: {mask.Length} bytes for {y.Length} values.");
+        fixed (float* py = y)
+        fixed (byte* pm = mask)
+        {
+            float* yp = py; byte* mp = pm; int n = y.Length;
+            ForBlocks(n, (start, end) => ReluMaskBlock(yp + start, mp + start, end - start));
+        }
+    }
+
+    private static unsafe void ReluMaskBlock(float* y, byte* mask, int n)
+    {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
-        {
-            ref float src = ref MemoryMarshal.GetReference(y);
-            for (; i + 16 <= y.Length; i += 16)
+            for (; i + 16 <= n; i += 16)
             {
-                var positive = Vector512.GreaterThan(Vector512.LoadUnsafe(ref src, (nuint)i), Vector512<float>.Zero);
-                var ones = positive.AsInt32() & Vector512<int>.One;
-                var bytes = Vector512.Narrow(Vector512.Narrow(ones, ones), Vector512<short>.Zero);
-                bytes.GetLower().GetLower().AsByte().CopyTo(mask.Slice(i, 16));
+                var ones = Vector512.GreaterThan(Vector512.Load(y + i), Vector512<float>.Zero).AsInt32() & Vector512<int>.One;
+                Vector512.Narrow(Vector512.Narrow(ones, ones), Vector512<short>.Zero).GetLower().GetLower().AsByte().Store(mask + i);
             }
-        }
-        for (; i < y.Length; i++) mask[i] = y[i] > 0f ? (byte)1 : (byte)0;
+        for (; i < n; i++) mask[i] = y[i] > 0f ? (byte)1 : (byte)0;
     }
 
     /// <summary>g[i] = 0 where mask[i] is 0 (in place).</summary>
-    public static void ApplyMask(Span<float> g, ReadOnlySpan<byte> mask)
+    public static unsafe void ApplyMask(Span<float> g, ReadOnlySpan<byte> mask)
     {
         if (mask.Length < g.Length) throw new ArgumentException($"Apply mask: {mask.Length} bytes for {g.Length} values.");
-        for (int i = 0; i < g.Length; i++)
+        fixed (float* pg = g)
+        fixed (byte* pm = mask)
+        {
+            float* gp = pg; byte* mp = pm; int n = g.Length;
+            ForBlocks(n, (start, end) => ApplyMaskBlock(gp + start, mp + start, end - start));
+        }
+    }
+
+    private static unsafe void ApplyMaskBlock(float* g, byte* mask, int n)
+    {
+        int i = 0;
+        if (Avx512F.IsSupported)
+            for (; i + 16 <= n; i += 16)
+            {
+                var keep = Vector512.GreaterThan(Avx512F.ConvertToVector512Int32(Vector128.Load(mask + i)), Vector512<int>.Zero).AsSingle();
+                (Vector512.Load(g + i) & keep).Store(g + i);
+            }
+        for (; i < n; i++)
             if (mask[i] == 0) g[i] = 0f;
+    }
+
+    /// <summary>Runs body over [0, n) in blocks on the worker threads (one block when small).</summary>
+    private static void ForBlocks(int n, Action<int, int> body)
+    {
+        int blocks = (n + ParallelBlock - 1) / ParallelBlock;
+        if (blocks <= 1 || Gemm.Threads == 1) { body(0, n); return; }
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, b =>
+            body(b * ParallelBlock, Math.Min(n, (b + 1) * ParallelBlock)));
     }
 
     /// <summary>dx = dy where y &gt; 0, else 0 (ReLU's gradient read off its output).</summary>

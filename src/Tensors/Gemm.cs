@@ -178,19 +178,20 @@ public static unsafe class Gemm
     }
 
     /// <summary>The general form: any A and B packers, C as a raw row-major pointer.</summary>
-    public static void Multiply<TA, TB>(int m, int n, int k, TA a, TB b, float* c, int ldc, bool accumulate, GemmKernel kernel)
+    public static void Multiply<TA, TB>(int m, int n, int k, TA a, TB b, float* c, int ldc, bool accumulate, GemmKernel kernel,
+        float* bias = null, bool relu = false)
         where TA : struct, IPackA where TB : struct, IPackB
     {
         if (m == 0 || n == 0) return;
         if (!IsSupported(kernel)) throw new PlatformNotSupportedException($"GEMM kernel {kernel} is not supported on this CPU.");
-        if (k == 0) { ClearUnlessAccumulating(m, n, c, ldc, accumulate); return; }
+        if (k == 0) { Epilogue0(m, n, c, ldc, accumulate, bias, relu); return; }
         var packedB = BufferPool.Shared.Rent(PackedBLength(k, n, kernel));
         try
         {
             fixed (float* pb = &packedB.Buffer[packedB.Offset])
             {
                 PackAllB(k, n, b, kernel, pb);
-                Run(m, n, k, a, pb, c, ldc, accumulate, kernel);
+                Run(m, n, k, a, pb, c, ldc, accumulate, kernel, bias, relu);
             }
         }
         finally
@@ -199,20 +200,26 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>C (+)= A·B with B already packed (<see cref="PackedB"/>).</summary>
-    public static void Multiply<TA>(int m, int n, int k, TA a, PackedB b, float* c, int ldc, bool accumulate) where TA : struct, IPackA
+    /// <summary>C (+)= A·B (+ bias per column, then ReLU if asked) with B already packed (<see cref="PackedB"/>).</summary>
+    public static void Multiply<TA>(int m, int n, int k, TA a, PackedB b, float* c, int ldc, bool accumulate, float* bias = null, bool relu = false)
+        where TA : struct, IPackA
     {
         if (b.K != k || b.N != n)
             throw new ArgumentException($"Packed B is {b.K}×{b.N}; this product needs {k}×{n}.");
         if (m == 0 || n == 0) return;
-        if (k == 0) { ClearUnlessAccumulating(m, n, c, ldc, accumulate); return; }
-        fixed (float* pb = b.Buffer) Run(m, n, k, a, pb, c, ldc, accumulate, b.Kernel);
+        if (k == 0) { Epilogue0(m, n, c, ldc, accumulate, bias, relu); return; }
+        fixed (float* pb = b.Buffer) Run(m, n, k, a, pb, c, ldc, accumulate, b.Kernel, bias, relu);
     }
 
-    private static void ClearUnlessAccumulating(int m, int n, float* c, int ldc, bool accumulate)
+    /// <summary>K = 0: C = (C or 0) + bias, then ReLU.</summary>
+    private static void Epilogue0(int m, int n, float* c, int ldc, bool accumulate, float* bias, bool relu)
     {
-        if (!accumulate)
-            for (int i = 0; i < m; i++) new Span<float>(c + (long)i * ldc, n).Clear();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float v = (accumulate ? c[(long)i * ldc + j] : 0f) + (bias is null ? 0f : bias[j]);
+                c[(long)i * ldc + j] = relu ? MathF.Max(v, 0f) : v;
+            }
     }
 
     internal static int PackedBLength(int k, int n, GemmKernel kernel)
@@ -234,7 +241,8 @@ public static unsafe class Gemm
     }
 
     /// <summary>Splits C into MC-row tiles (and, when there are too few for the threads, groups of panels) and runs them.</summary>
-    private static void Run<TA>(int m, int n, int k, TA a, float* pb, float* c, int ldc, bool accumulate, GemmKernel kernel) where TA : struct, IPackA
+    private static void Run<TA>(int m, int n, int k, TA a, float* pb, float* c, int ldc, bool accumulate, GemmKernel kernel, float* bias, bool relu)
+        where TA : struct, IPackA
     {
         var (mr, nr) = Geometry(kernel);
         int panels = (n + nr - 1) / nr;
@@ -246,12 +254,12 @@ public static unsafe class Gemm
         if (items == 1 || Threads == 1)
         {
             for (int item = 0; item < items; item++)
-                RunTile(a, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel);
+                RunTile(a, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel, bias, relu);
         }
         else
         {
             Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = Threads }, item =>
-                RunTile(a, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel));
+                RunTile(a, item / nGroups, item % nGroups, m, n, k, panelsPerGroup, panels, mr, nr, pb, c, ldc, accumulate, kernel, bias, relu));
         }
     }
 
@@ -264,8 +272,12 @@ public static unsafe class Gemm
         b.Pack(k0, kc, j0, Math.Min(nr, n - j0), nr, dest);
     }
 
+    /// <summary>
+    /// One MC-row tile against one group of panels. Bias and ReLU are applied as the last k-block's
+    /// results are stored (the epilogue), so the output is written once instead of once per pass.
+    /// </summary>
     private static void RunTile<TA>(TA a, int mTile, int nGroup, int m, int n, int k, int panelsPerGroup, int panels,
-        int mr, int nr, float* packedB, float* c, int ldc, bool accumulate, GemmKernel kernel) where TA : struct, IPackA
+        int mr, int nr, float* packedB, float* c, int ldc, bool accumulate, GemmKernel kernel, float* bias, bool relu) where TA : struct, IPackA
     {
         var packA = t_packA ??= GC.AllocateUninitializedArray<float>(MC * KC + 16, pinned: true);
         int i0 = mTile * MC;
@@ -281,12 +293,15 @@ public static unsafe class Gemm
                 for (int ir = 0; ir < mc; ir += mr)
                     a.Pack(i0 + ir, Math.Min(mr, mc - ir), k0, kc, mr, pa + ir * kc);
                 bool acc = accumulate || k0 > 0;
+                bool last = k0 + kc >= k;
+                bool reluNow = relu && last;
                 float* bBlock = packedB + (long)k0 * panels * nr;
                 for (int p = pFirst; p < pLast; p++)
                 {
                     int j0 = p * nr;
                     int cols = Math.Min(nr, n - j0);
                     float* bp = bBlock + (long)p * kc * nr;
+                    float* biasNow = last && bias is not null ? bias + j0 : null;
                     for (int ir = 0; ir < mc; ir += mr)
                     {
                         int rows = Math.Min(mr, mc - ir);
@@ -294,34 +309,22 @@ public static unsafe class Gemm
                         float* ap = pa + ir * kc;
                         if (rows == mr && cols == nr)
                         {
-                            MicroKernel(kernel, kc, ap, bp, cTile, ldc, acc);
+                            MicroKernel(kernel, kc, ap, bp, cTile, ldc, acc, biasNow, reluNow);
                         }
                         else if (kernel == GemmKernel.Avx512 && cols <= 16)
                         {
                             // Half-empty last panel (N = 16, 48, 112, …): compute only its valid half.
-                            if (rows == mr && cols == 16) Kernel8x16Avx512(kc, ap, bp, cTile, ldc, acc);
+                            if (rows == mr && cols == 16) Kernel8x16Avx512(kc, ap, bp, cTile, ldc, acc, biasNow, reluNow);
                             else
                             {
-                                Kernel8x16Avx512(kc, ap, bp, tile, 16, false);
-                                for (int i = 0; i < rows; i++)
-                                {
-                                    float* dst = cTile + (long)i * ldc;
-                                    float* src = tile + i * 16;
-                                    if (acc) for (int j = 0; j < cols; j++) dst[j] += src[j];
-                                    else for (int j = 0; j < cols; j++) dst[j] = src[j];
-                                }
+                                Kernel8x16Avx512(kc, ap, bp, tile, 16, false, null, false);
+                                StorePartial(tile, 16, cTile, ldc, rows, cols, acc, biasNow, reluNow);
                             }
                         }
                         else
                         {
-                            MicroKernel(kernel, kc, ap, bp, tile, nr, false);
-                            for (int i = 0; i < rows; i++)
-                            {
-                                float* dst = cTile + (long)i * ldc;
-                                float* src = tile + i * nr;
-                                if (acc) for (int j = 0; j < cols; j++) dst[j] += src[j];
-                                else for (int j = 0; j < cols; j++) dst[j] = src[j];
-                            }
+                            MicroKernel(kernel, kc, ap, bp, tile, nr, false, null, false);
+                            StorePartial(tile, nr, cTile, ldc, rows, cols, acc, biasNow, reluNow);
                         }
                     }
                 }
@@ -374,19 +377,34 @@ public static unsafe class Gemm
             for (int i = 0; i < 8; i++) dest[j * 8 + i] = rows[i][j];
     }
 
+    /// <summary>The valid rows × cols of a tile computed into a scratch buffer, stored with the epilogue.</summary>
+    private static void StorePartial(float* tile, int tileLd, float* c, int ldc, int rows, int cols, bool accumulate, float* bias, bool relu)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* dst = c + (long)i * ldc;
+            float* src = tile + i * tileLd;
+            for (int j = 0; j < cols; j++)
+            {
+                float v = src[j] + (accumulate ? dst[j] : 0f) + (bias is null ? 0f : bias[j]);
+                dst[j] = relu ? MathF.Max(v, 0f) : v;
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel(GemmKernel kernel, int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static void MicroKernel(GemmKernel kernel, int kc, float* a, float* b, float* c, int ldc, bool accumulate, float* bias, bool relu)
     {
         switch (kernel)
         {
-            case GemmKernel.Avx512: Kernel8x32Avx512(kc, a, b, c, ldc, accumulate); break;
-            case GemmKernel.Avx2: Kernel6x16Avx2(kc, a, b, c, ldc, accumulate); break;
-            default: Kernel6x16Scalar(kc, a, b, c, ldc, accumulate); break;
+            case GemmKernel.Avx512: Kernel8x32Avx512(kc, a, b, c, ldc, accumulate, bias, relu); break;
+            case GemmKernel.Avx2: Kernel6x16Avx2(kc, a, b, c, ldc, accumulate, bias, relu); break;
+            default: Kernel6x16Scalar(kc, a, b, c, ldc, accumulate, bias, relu); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x32Avx512(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel8x32Avx512(int kc, float* a, float* b, float* c, int ldc, bool accumulate, float* bias, bool relu)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -415,6 +433,21 @@ public static unsafe class Gemm
             a += 8;
             b += 32;
         }
+        if (bias is not null || relu)
+        {
+            var bias0 = bias is null ? default : Vector512.Load(bias);
+            var bias1 = bias is null ? default : Vector512.Load(bias + 16);
+            var floor = relu ? Vector512<float>.Zero : Vector512.Create(float.NegativeInfinity);
+            StoreEpilogue512(c, c00, c01, accumulate, bias0, bias1, floor); c += ldc;
+            StoreEpilogue512(c, c10, c11, accumulate, bias0, bias1, floor); c += ldc;
+            StoreEpilogue512(c, c20, c21, accumulate, bias0, bias1, floor); c += ldc;
+            StoreEpilogue512(c, c30, c31, accumulate, bias0, bias1, floor); c += ldc;
+            StoreEpilogue512(c, c40, c41, accumulate, bias0, bias1, floor); c += ldc;
+            StoreEpilogue512(c, c50, c51, accumulate, bias0, bias1, floor); c += ldc;
+            StoreEpilogue512(c, c60, c61, accumulate, bias0, bias1, floor); c += ldc;
+            StoreEpilogue512(c, c70, c71, accumulate, bias0, bias1, floor);
+            return;
+        }
         Store512(c, c00, c01, accumulate); c += ldc;
         Store512(c, c10, c11, accumulate); c += ldc;
         Store512(c, c20, c21, accumulate); c += ldc;
@@ -425,9 +458,22 @@ public static unsafe class Gemm
         Store512(c, c70, c71, accumulate);
     }
 
+    /// <summary>c = max(acc (+ c) + bias, floor): floor is 0 for ReLU, −∞ for none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreEpilogue512(float* c, Vector512<float> v0, Vector512<float> v1, bool accumulate, Vector512<float> bias0, Vector512<float> bias1, Vector512<float> floor)
+    {
+        if (accumulate)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + 16);
+        }
+        Vector512.Max(v0 + bias0, floor).Store(c);
+        Vector512.Max(v1 + bias1, floor).Store(c + 16);
+    }
+
     /// <summary>8×16 on a 32-wide packed panel whose right half is padding: reads b[0..16) of each row of 32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel8x16Avx512(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel8x16Avx512(int kc, float* a, float* b, float* c, int ldc, bool accumulate, float* bias, bool relu)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         for (int k = 0; k < kc; k++)
@@ -444,15 +490,19 @@ public static unsafe class Gemm
             a += 8;
             b += 32;
         }
-        Store16(c, c0, accumulate); Store16(c + ldc, c1, accumulate); Store16(c + 2L * ldc, c2, accumulate); Store16(c + 3L * ldc, c3, accumulate);
-        Store16(c + 4L * ldc, c4, accumulate); Store16(c + 5L * ldc, c5, accumulate); Store16(c + 6L * ldc, c6, accumulate); Store16(c + 7L * ldc, c7, accumulate);
+        var b16 = bias is null ? default : Vector512.Load(bias);
+        var floor = relu ? Vector512<float>.Zero : Vector512.Create(float.NegativeInfinity);
+        Store16(c, c0, accumulate, b16, floor); Store16(c + ldc, c1, accumulate, b16, floor);
+        Store16(c + 2L * ldc, c2, accumulate, b16, floor); Store16(c + 3L * ldc, c3, accumulate, b16, floor);
+        Store16(c + 4L * ldc, c4, accumulate, b16, floor); Store16(c + 5L * ldc, c5, accumulate, b16, floor);
+        Store16(c + 6L * ldc, c6, accumulate, b16, floor); Store16(c + 7L * ldc, c7, accumulate, b16, floor);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store16(float* c, Vector512<float> v, bool accumulate)
+    private static void Store16(float* c, Vector512<float> v, bool accumulate, Vector512<float> bias, Vector512<float> floor)
     {
         if (accumulate) v += Vector512.Load(c);
-        v.Store(c);
+        Vector512.Max(v + bias, floor).Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -468,7 +518,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16Avx2(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel6x16Avx2(int kc, float* a, float* b, float* c, int ldc, bool accumulate, float* bias, bool relu)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -491,27 +541,30 @@ public static unsafe class Gemm
             a += 6;
             b += 16;
         }
-        Store256(c, c00, c01, accumulate); c += ldc;
-        Store256(c, c10, c11, accumulate); c += ldc;
-        Store256(c, c20, c21, accumulate); c += ldc;
-        Store256(c, c30, c31, accumulate); c += ldc;
-        Store256(c, c40, c41, accumulate); c += ldc;
-        Store256(c, c50, c51, accumulate);
+        var bias0 = bias is null ? default : Vector256.Load(bias);
+        var bias1 = bias is null ? default : Vector256.Load(bias + 8);
+        var floor = relu ? Vector256<float>.Zero : Vector256.Create(float.NegativeInfinity);
+        Store256(c, c00, c01, accumulate, bias0, bias1, floor); c += ldc;
+        Store256(c, c10, c11, accumulate, bias0, bias1, floor); c += ldc;
+        Store256(c, c20, c21, accumulate, bias0, bias1, floor); c += ldc;
+        Store256(c, c30, c31, accumulate, bias0, bias1, floor); c += ldc;
+        Store256(c, c40, c41, accumulate, bias0, bias1, floor); c += ldc;
+        Store256(c, c50, c51, accumulate, bias0, bias1, floor);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256(float* c, Vector256<float> v0, Vector256<float> v1, bool accumulate)
+    private static void Store256(float* c, Vector256<float> v0, Vector256<float> v1, bool accumulate, Vector256<float> bias0, Vector256<float> bias1, Vector256<float> floor)
     {
         if (accumulate)
         {
             v0 += Vector256.Load(c);
             v1 += Vector256.Load(c + 8);
         }
-        v0.Store(c);
-        v1.Store(c + 8);
+        Vector256.Max(v0 + bias0, floor).Store(c);
+        Vector256.Max(v1 + bias1, floor).Store(c + 8);
     }
 
-    private static void Kernel6x16Scalar(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel6x16Scalar(int kc, float* a, float* b, float* c, int ldc, bool accumulate, float* bias, bool relu)
     {
         float* acc = stackalloc float[6 * 16];
         new Span<float>(acc, 6 * 16).Clear();
@@ -527,7 +580,10 @@ public static unsafe class Gemm
         }
         for (int i = 0; i < 6; i++)
             for (int j = 0; j < 16; j++)
-                c[(long)i * ldc + j] = accumulate ? c[(long)i * ldc + j] + acc[i * 16 + j] : acc[i * 16 + j];
+            {
+                float v = acc[i * 16 + j] + (accumulate ? c[(long)i * ldc + j] : 0f) + (bias is null ? 0f : bias[j]);
+                c[(long)i * ldc + j] = relu ? MathF.Max(v, 0f) : v;
+            }
     }
 }
 
