@@ -66,9 +66,10 @@ public class GemmBenchmarks : IFlopCount
     [GlobalSetup]
     public void Setup()
     {
-        _a = new float[1024 * 1024]; _b = new float[1024 * 1024]; _c = new float[1024 * 1024];
-        new Random(1).NextBytes(new byte[1]);
-        for (int i = 0; i < _a.Length; i++) { _a[i] = i % 7 * 0.1f; _b[i] = i % 5 * 0.1f; }
+        // Big enough for both shapes: 1024·1024 and 576·3136 (B), 256·3136 (C).
+        _a = new float[1024 * 1024]; _b = new float[576 * 3136]; _c = new float[1024 * 1024];
+        for (int i = 0; i < _a.Length; i++) _a[i] = i % 7 * 0.1f;
+        for (int i = 0; i < _b.Length; i++) _b[i] = i % 5 * 0.1f;
         Gemm.Threads = Threads;
     }
 

@@ -1,0 +1,146 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace NativeIg.Tensors.Gpu;
+
+/// <summary>
+/// An ILGPU accelerator chosen by name: <c>cuda</c>, <c>opencl</c>, <c>ilgpu-cpu</c> (ILGPU's
+/// multi-threaded CPU accelerator, for tests and debugging) or <c>auto</c> (CUDA, then OpenCL, then
+/// the CPU accelerator). Kernels compile once per device and are cached by <see cref="GpuKernels"/>.
+/// </summary>
+public sealed class GpuDevice : IDisposable
+{
+    private readonly Context _context;
+
+    public Accelerator Accelerator { get; }
+    public string Kind { get; }
+    public string Name => Accelerator.Name;
+
+    private GpuDevice(Context context, Accelerator accelerator, string kind)
+    {
+        _context = context;
+        Accelerator = accelerator;
+        Kind = kind;
+        Kernels = new GpuKernels(accelerator);
+    }
+
+    public GpuKernels Kernels { get; }
+
+    public static readonly string[] Names = ["auto", "cuda", "opencl", "ilgpu-cpu"];
+
+    /// <summary>Opens a device by name; asking for one that is absent lists what is present.</summary>
+    public static GpuDevice Open(string name)
+    {
+        name = name.ToLowerInvariant();
+        if (!Names.Contains(name))
+            throw new ArgumentException($"Unknown device '{name}'; use one of {string.Join(", ", Names)}.");
+        if (name != "ilgpu-cpu")
+        {
+            var context = Context.Create(builder => builder.Cuda().OpenCL().EnableAlgorithms());
+            var types = name switch
+            {
+                "cuda" => [AcceleratorType.Cuda],
+                "opencl" => [AcceleratorType.OpenCL],
+                _ => new[] { AcceleratorType.Cuda, AcceleratorType.OpenCL },
+            };
+            foreach (var type in types)
+            {
+                var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == type);
+                if (device is null) continue;
+                try { return new GpuDevice(context, device.CreateAccelerator(context), type == AcceleratorType.Cuda ? "cuda" : "opencl"); }
+                catch { context.Dispose(); throw; }
+            }
+            context.Dispose();
+            if (name != "auto") throw new InvalidOperationException($"No {name} device is present. Present: {Present()}.");
+        }
+        // ILGPU's CPU accelerator with its NVIDIA-shaped preset (warps of 32, groups up to 1024 threads),
+        // so kernels run with the group sizes they would get on a GPU.
+        var cpuContext = Context.Create(builder => builder.CPU(CPUDevice.Nvidia).EnableAlgorithms());
+        try { return new GpuDevice(cpuContext, cpuContext.GetCPUDevice(0).CreateCPUAccelerator(cpuContext), "ilgpu-cpu"); }
+        catch { cpuContext.Dispose(); throw; }
+    }
+
+    /// <summary>The devices ILGPU can see on this machine, for messages and --help.</summary>
+    public static string Present()
+    {
+        using var context = Context.Create(builder => builder.Cuda().OpenCL());
+        var gpus = Describe(context);
+        return gpus.Length == 0 ? "ilgpu-cpu (ILGPU CPU accelerator)" : gpus + ", ilgpu-cpu (ILGPU CPU accelerator)";
+    }
+
+    /// <summary>Whether a CUDA device is present (tests that need real CUDA skip otherwise).</summary>
+    public static bool HasCuda()
+    {
+        try
+        {
+            using var context = Context.Create(builder => builder.Cuda());
+            return context.Devices.Any(d => d.AcceleratorType == AcceleratorType.Cuda);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    private static string Describe(Context context) =>
+        string.Join(", ", context.Devices.Select(d => $"{d.AcceleratorType switch { AcceleratorType.Cuda => "cuda", AcceleratorType.OpenCL => "opencl", _ => "ilgpu-cpu" }} ({d.Name})"));
+
+    public GpuTensor Upload(Tensor host) => GpuTensor.FromHost(this, host);
+
+    public GpuTensor Allocate(params int[] shape) => new(this, shape);
+
+    public void Synchronize() => Accelerator.Synchronize();
+
+    public void Dispose()
+    {
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+}
+
+/// <summary>A float32 tensor in device memory, with its shape (layouts as on the CPU: NHWC, HWIO).</summary>
+public sealed class GpuTensor : IDisposable
+{
+    private readonly int[] _shape;
+
+    public GpuDevice Device { get; }
+    public MemoryBuffer1D<float, Stride1D.Dense> Buffer { get; }
+    public ReadOnlySpan<int> Shape => _shape;
+    public int Length { get; }
+
+    internal GpuTensor(GpuDevice device, int[] shape)
+    {
+        Device = device;
+        _shape = (int[])shape.Clone();
+        Length = Tensor.ElementCount(shape);
+        Buffer = device.Accelerator.Allocate1D<float>(Math.Max(1, Length));
+    }
+
+    public ArrayView<float> View => Buffer.View.SubView(0, Length);
+
+    public int Dim(int axis) => _shape[axis];
+
+    public string ShapeString => Tensor.Describe(_shape);
+
+    public static GpuTensor FromHost(GpuDevice device, Tensor host)
+    {
+        var t = new GpuTensor(device, host.Shape.ToArray());
+        t.View.CopyFromCPU(host.ToArray());
+        return t;
+    }
+
+    /// <summary>Copies to a new host tensor (waits for the device).</summary>
+    public Tensor ToHost()
+    {
+        Device.Synchronize();
+        var data = new float[Length];
+        View.CopyToCPU(data);
+        return Tensor.FromSpan(data, _shape);
+    }
+
+    public void Dispose() => Buffer.Dispose();
+}

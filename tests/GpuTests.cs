@@ -1,0 +1,226 @@
+using ILGPU;
+using ILGPU.Runtime;
+using NativeIg.Tensors;
+using NativeIg.Tensors.Gpu;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>One ILGPU CPU accelerator for the GPU tests: kernels compile once per device.</summary>
+public sealed class IlgpuCpuFixture : IDisposable
+{
+    public GpuDevice Device { get; } = GpuDevice.Open("ilgpu-cpu");
+    public void Dispose() => Device.Dispose();
+}
+
+[CollectionDefinition("ilgpu")]
+public class IlgpuCollection : ICollectionFixture<IlgpuCpuFixture>;
+
+/// <summary>A test that needs a real CUDA device: reported as skipped, with the reason, where there is none.</summary>
+public sealed class CudaFactAttribute : FactAttribute
+{
+    public CudaFactAttribute()
+    {
+        if (!GpuDevice.HasCuda()) Skip = "No CUDA device on this machine (GpuDevice.Present(): " + GpuDevice.Present() + ").";
+    }
+}
+
+/// <summary>
+/// Every GPU kernel against the CPU reference kernels, on ILGPU's CPU accelerator, small and odd shapes.
+/// Tolerances as for the CPU kernels (float32 sums in another order: 2e-6·√K relative).
+/// </summary>
+[Collection("ilgpu")]
+public class GpuKernelTests(IlgpuCpuFixture fixture)
+{
+    private GpuDevice Device => fixture.Device;
+    private GpuKernels K => Device.Kernels;
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(17, 5, 33)]
+    [InlineData(40, 37, 16)]
+    public void GemmMatchesReferenceWithTransposes(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                var a = Random(m * k, 1); var b = Random(k * n, 2);
+                var expected = new float[m * n];
+                GemmReference.Multiply(m, n, k, a, transA ? m : k, transA, b, transB ? k : n, transB, expected, n);
+                using var A = Device.Upload(Tensor.FromSpan(a, m * k));
+                using var B = Device.Upload(Tensor.FromSpan(b, k * n));
+                using var C = Device.Allocate(m * n);
+                K.Gemm(m, n, k, A, transA ? m : k, transA, B, transB ? k : n, transB, C);
+                using var c = C.ToHost();
+                AssertClose(expected, c.Span, 1e-6, DotTolerance(k), $"GPU GEMM {m}×{n}×{k} tA={transA} tB={transB}");
+            }
+    }
+
+    public static TheoryData<int, int, int, int, int, int, int> ConvShapes => new()
+    {
+        // n, size, ci, kernel, stride, pad, co
+        { 1, 1, 1, 1, 1, 0, 1 }, { 2, 5, 3, 3, 1, 1, 7 }, { 1, 9, 3, 7, 2, 3, 5 }, { 1, 6, 4, 5, 1, 2, 3 }, { 2, 7, 17, 1, 1, 0, 18 }, { 1, 8, 2, 2, 3, 0, 4 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConvShapes))]
+    public void ConvolutionForwardAndBackwardMatchCpu(int n, int size, int ci, int kernel, int stride, int pad, int co)
+    {
+        var g = WindowGeometry.ConvCaffe(n, size, size, ci, kernel, stride, pad);
+        int k = kernel * kernel * ci;
+        var x = Random(n * size * size * ci, 3); var w = Random(k * co, 4); var b = Random(co, 5);
+        var dy = Random(g.N * g.OutH * g.OutW * co, 6);
+        using var X = Device.Upload(Tensor.FromSpan(x, g.InputShape));
+        using var W = Device.Upload(Tensor.FromSpan(w, kernel, kernel, ci, co));
+        using var B = Device.Upload(Tensor.FromSpan(b, co));
+        using var Y = Device.Allocate(g.N, g.OutH, g.OutW, co);
+        K.ConvForward(g, X, W, B, Y, relu: true);
+        var expected = new float[Y.Length];
+        Conv2dReference.Forward(g, x, w, b, expected, co, relu: true);
+        using (var y = Y.ToHost()) AssertClose(expected, y.Span, 1e-6, DotTolerance(k), $"GPU conv forward {g}");
+
+        using var DY = Device.Upload(Tensor.FromSpan(dy, g.N, g.OutH, g.OutW, co));
+        using var DX = Device.Allocate(g.InputShape);
+        K.ConvBackwardData(g, DY, W, DX);
+        var expectedDx = new float[DX.Length];
+        Conv2dReference.BackwardData(g, dy, w, expectedDx, co);
+        using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, DotTolerance(k * co), $"GPU conv backward-data {g}");
+
+        using var DW = Device.Allocate(kernel, kernel, ci, co);
+        K.ConvBackwardFilter(g, X, DY, DW);
+        var expectedDw = new float[DW.Length];
+        Conv2dReference.BackwardFilter(g, x, dy, expectedDw, new float[co], co);
+        using (var dw = DW.ToHost()) AssertClose(expectedDw, dw.Span, 1e-6, DotTolerance(g.OutputPixels), $"GPU conv backward-filter {g}");
+    }
+
+    [Theory]
+    [InlineData(1, 7, 3, 3, 2, 0)]
+    [InlineData(2, 5, 17, 3, 1, 1)]
+    [InlineData(1, 9, 4, 2, 3, 0)]
+    public void PoolingMatchesCpu(int n, int size, int c, int kernel, int stride, int pad)
+    {
+        var g = WindowGeometry.PoolCaffe(n, size, size, c, kernel, stride, pad);
+        var x = Random(n * size * size * c, 7);
+        using var X = Device.Upload(Tensor.FromSpan(x, g.InputShape));
+        using var Y = Device.Allocate(n, g.OutH, g.OutW, c);
+        using var taps = Device.Accelerator.Allocate1D<int>(Y.Length);
+        K.MaxPoolForward(g, X, Y, taps);
+        var expected = new float[Y.Length]; var expectedTaps = new byte[Y.Length];
+        Pool2dReference.MaxForward(g, x, expected, expectedTaps);
+        using (var y = Y.ToHost()) Assert.Equal(expected, y.ToArray());
+        Assert.Equal(expectedTaps.Select(t => (int)t).ToArray(), taps.GetAsArray1D());
+
+        var dy = Random(Y.Length, 8);
+        using var DY = Device.Upload(Tensor.FromSpan(dy, n, g.OutH, g.OutW, c));
+        using var DX = Device.Allocate(g.InputShape);
+        K.MaxPoolBackward(g, DY, taps, DX);
+        var expectedDx = new float[DX.Length];
+        Pool2dReference.MaxBackward(g, dy, expectedTaps, expectedDx);
+        using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, 1e-6, "GPU max pool backward");
+
+        foreach (var divisor in new[] { AvgPoolDivisor.IncludePadding, AvgPoolDivisor.ValidOnly })
+        {
+            K.AvgPoolForward(g, X, Y, divisor);
+            var expectedAvg = new float[Y.Length];
+            Pool2dReference.AvgForward(g, x, expectedAvg, divisor);
+            using (var y = Y.ToHost()) AssertClose(expectedAvg, y.Span, 1e-6, 1e-6, $"GPU avg pool {divisor}");
+            K.AvgPoolBackward(g, DY, DX, divisor);
+            using var cpuDy = Tensor.FromSpan(dy, n, g.OutH, g.OutW, c);
+            using var cpuDx = Tensor.Uninitialized(g.InputShape);
+            Pool2d.AvgBackward(g, cpuDy, cpuDx, divisor);
+            using (var dx = DX.ToHost()) AssertClose(cpuDx.Span, dx.Span, 1e-6, 1e-6, $"GPU avg pool backward {divisor}");
+        }
+    }
+
+    [Theory]
+    [InlineData(5, 0.75f, 7)]
+    [InlineData(4, 0.6f, 3)]
+    public void LrnMatchesCpu(int size, float beta, int channels)
+    {
+        var p = new LrnParameters(size, 0.5f, beta, 1.5f);
+        var x = Random(6 * channels, 9, -2, 2); var dy = Random(6 * channels, 10);
+        using var X = Device.Upload(Tensor.FromSpan(x, 1, 2, 3, channels));
+        using var Y = Device.Allocate(1, 2, 3, channels);
+        K.LrnForward(p, X, Y);
+        var expected = new float[x.Length];
+        LrnReference.Forward(p, x, expected, channels);
+        using (var y = Y.ToHost()) AssertClose(expected, y.Span, 1e-6, 1e-5, "GPU LRN forward");
+        using var DY = Device.Upload(Tensor.FromSpan(dy, 1, 2, 3, channels));
+        using var DX = Device.Allocate(1, 2, 3, channels);
+        K.LrnBackward(p, X, DY, DX);
+        var expectedDx = new float[x.Length];
+        LrnReference.Backward(p, x, dy, expectedDx, channels);
+        using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, 1e-5, "GPU LRN backward");
+    }
+
+    [Fact]
+    public void SoftmaxReluConcatAndElementwiseMatchCpu()
+    {
+        var x = Random(3 * 11, 11, -5, 5); var dy = Random(3 * 11, 12);
+        using var X = Device.Upload(Tensor.FromSpan(x, 3, 11));
+        using var Y = Device.Allocate(3, 11);
+        K.Softmax(X, Y, 11);
+        var expected = new float[x.Length];
+        Elementwise.Softmax(x, expected, 11);
+        using (var y = Y.ToHost()) AssertClose(expected, y.Span, 1e-7, 1e-6, "GPU softmax");
+        using var DY = Device.Upload(Tensor.FromSpan(dy, 3, 11));
+        using var DX = Device.Allocate(3, 11);
+        K.SoftmaxBackward(Y, DY, DX, 11);
+        var expectedDx = new float[x.Length];
+        Elementwise.SoftmaxBackward(expected, dy, expectedDx, 11);
+        using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-7, 1e-5, "GPU softmax backward");
+
+        K.ReluBackward(X, DY, DX);
+        using (var dx = DX.ToHost())
+            for (int i = 0; i < x.Length; i++) Assert.Equal(x[i] > 0 ? dy[i] : 0f, dx[i]);
+
+        using var A = Device.Upload(Tensor.FromSpan(Random(2 * 3 * 2, 13), 2, 3, 2));
+        using var Bt = Device.Upload(Tensor.FromSpan(Random(2 * 3 * 5, 14), 2, 3, 5));
+        using var cat = Device.Allocate(2, 3, 7);
+        K.ConcatForward([A, Bt], cat);
+        using var a = A.ToHost(); using var b = Bt.ToHost();
+        using var cpuCat = Tensor.Uninitialized(2, 3, 7);
+        ChannelConcat.Forward([a, b], cpuCat);
+        using (var gpuCat = cat.ToHost()) Assert.Equal(cpuCat.ToArray(), gpuCat.ToArray());
+        using var dA = Device.Allocate(2, 3, 2);
+        using var dB = Device.Allocate(2, 3, 5);
+        K.ConcatBackward(cat, [dA, dB]);
+        using (var back = dB.ToHost()) Assert.Equal(b.ToArray(), back.ToArray());
+
+        using var sum = Device.Allocate(2, 3, 2);
+        K.Axpby(A, dA, sum, 2f, -1f);
+        using (var s = sum.ToHost())
+            for (int i = 0; i < s.Length; i++) Assert.Equal(a[i], s[i], 6); // 2a − a
+    }
+
+    [Fact]
+    public void WrongShapesAndUnknownDevicesFailClearly()
+    {
+        var g = WindowGeometry.ConvCaffe(1, 4, 4, 3, 3, 1, 1);
+        using var X = Device.Allocate(1, 4, 4, 2);
+        using var W = Device.Allocate(3, 3, 3, 2);
+        using var Y = Device.Allocate(1, 4, 4, 2);
+        var e = Assert.Throws<ArgumentException>(() => K.ConvForward(g, X, W, null, Y, false));
+        Assert.Contains("[1, 4, 4, 2]", e.Message);
+        Assert.Contains("[1, 4, 4, 3]", e.Message);
+        Assert.Contains("vulkan", Assert.Throws<ArgumentException>(() => GpuDevice.Open("vulkan")).Message);
+        Assert.Contains("ilgpu-cpu", GpuDevice.Present());
+    }
+
+    [CudaFact]
+    public void CudaConvolutionMatchesCpu()
+    {
+        using var cuda = GpuDevice.Open("cuda");
+        var g = WindowGeometry.ConvCaffe(2, 14, 14, 32, 3, 1, 1);
+        var x = Random(g.N * 14 * 14 * 32, 15); var w = Random(3 * 3 * 32 * 48, 16);
+        using var X = cuda.Upload(Tensor.FromSpan(x, g.InputShape));
+        using var W = cuda.Upload(Tensor.FromSpan(w, 3, 3, 32, 48));
+        using var Y = cuda.Allocate(g.N, g.OutH, g.OutW, 48);
+        cuda.Kernels.ConvForward(g, X, W, null, Y, relu: false);
+        var expected = new float[Y.Length];
+        Conv2dReference.Forward(g, x, w, null, expected, 48, relu: false);
+        using var y = Y.ToHost();
+        AssertClose(expected, y.Span, 1e-6, DotTolerance(288), "CUDA conv forward");
+    }
+}
