@@ -261,16 +261,17 @@ public class TapeTests
 public class CompositeNetworkTests
 {
     /// <summary>conv → LRN → max pool → four-branch inception concat → avg pool → FC (logits).</summary>
-    private sealed class TinyInception
+    internal sealed class TinyInception
     {
         public readonly Variable Conv, ConvB, B1, B3r, B3, B5, PoolProj, Fc, FcB;
         private readonly List<Tensor> _owned = [];
 
-        public TinyInception(bool trainable, int seed)
+        public TinyInception(bool trainable, int seed, NativeIg.Tensors.Gpu.GpuDevice? device = null)
         {
             Variable P(string name, float scale, params int[] shape)
             {
-                var t = Tensor.FromSpan(Random(Tensor.ElementCount(shape), seed++).Select(v => v * scale).ToArray(), shape);
+                using var host = Tensor.FromSpan(Random(Tensor.ElementCount(shape), seed++).Select(v => v * scale).ToArray(), shape);
+                var t = host.To(device);
                 _owned.Add(t);
                 return Variable.Parameter(t, name, trainable);
             }

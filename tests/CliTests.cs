@@ -65,6 +65,7 @@ public class CliTests
     [InlineData("explain", "--output", "energy")]
     [InlineData("explain", "--steps", "10", "--auto-steps", "0.01")]
     [InlineData("explain", "--steps")]
+    [InlineData("classify", "x.jpg", "--device", "tpu")]
     public void BadArgumentsExitWithTwo(params string[] args)
     {
         var (code, _, error) = Run(args);
@@ -92,6 +93,15 @@ public class CliTests
             Assert.Equal(0, code);
             Assert.Contains("Usage", output);
         }
+    }
+
+    [NoCudaFact]
+    public void AnAbsentDeviceIsReportedWithWhatIsPresent()
+    {
+        var (code, _, error) = Run(["classify", Shared("images/fireboat.jpg"), "--device", "cuda", .. Model]);
+        Assert.Equal(1, code);
+        Assert.Contains("No cuda device", error);
+        Assert.Contains("ilgpu-cpu", error);
     }
 
     [Fact]

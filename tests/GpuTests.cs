@@ -26,6 +26,15 @@ public sealed class CudaFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A test of behaviour where CUDA is absent: skipped, with the reason, on a machine that has it.</summary>
+public sealed class NoCudaFactAttribute : FactAttribute
+{
+    public NoCudaFactAttribute()
+    {
+        if (GpuDevice.HasCuda()) Skip = "This machine has a CUDA device; the test checks the message for a missing one.";
+    }
+}
+
 /// <summary>
 /// Every GPU kernel against the CPU reference kernels, on ILGPU's CPU accelerator, small and odd shapes.
 /// Tolerances as for the CPU kernels (float32 sums in another order: 2e-6·√K relative).
@@ -206,6 +215,77 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         Assert.Contains("[1, 4, 4, 3]", e.Message);
         Assert.Contains("vulkan", Assert.Throws<ArgumentException>(() => GpuDevice.Open("vulkan")).Message);
         Assert.Contains("ilgpu-cpu", GpuDevice.Present());
+    }
+
+    /// <summary>The same small Inception-style net, its input and parameter gradients, on the CPU and through the GPU backend.</summary>
+    [Fact]
+    public void GradientsThroughTheGpuBackendEqualTheCpuOnes()
+    {
+        var cpu = new CompositeNetworkTests.TinyInception(trainable: true, seed: 40);
+        var gpu = new CompositeNetworkTests.TinyInception(trainable: true, seed: 40, Device);
+        var x = Random(2 * 9 * 9 * 2, 41);
+        using var seed = Tensor.FromSpan(Random(6, 42), 2, 3);
+        (float[] Input, float[][] Parameters, float[] Probabilities) Run(CompositeNetworkTests.TinyInception net, NativeIg.Tensors.Gpu.GpuDevice? device)
+        {
+            using var host = Tensor.FromSpan(x, 2, 9, 9, 2);
+            using var X = host.To(device);
+            using var tape = new NativeIg.Autodiff.Tape();
+            var input = tape.Input(X);
+            var p = tape.Softmax(net.Logits(tape, input));
+            using var probabilities = p.Value.ToHost();
+            var probabilityValues = probabilities.ToArray();
+            tape.Backward(p, seed);
+            using var dx = input.Grad!.ToHost();
+            var grads = net.Parameters.Select(v => { using var g = v.Grad!.ToHost(); v.ZeroGrad(); return g.ToArray(); }).ToArray();
+            input.Grad.Dispose();
+            return (dx.ToArray(), grads, probabilityValues);
+        }
+        var onCpu = Run(cpu, null);
+        var onGpu = Run(gpu, Device);
+        AssertClose(onCpu.Probabilities, onGpu.Probabilities, 1e-6, 1e-5, "probabilities, GPU vs CPU");
+        AssertClose(onCpu.Input, onGpu.Input, 1e-6, 1e-4, "dX, GPU vs CPU");
+        for (int i = 0; i < onCpu.Parameters.Length; i++)
+            AssertClose(onCpu.Parameters[i], onGpu.Parameters[i], 1e-6, 1e-4, $"d{cpu.Parameters.ElementAt(i).Name}, GPU vs CPU");
+    }
+
+    /// <summary>IG end to end on ILGPU's CPU accelerator equals IG on the CPU kernels.</summary>
+    [Fact]
+    public void IntegratedGradientsOfAReducedNetworkMatchTheCpu()
+    {
+        var cpu = new TinyModel(new CompositeNetworkTests.TinyInception(false, 50));
+        var gpu = new TinyModel(new CompositeNetworkTests.TinyInception(false, 50, Device), Device);
+        using var image = TestUtil.RandomTensor(51, 9, 9, 2);
+        using var baseline = Tensor.Zeros(9, 9, 2);
+        using var a = new NativeIg.Ig.IntegratedGradients(cpu).Attribute(image, baseline, 1, steps: 12, batchSize: 5);
+        using var b = new NativeIg.Ig.IntegratedGradients(gpu).Attribute(image, baseline, 1, steps: 12, batchSize: 5);
+        AssertClose(a.Attributions.Span, b.Attributions.Span, 1e-7, 1e-4, "IG attributions, GPU vs CPU");
+        Assert.Equal(a.FInput, b.FInput, 5);
+        Assert.Equal(a.Delta, b.Delta, 5);
+    }
+
+    private sealed class TinyModel(CompositeNetworkTests.TinyInception net, GpuDevice? device = null) : NativeIg.InceptionV1.IDifferentiableModel
+    {
+        public int[] ImageShape => [9, 9, 2];
+        public int Classes => 3;
+        public GpuDevice? Device => device;
+        public NativeIg.Autodiff.Variable Logits(NativeIg.Autodiff.Tape tape, NativeIg.Autodiff.Variable images) => net.Logits(tape, images);
+    }
+
+    [Fact]
+    public void HostOnlyOperationsOnDeviceTensorsFailClearly()
+    {
+        using var host = TestUtil.RandomTensor(1, 3, 4);
+        using var onDevice = host.To(Device);
+        var e = Assert.Throws<InvalidOperationException>(() => onDevice.Span.Length);
+        Assert.Contains("ilgpu-cpu", e.Message);
+        using var back = onDevice.ToHost();
+        Assert.Equal(host.ToArray(), back.ToArray());
+        using var W = Tensor.Zeros(1, 1, 4, 2);
+        var w = NativeIg.Autodiff.Variable.Parameter(W, "w");
+        using var tape = new NativeIg.Autodiff.Tape();
+        using var X = Tensor.Zeros(1, 2, 2, 4).To(Device);
+        var mixed = Assert.Throws<ArgumentException>(() => tape.Conv2d(tape.Input(X), w, null, 1, 0));
+        Assert.Contains("ToDevice", mixed.Message);
     }
 
     [CudaFact]

@@ -14,6 +14,7 @@ public sealed partial class Tape
     /// </summary>
     public Variable Conv2d(Variable x, Variable w, Variable? bias, WindowGeometry g, bool relu = false, string name = "conv")
     {
+        if (x.Value.Device is not null) return GpuConv2d(x, w, bias, g, relu, name);
         int co = w.Value.Dim(w.Value.Rank - 1);
         var y = Tensor.Uninitialized(g.N, g.OutH, g.OutW, co);
         try
@@ -78,6 +79,7 @@ public sealed partial class Tape
     /// <summary>Max pool [N, H, W, C] → [N, OH, OW, C]. Backward routes each gradient to the window position that held the maximum.</summary>
     public Variable MaxPool(Variable x, WindowGeometry g, string name = "maxpool")
     {
+        if (x.Value.Device is not null) return GpuMaxPool(x, g, name);
         var y = Tensor.Uninitialized(g.N, g.OutH, g.OutW, g.C);
         var taps = new PooledBytes(y.Length);
         try { Pool2d.MaxForward(g, x.Value, y, taps.Array); }
@@ -100,6 +102,7 @@ public sealed partial class Tape
     /// <summary>Average pool [N, H, W, C] → [N, OH, OW, C]. Backward spreads dy/divisor over each window.</summary>
     public Variable AvgPool(Variable x, WindowGeometry g, AvgPoolDivisor divisor, string name = "avgpool")
     {
+        if (x.Value.Device is not null) return GpuAvgPool(x, g, divisor, name);
         var y = Tensor.Uninitialized(g.N, g.OutH, g.OutW, g.C);
         Pool2d.AvgForward(g, x.Value, y, divisor);
         return Record(y, name, [x], () => dy =>
@@ -112,6 +115,7 @@ public sealed partial class Tape
     /// <summary>Cross-channel LRN, any shape with channels last. Backward reads only x (scale and y are recomputed).</summary>
     public Variable Lrn(Variable x, LrnParameters p, string name = "lrn")
     {
+        if (x.Value.Device is not null) return GpuLrn(x, p, name);
         var y = Tensor.Uninitialized(x.Value.Shape.ToArray());
         Tensors.Lrn.Forward(p, x.Value, y);
         return Record(y, name, [x], () => dy =>
@@ -127,6 +131,7 @@ public sealed partial class Tape
         if (parts.Length == 0) throw new ArgumentException("Concat needs at least one part.");
         var shape = parts[0].Value.Shape.ToArray();
         shape[^1] = parts.Sum(p => p.Value.Dim(p.Value.Rank - 1));
+        if (parts[0].Value.Device is not null) return GpuConcat(name, parts, shape);
         var y = Tensor.Uninitialized(shape);
         try { ChannelConcat.Forward(parts.Select(p => p.Value).ToArray(), y); }
         catch { y.Dispose(); throw; }
@@ -156,6 +161,7 @@ public sealed partial class Tape
     /// <summary>y = max(x, 0); dx = dy where y &gt; 0.</summary>
     public Variable Relu(Variable x, string name = "relu")
     {
+        if (x.Value.Device is not null) return GpuRelu(x, name);
         var y = x.Value.Clone();
         Elementwise.ReluInPlace(y.Span);
         return Record(y, name, [x], () => dy =>
@@ -168,6 +174,7 @@ public sealed partial class Tape
     /// <summary>y = min(x, c) (the tutorial's saturating function); dx = dy where x ≤ c (TensorFlow's tie rule).</summary>
     public Variable Minimum(Variable x, float c, string name = "minimum")
     {
+        if (x.Value.Device is not null) return GpuMinimum(x, c, name);
         var y = x.Value.Clone();
         TensorPrimitives.Min(y.Span, c, y.Span);
         return Record(y, name, [x], () => dy =>
@@ -186,6 +193,7 @@ public sealed partial class Tape
     public Variable Softmax(Variable x, string name = "softmax")
     {
         int classes = x.Value.Dim(x.Value.Rank - 1);
+        if (x.Value.Device is not null) return GpuSoftmax(x, classes, name);
         var y = Tensor.Uninitialized(x.Value.Shape.ToArray());
         Elementwise.Softmax(x.Value.Span, y.Span, classes);
         return Record(y, name, [x], () => dy =>
@@ -199,6 +207,7 @@ public sealed partial class Tape
     public Variable LogSoftmax(Variable x, string name = "log_softmax")
     {
         int classes = x.Value.Dim(x.Value.Rank - 1);
+        if (x.Value.Device is not null) return GpuLogSoftmax(x, classes, name);
         var y = Tensor.Uninitialized(x.Value.Shape.ToArray());
         Elementwise.LogSoftmax(x.Value.Span, y.Span, classes);
         return Record(y, name, [x], () => dy =>
@@ -211,6 +220,7 @@ public sealed partial class Tape
     /// <summary>Fully connected: x [N, ...] flattened to [N, I], w [I, O], bias [O] → [N, O].</summary>
     public Variable FullyConnected(Variable x, Variable w, Variable? bias, string name = "fc")
     {
+        if (x.Value.Device is not null) return GpuFullyConnected(x, w, bias, name);
         var y = Tensor.Uninitialized(x.Value.Dim(0), w.Value.Dim(w.Value.Rank - 1));
         try { Tensors.FullyConnected.Forward(x.Value, w.Value, bias?.Value, y); }
         catch { y.Dispose(); throw; }
@@ -239,6 +249,7 @@ public sealed partial class Tape
     public Variable Add(Variable a, Variable b, string name = "add")
     {
         Tensor.RequireSameShape(a.Value, b.Value, "Add");
+        if (a.Value.Device is not null) return GpuAdd(a, b, name);
         var y = Tensor.Uninitialized(a.Value.Shape.ToArray());
         TensorPrimitives.Add(a.Value.Span, b.Value.Span, y.Span);
         return Record(y, name, [a, b], () => dy =>
@@ -252,6 +263,7 @@ public sealed partial class Tape
     public Variable Mul(Variable a, Variable b, string name = "mul")
     {
         Tensor.RequireSameShape(a.Value, b.Value, "Mul");
+        if (a.Value.Device is not null) return GpuMul(a, b, name);
         var y = Tensor.Uninitialized(a.Value.Shape.ToArray());
         TensorPrimitives.Multiply(a.Value.Span, b.Value.Span, y.Span);
         return Record(y, name, [a, b], () => dy =>
@@ -264,6 +276,7 @@ public sealed partial class Tape
     /// <summary>y = s·x; dx = s·dy.</summary>
     public Variable Scale(Variable x, float s, string name = "scale")
     {
+        if (x.Value.Device is not null) return GpuScale(x, s, name);
         var y = Tensor.Uninitialized(x.Value.Shape.ToArray());
         TensorPrimitives.Multiply(x.Value.Span, s, y.Span);
         return Record(y, name, [x], () => dy =>
@@ -277,6 +290,7 @@ public sealed partial class Tape
     /// <summary>Scalar [1] = Σ x; dx = dy everywhere.</summary>
     public Variable Sum(Variable x, string name = "sum")
     {
+        if (x.Value.Device is not null) return GpuSum(x, 1f, name);
         var y = Tensor.Filled(TensorPrimitives.Sum(x.Value.Span), 1);
         return Record(y, name, [x], () => dy => BroadcastInto(x, dy[0]));
     }
@@ -285,6 +299,7 @@ public sealed partial class Tape
     public Variable Mean(Variable x, string name = "mean")
     {
         int count = x.Value.Length;
+        if (x.Value.Device is not null) return GpuSum(x, 1f / count, name);
         var y = Tensor.Filled(TensorPrimitives.Sum(x.Value.Span) / count, 1);
         return Record(y, name, [x], () => dy => BroadcastInto(x, dy[0] / count));
     }
@@ -296,6 +311,7 @@ public sealed partial class Tape
         if (xs.Rank != 2) throw new ArgumentException($"SelectColumn: input shape {xs.ShapeString} is not [N, C].");
         int n = xs.Dim(0), c = xs.Dim(1);
         if ((uint)column >= (uint)c) throw new ArgumentOutOfRangeException(nameof(column), $"Column {column} is outside [0, {c}) for shape {xs.ShapeString}.");
+        if (xs.Device is not null) return GpuSelectColumn(x, column, name);
         var y = Tensor.Uninitialized(n);
         for (int i = 0; i < n; i++) y[i] = xs[i * c + column];
         return Record(y, name, [x], () => dy =>
@@ -309,6 +325,7 @@ public sealed partial class Tape
     /// <summary>The same values in another shape (a copy, so the tape can free each independently).</summary>
     public Variable Reshape(Variable x, int[] shape, string name = "reshape")
     {
+        if (x.Value.Device is not null) return GpuReshape(x, shape, name);
         using var view = x.Value.Reshape(shape);
         var y = view.Clone();
         return Record(y, name, [x], () => dy => AddInto(x, dy.Span));
@@ -320,6 +337,7 @@ public sealed partial class Tape
     /// </summary>
     public Variable ChannelAffine(Variable x, int[] source, float[] scale, float[] shift, string name = "channel_affine")
     {
+        if (x.Value.Device is not null) return GpuChannelAffine(x, source, scale, shift, name);
         var y = Tensor.Uninitialized(x.Value.Shape.ToArray());
         try { Tensors.ChannelAffine.Forward(x.Value, y, source, scale, shift); }
         catch { y.Dispose(); throw; }

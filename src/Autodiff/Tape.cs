@@ -57,18 +57,21 @@ public sealed partial class Tape : IDisposable
         ThrowIfReleased();
         if (!IsRecording) throw new InvalidOperationException("An inference tape records no ops; use a recording Tape to compute gradients.");
         if (!output.RequiresGrad) throw new InvalidOperationException($"{output} does not depend on anything that requires a gradient.");
+        var device = output.Value.Device;
         if (seed is null)
         {
             if (output.Value.Length != 1)
                 throw new ArgumentException($"Backward without a seed needs a scalar output; {output} has {output.Value.Length} elements. Pass a seed of shape {output.Value.ShapeString}.");
             output.Grad = Tensor.Filled(1f, output.Value.Shape.ToArray());
+            if (device is not null) output.Grad = MoveTo(output.Grad, device);
         }
         else
         {
             if (!seed.SameShape(output.Value))
                 throw new ArgumentException($"Backward seed shape {seed.ShapeString} does not match the output shape {output.Value.ShapeString}.");
-            var g = seed.Clone();
+            var g = seed.To(device); // a copy, on the output's device
             if (output.Grad is null) output.Grad = g;
+            else if (device is not null) { device.Kernels.Axpby(output.Grad.Gpu, g.Gpu, output.Grad.Gpu, 1f, 1f); g.Dispose(); }
             else { System.Numerics.Tensors.TensorPrimitives.Add(output.Grad.Span, g.Span, output.Grad.Span); g.Dispose(); }
         }
         try
@@ -107,12 +110,19 @@ public sealed partial class Tape : IDisposable
         v.Value.Dispose();
     }
 
-    /// <summary>The gradient buffer an op writes into, and whether it must add to what is there.</summary>
+    /// <summary>The gradient buffer an op writes into (on the value's device), and whether it must add to what is there.</summary>
     internal static (Tensor Grad, bool Accumulate) GradTarget(Variable v)
     {
         if (v.Grad is not null) return (v.Grad, true);
-        v.Grad = Tensor.Uninitialized(v.Value.Shape.ToArray());
+        v.Grad = Tensor.Uninitialized(v.Value.Device, v.Value.Shape.ToArray());
         return (v.Grad, false);
+    }
+
+    private static Tensor MoveTo(Tensor host, NativeIg.Tensors.Gpu.GpuDevice device)
+    {
+        var moved = host.To(device);
+        host.Dispose();
+        return moved;
     }
 
     /// <summary>

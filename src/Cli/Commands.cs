@@ -7,7 +7,7 @@ namespace NativeIg.Cli;
 
 internal static class Classify
 {
-    public static readonly string[] ValueOptions = ["--top", "--weights", "--labels", "--threads"];
+    public static readonly string[] ValueOptions = ["--top", "--weights", "--labels", "--threads", "--device"];
     public static readonly string[] Flags = ["--json", "--skip-checksum"];
 
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
@@ -16,7 +16,8 @@ internal static class Classify
         int top = a.Int("--top") ?? 5;
         if (top is < 1 or > GoogLeNet.ClassCount) throw new UsageException($"--top must be in 1…{GoogLeNet.ClassCount}.");
         Program.ApplyThreads(a);
-        var model = Program.LoadModel(a);
+        using var device = Program.OpenDevice(a);
+        var model = Program.LoadModel(a, device);
         var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
         int failures = 0;
         foreach (var path in a.Positional)
@@ -57,7 +58,7 @@ internal static class Classify
 internal static class Explain
 {
     public static readonly string[] ValueOptions =
-        ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads"];
+        ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device"];
     public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum"];
 
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
@@ -95,7 +96,8 @@ internal static class Explain
 
         using var image = ImageLoader.LoadForModel(imagePath);
         using var baseline = Baselines.Parse(a.Value("--baseline") ?? "black", image);
-        var model = Program.LoadModel(a);
+        using var device = Program.OpenDevice(a);
+        var model = Program.LoadModel(a, device);
         var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
 
         using var batch1 = image.Reshape(1, GoogLeNet.InputSize, GoogLeNet.InputSize, 3);

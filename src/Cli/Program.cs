@@ -50,9 +50,37 @@ public static class Program
         }
     }
 
-    /// <summary>Loads weights through the resolver (explicit path, NATIVEIG_WEIGHTS, weights/).</summary>
-    internal static GoogLeNet LoadModel(Arguments a) =>
-        GoogLeNet.Load(WeightsResolver.Resolve(a.Value("--weights")), verifyChecksum: !a.Flag("--skip-checksum"));
+    /// <summary>Loads weights through the resolver (explicit path, NATIVEIG_WEIGHTS, weights/) onto the chosen device.</summary>
+    internal static GoogLeNet LoadModel(Arguments a, NativeIg.Tensors.Gpu.GpuDevice? device)
+    {
+        var model = GoogLeNet.Load(WeightsResolver.Resolve(a.Value("--weights")), verifyChecksum: !a.Flag("--skip-checksum"));
+        return device is null ? model : model.ToDevice(device);
+    }
+
+    /// <summary>
+    /// --device: cpu (default: the SIMD kernels), cuda, opencl, ilgpu-cpu (ILGPU's CPU accelerator, slow:
+    /// for debugging), or auto (CUDA, then OpenCL, then cpu). Null means the CPU kernels.
+    /// </summary>
+    internal static NativeIg.Tensors.Gpu.GpuDevice? OpenDevice(Arguments a)
+    {
+        var name = (a.Value("--device") ?? "cpu").ToLowerInvariant();
+        switch (name)
+        {
+            case "cpu": return null;
+            case "auto":
+                foreach (var kind in new[] { "cuda", "opencl" })
+                {
+                    try { return NativeIg.Tensors.Gpu.GpuDevice.Open(kind); }
+                    catch (InvalidOperationException) { }
+                }
+                return null;
+            case "cuda" or "opencl" or "ilgpu-cpu":
+                try { return NativeIg.Tensors.Gpu.GpuDevice.Open(name); }
+                catch (InvalidOperationException e) { throw new IOException(e.Message); }
+            default:
+                throw new UsageException($"--device must be cpu, cuda, opencl, ilgpu-cpu or auto, got '{name}'.");
+        }
+    }
 
     internal static void ApplyThreads(Arguments a)
     {
@@ -155,6 +183,7 @@ internal static class Help
           --labels PATH      synset_words.txt or ImageNetLabels.txt (default: found beside the weights or in labels/)
           --skip-checksum       do not verify the weights' SHA-256
           --threads N        worker threads (default: all cores)
+          --device NAME      cpu (default), cuda, opencl, ilgpu-cpu, or auto (CUDA, then OpenCL, then cpu)
           -h, --help         this help
 
         Exit codes: 0 success, 1 a failure (a bad image: the others are still classified), 2 bad arguments.
@@ -185,6 +214,7 @@ internal static class Help
           --labels PATH          synset_words.txt or ImageNetLabels.txt
           --skip-checksum        do not verify the weights' SHA-256
           --threads N            worker threads (default: all cores)
+          --device NAME          cpu (default), cuda, opencl, ilgpu-cpu, or auto (CUDA, then OpenCL, then cpu)
           -h, --help             this help
 
         Writes figure.png, mask.png, overlay.png, saturation.png, interpolation.png, attributions.npy and

@@ -176,13 +176,20 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
     /// <summary>∂F/∂images for a batch [n, H, W, C] (the tutorial's compute_gradients), and F of each image.</summary>
     public (Tensor Gradients, float[] Values) ComputeGradients(Tensor images, int target, TargetOutput output)
     {
+        // On a device model the batch goes over, and gradients and values come back to host memory.
+        using var onDevice = Model.Device is null ? null : images.To(Model.Device);
         using var tape = new Tape();
-        var x = tape.Input(images, "images");
+        var x = tape.Input(onDevice ?? images, "images");
         var selected = tape.SelectColumn(Target(tape, x, output), target, "target");
-        var values = selected.Value.ToArray();
+        float[] values;
+        using (var hostValues = selected.Value.ToHost()) values = hostValues.ToArray();
         using var seed = Tensor.Filled(1f, images.Dim(0));
         tape.Backward(selected, seed);
-        return (x.Grad ?? throw new InvalidOperationException("The model's output does not depend on its input."), values);
+        var gradients = x.Grad ?? throw new InvalidOperationException("The model's output does not depend on its input.");
+        if (gradients.Device is null) return (gradients, values);
+        var host = gradients.ToHost();
+        gradients.Dispose();
+        return (host, values);
     }
 
     /// <summary>Σ_k weight_k·gradients[k] (the tutorial's integral_approximation with the rule's weights).</summary>
@@ -219,10 +226,12 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         using var batch = Tensor.Uninitialized(shape);
         int size = images[0].Length;
         for (int i = 0; i < images.Count; i++) images[i].Span.CopyTo(batch.Span.Slice(i * size, size));
+        using var onDevice = Model.Device is null ? null : batch.To(Model.Device);
         using var tape = Tape.ForInference();
-        var y = Target(tape, tape.Input(batch, requiresGrad: false), output);
+        var y = Target(tape, tape.Input(onDevice ?? batch, requiresGrad: false), output);
         int classes = y.Value.Dim(1);
-        return Enumerable.Range(0, images.Count).Select(i => (double)y.Value[i * classes + target]).ToArray();
+        using var host = y.Value.ToHost();
+        return Enumerable.Range(0, images.Count).Select(i => (double)host[i * classes + target]).ToArray();
     }
 
     private Variable Target(Tape tape, Variable images, TargetOutput output)

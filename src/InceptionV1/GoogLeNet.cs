@@ -1,5 +1,6 @@
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
+using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.InceptionV1;
 
@@ -9,6 +10,10 @@ public interface IDifferentiableModel
     /// <summary>The shape of one input image, [H, W, C].</summary>
     int[] ImageShape { get; }
     int Classes { get; }
+
+    /// <summary>Where the parameters live (null: host memory); inputs must be moved there.</summary>
+    GpuDevice? Device => null;
+
     Variable Logits(Tape tape, Variable images);
 }
 
@@ -55,7 +60,19 @@ public sealed class GoogLeNet : IDifferentiableModel
     public int[] ImageShape => [InputSize, InputSize, 3];
     public int Classes => ClassCount;
 
-    internal GoogLeNet(Dictionary<string, (Variable Weight, Variable Bias)> layers) => _layers = layers;
+    internal GoogLeNet(Dictionary<string, (Variable Weight, Variable Bias)> layers, GpuDevice? device = null)
+    {
+        _layers = layers;
+        Device = device;
+    }
+
+    public GpuDevice? Device { get; }
+
+    /// <summary>A copy of the model with its parameters on <paramref name="device"/> (host memory when null).</summary>
+    public GoogLeNet ToDevice(GpuDevice? device) =>
+        new(_layers.ToDictionary(kv => kv.Key, kv => (
+            Variable.Parameter(kv.Value.Weight.Value.To(device), kv.Value.Weight.Name),
+            Variable.Parameter(kv.Value.Bias.Value.To(device), kv.Value.Bias.Name))), device);
 
     public (Variable Weight, Variable Bias) Layer(string name) => _layers[name];
 
@@ -99,9 +116,10 @@ public sealed class GoogLeNet : IDifferentiableModel
     /// <summary>Inference: probabilities [N, 1000] for images [N, 224, 224, 3], keeping no activations.</summary>
     public Tensor PredictProbabilities(Tensor images)
     {
+        using var onDevice = Device is null ? null : images.To(Device);
         using var tape = Tape.ForInference();
-        var probabilities = Probabilities(tape, tape.Input(images, requiresGrad: false));
-        return probabilities.Value.Clone();
+        var probabilities = Probabilities(tape, tape.Input(onDevice ?? images, requiresGrad: false));
+        return probabilities.Value.ToHost();
     }
 
     /// <summary>The k most probable classes of one probability row, best first.</summary>

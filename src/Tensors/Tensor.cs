@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Tensors;
 
@@ -12,12 +15,15 @@ namespace NativeIg.Tensors;
 /// Storage is a pinned float array whose data start is 64-byte aligned; owned storage comes from
 /// <see cref="BufferPool"/> and returns there on <see cref="Dispose"/>, so repeated work of the same
 /// shapes (chunks of an IG path) does not allocate. Views (<see cref="SliceBatch"/>, <see cref="Reshape"/>)
-/// share storage and never return it.
+/// share storage and never return it. A tensor may instead live on a <see cref="GpuDevice"/>
+/// (<see cref="Device"/> is then not null, <see cref="Span"/> refuses, and moving it is explicit:
+/// <see cref="To"/>, <see cref="ToHost"/>).
 /// </remarks>
 public sealed class Tensor : IDisposable
 {
     private readonly int[] _shape;
     private float[]? _buffer;
+    private GpuTensor? _gpu;
     private readonly int _offset;
     private readonly bool _ownsBuffer;
 
@@ -33,6 +39,43 @@ public sealed class Tensor : IDisposable
         _ownsBuffer = ownsBuffer;
         Length = ElementCount(shape);
     }
+
+    private Tensor(int[] shape, GpuTensor gpu)
+    {
+        _shape = shape;
+        _buffer = null;
+        _gpu = gpu;
+        Length = ElementCount(shape);
+    }
+
+    /// <summary>The device holding this tensor, or null for host memory.</summary>
+    public GpuDevice? Device => _gpu?.Device;
+
+    /// <summary>The device storage (only for tensors on a device).</summary>
+    public GpuTensor Gpu => _gpu ?? throw new InvalidOperationException($"Tensor{ShapeString} is in host memory, not on a device.");
+
+    /// <summary>A tensor with undefined contents on <paramref name="device"/> (host memory when null).</summary>
+    public static Tensor Uninitialized(GpuDevice? device, params int[] shape)
+    {
+        if (device is null) return Uninitialized(shape);
+        ValidateShape(shape);
+        return new Tensor((int[])shape.Clone(), device.Allocate(shape));
+    }
+
+    /// <summary>Wraps device storage as a tensor (which then owns it).</summary>
+    public static Tensor OnDevice(GpuTensor storage) => new(storage.Shape.ToArray(), storage);
+
+    /// <summary>A copy on <paramref name="device"/> (host memory when null).</summary>
+    public Tensor To(GpuDevice? device)
+    {
+        if (device is null) return ToHost();
+        if (_gpu is not null && ReferenceEquals(_gpu.Device, device)) return Clone();
+        using var host = _gpu is null ? null : _gpu.ToHost();
+        return new Tensor((int[])_shape.Clone(), device.Upload(host ?? this));
+    }
+
+    /// <summary>A copy in host memory (waits for the device when the tensor is on one).</summary>
+    public Tensor ToHost() => _gpu is null ? Clone() : _gpu.ToHost();
 
     /// <summary>A tensor with undefined contents, from the pool.</summary>
     public static Tensor Uninitialized(params int[] shape)
@@ -73,9 +116,11 @@ public sealed class Tensor : IDisposable
         get => Buffer.AsSpan(_offset, Length);
     }
 
-    public float[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Tensor), "The tensor's storage was returned to the pool.");
+    public float[] Buffer => _buffer ?? throw (_gpu is not null
+        ? new InvalidOperationException($"Tensor{ShapeString} lives on {_gpu.Device.Kind}; copy it to host memory with ToHost() first.")
+        : new ObjectDisposedException(nameof(Tensor), "The tensor's storage was returned to the pool."));
     public int Offset => _offset;
-    public bool IsDisposed => _buffer is null;
+    public bool IsDisposed => _buffer is null && _gpu is null;
 
     public int Dim(int axis) => _shape[axis];
 
@@ -96,6 +141,7 @@ public sealed class Tensor : IDisposable
         int inner = Length / Math.Max(_shape[0], 1);
         var shape = (int[])_shape.Clone();
         shape[0] = count;
+        if (_gpu is not null) return new Tensor(shape, _gpu.Slice(shape, (long)start * inner));
         return new Tensor(shape, Buffer, _offset + start * inner, ownsBuffer: false);
     }
 
@@ -105,11 +151,18 @@ public sealed class Tensor : IDisposable
         ValidateShape(shape);
         if (ElementCount(shape) != Length)
             throw new ArgumentException($"Cannot reshape {ShapeString} ({Length} values) to {Describe(shape)} ({ElementCount(shape)} values).", nameof(shape));
+        if (_gpu is not null) return new Tensor((int[])shape.Clone(), _gpu.Reshape(shape));
         return new Tensor((int[])shape.Clone(), Buffer, _offset, ownsBuffer: false);
     }
 
     public Tensor Clone()
     {
+        if (_gpu is not null)
+        {
+            var copy = Uninitialized(_gpu.Device, _shape);
+            _gpu.View.CopyTo(copy.Gpu.View);
+            return copy;
+        }
         var t = Uninitialized(_shape);
         Span.CopyTo(t.Span);
         return t;
@@ -127,6 +180,13 @@ public sealed class Tensor : IDisposable
 
     public void Dispose()
     {
+        var gpu = _gpu;
+        if (gpu is not null)
+        {
+            _gpu = null;
+            gpu.Dispose(); // views own nothing, so this only returns storage for the owner
+            return;
+        }
         var buffer = _buffer;
         if (buffer is null) return;
         _buffer = null;

@@ -89,6 +89,26 @@ public sealed class GpuDevice : IDisposable
     private static string Describe(Context context) =>
         string.Join(", ", context.Devices.Select(d => $"{d.AcceleratorType switch { AcceleratorType.Cuda => "cuda", AcceleratorType.OpenCL => "opencl", _ => "ilgpu-cpu" }} ({d.Name})"));
 
+    private readonly Dictionary<int, Stack<MemoryBuffer1D<float, Stride1D.Dense>>> _free = new();
+
+    /// <summary>A device buffer of at least <paramref name="length"/> floats, reused by size class.</summary>
+    internal MemoryBuffer1D<float, Stride1D.Dense> Rent(int length)
+    {
+        int capacity = BufferPool.SizeClass(Math.Max(1, length));
+        lock (_free)
+            if (_free.TryGetValue(capacity, out var stack) && stack.Count > 0) return stack.Pop();
+        return Accelerator.Allocate1D<float>(capacity);
+    }
+
+    internal void Return(MemoryBuffer1D<float, Stride1D.Dense> buffer)
+    {
+        lock (_free)
+        {
+            if (!_free.TryGetValue((int)buffer.Length, out var stack)) _free[(int)buffer.Length] = stack = new();
+            stack.Push(buffer);
+        }
+    }
+
     public GpuTensor Upload(Tensor host) => GpuTensor.FromHost(this, host);
 
     public GpuTensor Allocate(params int[] shape) => new(this, shape);
@@ -97,18 +117,30 @@ public sealed class GpuDevice : IDisposable
 
     public void Dispose()
     {
+        lock (_free)
+        {
+            foreach (var stack in _free.Values)
+                foreach (var buffer in stack) buffer.Dispose();
+            _free.Clear();
+        }
         Accelerator.Dispose();
         _context.Dispose();
     }
 }
 
-/// <summary>A float32 tensor in device memory, with its shape (layouts as on the CPU: NHWC, HWIO).</summary>
+/// <summary>
+/// A float32 tensor in device memory, with its shape (layouts as on the CPU: NHWC, HWIO). Storage is
+/// rented from the device's pool by size class and goes back on Dispose, so the chunks of an IG path
+/// reuse device memory instead of allocating per op. Views (reshape, batch slices) share storage.
+/// </summary>
 public sealed class GpuTensor : IDisposable
 {
     private readonly int[] _shape;
+    private readonly long _offset;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _buffer;
+    private readonly bool _owns;
 
     public GpuDevice Device { get; }
-    public MemoryBuffer1D<float, Stride1D.Dense> Buffer { get; }
     public ReadOnlySpan<int> Shape => _shape;
     public int Length { get; }
 
@@ -117,14 +149,31 @@ public sealed class GpuTensor : IDisposable
         Device = device;
         _shape = (int[])shape.Clone();
         Length = Tensor.ElementCount(shape);
-        Buffer = device.Accelerator.Allocate1D<float>(Math.Max(1, Length));
+        _buffer = device.Rent(Length);
+        _owns = true;
     }
 
-    public ArrayView<float> View => Buffer.View.SubView(0, Length);
+    private GpuTensor(GpuTensor source, int[] shape, long offset)
+    {
+        Device = source.Device;
+        _shape = shape;
+        Length = Tensor.ElementCount(shape);
+        _buffer = source.Storage;
+        _offset = source._offset + offset;
+        _owns = false;
+    }
+
+    private MemoryBuffer1D<float, Stride1D.Dense> Storage => _buffer ?? throw new ObjectDisposedException(nameof(GpuTensor));
+
+    public ArrayView<float> View => Storage.View.SubView(_offset, Length);
 
     public int Dim(int axis) => _shape[axis];
 
     public string ShapeString => Tensor.Describe(_shape);
+
+    public GpuTensor Reshape(int[] shape) => new(this, (int[])shape.Clone(), 0);
+
+    public GpuTensor Slice(int[] shape, long offset) => new(this, (int[])shape.Clone(), offset);
 
     public static GpuTensor FromHost(GpuDevice device, Tensor host)
     {
@@ -142,5 +191,10 @@ public sealed class GpuTensor : IDisposable
         return Tensor.FromSpan(data, _shape);
     }
 
-    public void Dispose() => Buffer.Dispose();
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        _buffer = null;
+        if (buffer is not null && _owns) Device.Return(buffer);
+    }
 }

@@ -31,6 +31,17 @@ public sealed class GpuKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reluBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int> _copyChannels;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, int> _axpby;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _multiply;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, int> _minimum;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> _minimumBackward;
+    private readonly Action<Index1D, ArrayView<float>, float, int> _fill;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _columnSums;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _selectColumn;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _logSoftmax;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _logSoftmaxBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _channelAffine;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _channelAffineBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _sum;
 
     internal GpuKernels(Accelerator accelerator)
     {
@@ -51,6 +62,17 @@ public sealed class GpuKernels
         _reluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ReluBackwardKernel);
         _copyChannels = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(CopyChannelsKernel);
         _axpby = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, int>(AxpbyKernel);
+        _multiply = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MultiplyKernel);
+        _minimum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, int>(MinimumKernel);
+        _minimumBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(MinimumBackwardKernel);
+        _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float, int>(FillKernel);
+        _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumsKernel);
+        _selectColumn = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(SelectColumnKernel);
+        _logSoftmax = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(LogSoftmaxKernel);
+        _logSoftmaxBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(LogSoftmaxBackwardKernel);
+        _channelAffine = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(ChannelAffineKernel);
+        _channelAffineBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ChannelAffineBackwardKernel);
+        _sum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(SumKernel);
     }
 
     // ---------------------------------------------------------------- GEMM
@@ -421,6 +443,109 @@ public sealed class GpuKernels
 
     private static void AxpbyKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, float alpha, float beta, int unused) =>
         z[i] = alpha * x[i] + beta * y[i];
+
+    /// <summary>z (+)= x ⊙ y.</summary>
+    public void Multiply(GpuTensor x, GpuTensor y, GpuTensor z, bool accumulate = false) => _multiply(z.Length, x.View, y.View, z.View, accumulate ? 1 : 0);
+
+    private static void MultiplyKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int accumulate) =>
+        z[i] = accumulate != 0 ? z[i] + x[i] * y[i] : x[i] * y[i];
+
+    public void Minimum(GpuTensor x, GpuTensor y, float c) => _minimum(y.Length, x.View, y.View, c, 0);
+
+    private static void MinimumKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, float c, int unused) => y[i] = XMath.Min(x[i], c);
+
+    /// <summary>dx (+)= dy where x ≤ c (TensorFlow's tie rule), as on the CPU.</summary>
+    public void MinimumBackward(GpuTensor x, GpuTensor dy, GpuTensor dx, float c, bool accumulate) => _minimumBackward(dx.Length, x.View, dy.View, dx.View, c, accumulate ? 1 : 0);
+
+    private static void MinimumBackwardKernel(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float c, int accumulate)
+    {
+        float g = x[i] <= c ? dy[i] : 0f;
+        dx[i] = accumulate != 0 ? dx[i] + g : g;
+    }
+
+    /// <summary>y (+)= value everywhere.</summary>
+    public void Fill(GpuTensor y, float value, bool accumulate = false) => _fill(y.Length, y.View, value, accumulate ? 1 : 0);
+
+    private static void FillKernel(Index1D i, ArrayView<float> y, float value, int accumulate) => y[i] = accumulate != 0 ? y[i] + value : value;
+
+    /// <summary>sums[c] (+)= Σ_rows x[row, c] (bias gradients), one thread per column.</summary>
+    public void ColumnSums(GpuTensor x, GpuTensor sums, bool accumulate) => _columnSums(sums.Length, x.View, sums.View, x.Length / sums.Length, accumulate ? 1 : 0);
+
+    private static void ColumnSumsKernel(Index1D c, ArrayView<float> x, ArrayView<float> sums, int rows, int accumulate)
+    {
+        int columns = (int)sums.Length;
+        float s = 0f;
+        for (int r = 0; r < rows; r++) s += x[(long)r * columns + c];
+        sums[c] = accumulate != 0 ? sums[c] + s : s;
+    }
+
+    /// <summary>toColumn = 0: y[n] = x[n, column]; toColumn = 1: x[n, column] += y[n] (the gradient).</summary>
+    public void SelectColumn(GpuTensor x, GpuTensor y, int columns, int column, bool scatter) => _selectColumn(y.Length, x.View, y.View, columns, column, scatter ? 1 : 0);
+
+    private static void SelectColumnKernel(Index1D n, ArrayView<float> x, ArrayView<float> y, int columns, int column, int scatter)
+    {
+        long at = (long)(int)n * columns + column;
+        if (scatter != 0) x[at] += y[n];
+        else y[n] = x[at];
+    }
+
+    public void LogSoftmax(GpuTensor x, GpuTensor y, int classes) => _logSoftmax(x.Length / classes, x.View, y.View, classes, 0);
+
+    private static void LogSoftmaxKernel(Index1D row, ArrayView<float> x, ArrayView<float> y, int classes, int unused)
+    {
+        long b = (long)(int)row * classes;
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < classes; i++) max = XMath.Max(max, x[b + i]);
+        float sum = 0f;
+        for (int i = 0; i < classes; i++) sum += XMath.Exp(x[b + i] - max);
+        float logSum = XMath.Log(sum);
+        for (int i = 0; i < classes; i++) y[b + i] = x[b + i] - max - logSum;
+    }
+
+    public void LogSoftmaxBackward(GpuTensor y, GpuTensor dy, GpuTensor dx, int classes) => _logSoftmaxBackward(y.Length / classes, y.View, dy.View, dx.View, classes, 0);
+
+    private static void LogSoftmaxBackwardKernel(Index1D row, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int classes, int unused)
+    {
+        long b = (long)(int)row * classes;
+        float sum = 0f;
+        for (int i = 0; i < classes; i++) sum += dy[b + i];
+        for (int i = 0; i < classes; i++) dx[b + i] = dy[b + i] - XMath.Exp(y[b + i]) * sum;
+    }
+
+    /// <summary>y[.., c] = scale[c]·x[.., source[c]] + shift[c] (preprocessing); the small tables live in device buffers.</summary>
+    public void ChannelAffine(GpuTensor x, GpuTensor y, MemoryBuffer1D<int, Stride1D.Dense> source, MemoryBuffer1D<float, Stride1D.Dense> scale, MemoryBuffer1D<float, Stride1D.Dense> shift) =>
+        _channelAffine(y.Length, x.View, y.View, source.View, scale.View, shift.View, (int)source.Length);
+
+    private static void ChannelAffineKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> source, ArrayView<float> scale, ArrayView<float> shift, int channels)
+    {
+        int c = i % channels;
+        long pixel = (int)i - c;
+        y[i] = scale[c] * x[pixel + source[c]] + shift[c];
+    }
+
+    /// <summary>dx[.., source[c]] (+)= scale[c]·dy[.., c], one thread per input element (source is a permutation or not: all matching c are summed).</summary>
+    public void ChannelAffineBackward(GpuTensor dy, GpuTensor dx, MemoryBuffer1D<int, Stride1D.Dense> source, MemoryBuffer1D<float, Stride1D.Dense> scale, bool accumulate) =>
+        _channelAffineBackward(dx.Length, dy.View, dx.View, source.View, scale.View, (int)source.Length, accumulate ? 1 : 0);
+
+    private static void ChannelAffineBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<float> dx, ArrayView<int> source, ArrayView<float> scale, int channels, int accumulate)
+    {
+        int ci = i % channels;
+        long pixel = (int)i - ci;
+        float g = 0f;
+        for (int c = 0; c < channels; c++)
+            if (source[c] == ci) g += scale[c] * dy[pixel + c];
+        dx[i] = accumulate != 0 ? dx[i] + g : g;
+    }
+
+    /// <summary>result[0] = Σ x (a single thread strides through x: reductions here are of losses, not activations).</summary>
+    public void Sum(GpuTensor x, GpuTensor result) => _sum(1, x.View, result.View, (int)x.Length);
+
+    private static void SumKernel(Index1D i, ArrayView<float> x, ArrayView<float> result, int length)
+    {
+        float s = 0f;
+        for (int j = 0; j < length; j++) s += x[j];
+        result[0] = s;
+    }
 
     private static void RequireShape(GpuTensor t, int[] expected, string what)
     {
