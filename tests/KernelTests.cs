@@ -48,6 +48,21 @@ public class GemmTests
     }
 
     [Fact]
+    public void UndersizedOperandsThrowNamingTheOperand()
+    {
+        var a = new float[10]; var b = new float[12]; var c = new float[12];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(3, 4, 4, a, 4, false, b, 4, false, c, 4));
+        Assert.Contains("operand A", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(3, 4, 3, new float[9], 3, false, b, 4, false, new float[11], 4));
+        Assert.Contains("operand C", e.Message);
+    }
+}
+
+/// <summary>Changes the process-wide thread count, so it runs apart from the other tests.</summary>
+[Collection("memory")]
+public class GemmThreadingTests
+{
+    [Fact]
     public void SingleThreadedEqualsMultiThreadedBitForBit()
     {
         int m = 300, n = 70, k = 600;
@@ -65,15 +80,6 @@ public class GemmTests
         Assert.Equal(one, many);
     }
 
-    [Fact]
-    public void UndersizedOperandsThrowNamingTheOperand()
-    {
-        var a = new float[10]; var b = new float[12]; var c = new float[12];
-        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(3, 4, 4, a, 4, false, b, 4, false, c, 4));
-        Assert.Contains("operand A", e.Message);
-        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(3, 4, 3, new float[9], 3, false, b, 4, false, new float[11], 4));
-        Assert.Contains("operand C", e.Message);
-    }
 }
 
 public class Conv2dTests

@@ -34,9 +34,10 @@ public static class Lrn
         int pixels = x.Length / c;
         var xb = x.Buffer; int xo = x.Offset;
         var yb = y.Buffer; int yo = y.Offset;
-        Parallel.For(0, Math.Max(1, Gemm.Threads * 4), new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, (part, _) =>
+        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once: the setting may change while we run
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, (part, _) =>
         {
-            var (start, end) = Partition(pixels, Gemm.Threads * 4, part);
+            var (start, end) = Partition(pixels, parts, part);
             var padded = new float[c + p.Size];
             var scale = new float[c];
             var scalePow = new float[c];
@@ -68,9 +69,10 @@ public static class Lrn
         var xb = x.Buffer; int xo = x.Offset;
         var dyb = dy.Buffer; int dyo = dy.Offset;
         var dxb = dx.Buffer; int dxo = dx.Offset;
-        Parallel.For(0, Math.Max(1, Gemm.Threads * 4), new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, (part, _) =>
+        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once: the setting may change while we run
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, (part, _) =>
         {
-            var (start, end) = Partition(pixels, Gemm.Threads * 4, part);
+            var (start, end) = Partition(pixels, parts, part);
             var padded = new float[c + p.Size];
             var scale = new float[c];
             var scalePow = new float[c];
