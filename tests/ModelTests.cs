@@ -166,6 +166,56 @@ public class WeightsLoaderTests
         Assert.Contains("[192, 64, 3, 3]", e.Message);
     }
 
+    /// <summary>Byte ranges of the top-level layer messages of a NetParameter, with each layer's name.</summary>
+    private static List<(int Start, int End, string Name)> TopLevelLayers(byte[] bytes)
+    {
+        static ulong Varint(byte[] b, ref int p) { ulong v = 0; for (int s = 0; ; s += 7) { byte x = b[p++]; v |= (ulong)(x & 0x7F) << s; if (x < 0x80) return v; } }
+        var layers = new List<(int, int, string)>();
+        for (int p = 0; p < bytes.Length;)
+        {
+            int start = p;
+            ulong key = Varint(bytes, ref p);
+            if ((key & 7) != 2) throw new InvalidOperationException("test helper expects only length-delimited top-level fields");
+            int length = (int)Varint(bytes, ref p);
+            int content = p;
+            p += length;
+            // A layer's first field is its name (field 1, length-delimited).
+            int q = content;
+            string name = "";
+            if (bytes[q] == 0x0A) { q++; int n = (int)Varint(bytes, ref q); name = System.Text.Encoding.UTF8.GetString(bytes, q, n); }
+            layers.Add((start, p, name));
+        }
+        return layers;
+    }
+
+    [Fact]
+    public void FileWithALayerDroppedFailsNamingTheLayer()
+    {
+        var bytes = RealBytes.Value;
+        var layer = TopLevelLayers(bytes).Single(l => l.Name == "inception_4c/5x5");
+        var path = Write([.. bytes[..layer.Start], .. bytes[layer.End..]]);
+        var e = Assert.Throws<WeightsFormatException>(() => GoogLeNet.Load(path, verifyChecksum: false));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("'inception_4c/5x5'", e.Message);
+    }
+
+    [Fact]
+    public void FileWithAChangedShapeFailsNamingTheLayerAndTheShape()
+    {
+        var bytes = (byte[])RealBytes.Value.Clone();
+        var layer = TopLevelLayers(bytes).Single(l => l.Name == "conv2/3x3");
+        // The weights blob's packed shape [192, 64, 3, 3]: field 1, 5 bytes, varints C0 01 | 40 | 03 | 03.
+        byte[] shape = [0x0A, 0x05, 0xC0, 0x01, 0x40, 0x03, 0x03];
+        int at = bytes.AsSpan(layer.Start, layer.End - layer.Start).IndexOf(shape);
+        Assert.True(at >= 0, "conv2/3x3's shape bytes were not found");
+        bytes[layer.Start + at + shape.Length - 1] = 0x02; // [192, 64, 3, 2]
+        var path = Write(bytes);
+        var e = Assert.Throws<WeightsFormatException>(() => GoogLeNet.Load(path, verifyChecksum: false));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("'conv2/3x3'", e.Message);
+        Assert.Contains("[192, 64, 3, 2]", e.Message);
+    }
+
     [Fact]
     public void ReaderSkipsUnknownFieldsAndAuxiliaryLayersAndReadsLegacyBlobs()
     {
