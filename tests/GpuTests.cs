@@ -113,12 +113,16 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         var x = Random(n * size * size * c, 7);
         using var X = Device.Upload(Tensor.FromSpan(x, g.InputShape));
         using var Y = Device.Allocate(n, g.OutH, g.OutW, c);
-        using var taps = Device.Accelerator.Allocate1D<int>(Y.Length);
+        using var tapStorage = Device.Allocate(Y.Length);
+        var taps = tapStorage.View.Cast<int>();
         K.MaxPoolForward(g, X, Y, taps);
         var expected = new float[Y.Length]; var expectedTaps = new byte[Y.Length];
         Pool2dReference.MaxForward(g, x, expected, expectedTaps);
         using (var y = Y.ToHost()) Assert.Equal(expected, y.ToArray());
-        Assert.Equal(expectedTaps.Select(t => (int)t).ToArray(), taps.GetAsArray1D());
+        Device.Synchronize();
+        var recordedTaps = new int[Y.Length];
+        taps.CopyToCPU(recordedTaps);
+        Assert.Equal(expectedTaps.Select(t => (int)t).ToArray(), recordedTaps);
 
         var dy = Random(Y.Length, 8);
         using var DY = Device.Upload(Tensor.FromSpan(dy, n, g.OutH, g.OutW, c));

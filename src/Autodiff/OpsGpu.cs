@@ -72,12 +72,14 @@ public sealed partial class Tape
     {
         var device = DeviceOf(name, x);
         var y = Tensor.Uninitialized(device, g.N, g.OutH, g.OutW, g.C);
-        var taps = device.Accelerator.Allocate1D<int>(Math.Max(1, y.Length));
+        // Taps are ints in pooled device storage (4 bytes either way): no allocation per op.
+        var tapStorage = device.Allocate(y.Length);
+        var taps = tapStorage.View.Cast<int>();
         device.Kernels.MaxPoolForward(g, x.Value.Gpu, y.Gpu, taps);
         bool kept = false;
         var result = Record(y, name, [x], () =>
         {
-            KeepForBackward(taps);
+            KeepForBackward(tapStorage);
             kept = true;
             return dy =>
             {
@@ -85,11 +87,7 @@ public sealed partial class Tape
                 device.Kernels.MaxPoolBackward(g, dy.Gpu, taps, dx.Gpu, acc);
             };
         }, kind: "maxpool");
-        if (!kept)
-        {
-            device.Synchronize();
-            taps.Dispose();
-        }
+        if (!kept) tapStorage.Dispose(); // back to the pool; later kernels on the same stream run after this one
         return result;
     }
 
@@ -274,26 +272,30 @@ public sealed partial class Tape
     private Variable GpuChannelAffine(Variable x, int[] source, float[] scale, float[] shift, string name)
     {
         var device = DeviceOf(name, x);
-        var sourceBuffer = device.Accelerator.Allocate1D(source);
-        var scaleBuffer = device.Accelerator.Allocate1D(scale);
-        using var shiftBuffer = device.Accelerator.Allocate1D(shift);
+        // The three small tables share one pooled device buffer: [scale | shift | source as int bits].
+        int c = source.Length;
+        var table = device.Allocate(3 * c);
+        var packed = new float[3 * c];
+        scale.CopyTo(packed, 0);
+        shift.CopyTo(packed, c);
+        for (int i = 0; i < c; i++) packed[2 * c + i] = BitConverter.Int32BitsToSingle(source[i]);
+        table.View.CopyFromCPU(packed);
+        var scaleView = table.View.SubView(0, c);
+        var sourceView = table.View.SubView(2 * c, c).Cast<int>();
         var y = Tensor.Uninitialized(device, x.Value.Shape.ToArray());
-        device.Kernels.ChannelAffine(x.Value.Gpu, y.Gpu, sourceBuffer, scaleBuffer, shiftBuffer);
-        device.Synchronize();
+        device.Kernels.ChannelAffine(x.Value.Gpu, y.Gpu, sourceView, scaleView, table.View.SubView(c, c));
         bool kept = false;
         var result = Record(y, name, [x], () =>
         {
-            KeepForBackward(sourceBuffer);
-            KeepForBackward(scaleBuffer);
+            KeepForBackward(table);
             kept = true;
             return dy =>
             {
                 var (dx, acc) = GradTarget(x);
-                device.Kernels.ChannelAffineBackward(dy.Gpu, dx.Gpu, sourceBuffer, scaleBuffer, acc);
-                device.Synchronize();
+                device.Kernels.ChannelAffineBackward(dy.Gpu, dx.Gpu, sourceView, scaleView, acc);
             };
         }, kind: "channel_affine");
-        if (!kept) { sourceBuffer.Dispose(); scaleBuffer.Dispose(); }
+        if (!kept) table.Dispose();
         return result;
     }
 }

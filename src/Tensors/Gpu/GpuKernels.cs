@@ -244,11 +244,11 @@ public sealed class GpuKernels
     // ---------------------------------------------------------------- pooling
 
     /// <summary>Max pool; taps[i] = window position (kh·KW + kw) of the first maximum (Caffe's tie rule).</summary>
-    public void MaxPoolForward(WindowGeometry g, GpuTensor x, GpuTensor y, MemoryBuffer1D<int, Stride1D.Dense> taps)
+    public void MaxPoolForward(WindowGeometry g, GpuTensor x, GpuTensor y, ArrayView<int> taps)
     {
         RequireShape(x, g.InputShape, "GPU max pool (x)");
         RequireShape(y, [g.N, g.OutH, g.OutW, g.C], "GPU max pool (y)");
-        _maxPool(y.Length, x.View, y.View, taps.View, g);
+        _maxPool(y.Length, x.View, y.View, taps, g);
     }
 
     private static void MaxPoolKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> taps, WindowGeometry g)
@@ -268,8 +268,8 @@ public sealed class GpuKernels
         taps[i] = bestTap;
     }
 
-    public void MaxPoolBackward(WindowGeometry g, GpuTensor dy, MemoryBuffer1D<int, Stride1D.Dense> taps, GpuTensor dx, bool accumulate = false) =>
-        _maxPoolBackward(dx.Length, dy.View, taps.View, dx.View, g, accumulate ? 1 : 0);
+    public void MaxPoolBackward(WindowGeometry g, GpuTensor dy, ArrayView<int> taps, GpuTensor dx, bool accumulate = false) =>
+        _maxPoolBackward(dx.Length, dy.View, taps, dx.View, g, accumulate ? 1 : 0);
 
     /// <summary>Gather form: each input element sums dy of the windows whose recorded maximum it is (no atomics).</summary>
     private static void MaxPoolBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> taps, ArrayView<float> dx, WindowGeometry g, int accumulate)
@@ -513,8 +513,8 @@ public sealed class GpuKernels
     }
 
     /// <summary>y[.., c] = scale[c]·x[.., source[c]] + shift[c] (preprocessing); the small tables live in device buffers.</summary>
-    public void ChannelAffine(GpuTensor x, GpuTensor y, MemoryBuffer1D<int, Stride1D.Dense> source, MemoryBuffer1D<float, Stride1D.Dense> scale, MemoryBuffer1D<float, Stride1D.Dense> shift) =>
-        _channelAffine(y.Length, x.View, y.View, source.View, scale.View, shift.View, (int)source.Length);
+    public void ChannelAffine(GpuTensor x, GpuTensor y, ArrayView<int> source, ArrayView<float> scale, ArrayView<float> shift) =>
+        _channelAffine(y.Length, x.View, y.View, source, scale, shift, (int)source.Length);
 
     private static void ChannelAffineKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> source, ArrayView<float> scale, ArrayView<float> shift, int channels)
     {
@@ -524,8 +524,8 @@ public sealed class GpuKernels
     }
 
     /// <summary>dx[.., source[c]] (+)= scale[c]·dy[.., c], one thread per input element (source is a permutation or not: all matching c are summed).</summary>
-    public void ChannelAffineBackward(GpuTensor dy, GpuTensor dx, MemoryBuffer1D<int, Stride1D.Dense> source, MemoryBuffer1D<float, Stride1D.Dense> scale, bool accumulate) =>
-        _channelAffineBackward(dx.Length, dy.View, dx.View, source.View, scale.View, (int)source.Length, accumulate ? 1 : 0);
+    public void ChannelAffineBackward(GpuTensor dy, GpuTensor dx, ArrayView<int> source, ArrayView<float> scale, bool accumulate) =>
+        _channelAffineBackward(dx.Length, dy.View, dx.View, source, scale, (int)source.Length, accumulate ? 1 : 0);
 
     private static void ChannelAffineBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<float> dx, ArrayView<int> source, ArrayView<float> scale, int channels, int accumulate)
     {
