@@ -276,19 +276,26 @@ public sealed class GpuKernels
     {
         int c = i % g.C, pixel = i / g.C, ix = pixel % g.W, rest = pixel / g.W, iy = rest % g.H, n = rest / g.H;
         float sum = 0f;
-        for (int oy = 0; oy < g.OutH; oy++)
+        int oy0 = FirstCovering(iy + g.PadTop, g.KernelH, g.StrideH), oy1 = XMath.Min(g.OutH - 1, (iy + g.PadTop) / g.StrideH);
+        int ox0 = FirstCovering(ix + g.PadLeft, g.KernelW, g.StrideW), ox1 = XMath.Min(g.OutW - 1, (ix + g.PadLeft) / g.StrideW);
+        for (int oy = oy0; oy <= oy1; oy++)
         {
             int kh = iy + g.PadTop - oy * g.StrideH;
-            if (kh < 0 || kh >= g.KernelH) continue;
-            for (int ox = 0; ox < g.OutW; ox++)
+            for (int ox = ox0; ox <= ox1; ox++)
             {
                 int kw = ix + g.PadLeft - ox * g.StrideW;
-                if (kw < 0 || kw >= g.KernelW) continue;
                 long o = (((long)n * g.OutH + oy) * g.OutW + ox) * g.C + c;
                 if (taps[o] == kh * g.KernelW + kw) sum += dy[o];
             }
         }
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
+    }
+
+    /// <summary>The first output whose window [o·stride, o·stride + kernel) covers padded position p (only those few are visited).</summary>
+    private static int FirstCovering(int p, int kernel, int stride)
+    {
+        int numerator = p - kernel + 1;
+        return numerator <= 0 ? 0 : (numerator + stride - 1) / stride;
     }
 
     public void AvgPoolForward(WindowGeometry g, GpuTensor x, GpuTensor y, AvgPoolDivisor divisor) =>
@@ -323,17 +330,11 @@ public sealed class GpuKernels
     {
         int c = i % g.C, pixel = i / g.C, ix = pixel % g.W, rest = pixel / g.W, iy = rest % g.H, n = rest / g.H;
         float sum = 0f;
-        for (int oy = 0; oy < g.OutH; oy++)
-        {
-            int kh = iy + g.PadTop - oy * g.StrideH;
-            if (kh < 0 || kh >= g.KernelH) continue;
-            for (int ox = 0; ox < g.OutW; ox++)
-            {
-                int kw = ix + g.PadLeft - ox * g.StrideW;
-                if (kw < 0 || kw >= g.KernelW) continue;
+        int oy0 = FirstCovering(iy + g.PadTop, g.KernelH, g.StrideH), oy1 = XMath.Min(g.OutH - 1, (iy + g.PadTop) / g.StrideH);
+        int ox0 = FirstCovering(ix + g.PadLeft, g.KernelW, g.StrideW), ox1 = XMath.Min(g.OutW - 1, (ix + g.PadLeft) / g.StrideW);
+        for (int oy = oy0; oy <= oy1; oy++)
+            for (int ox = ox0; ox <= ox1; ox++)
                 sum += dy[(((long)n * g.OutH + oy) * g.OutW + ox) * g.C + c] * AvgScale(g, oy, ox, validOnly);
-            }
-        }
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
     }
 
