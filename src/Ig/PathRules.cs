@@ -87,8 +87,7 @@ public static class PathRules
             for (int iteration = 0; iteration < 100; iteration++)
             {
                 double p0 = 1, p1 = x;
-                for (int k = 2; k <= m; k++) (p0, p1) = (p1, ((2 * k - 1) * x * p1 - (k - 1) * p0) / k);
-                if (m == 1) { p1 = x; p0 = 1; }
+                for (int k = 2; k <= m; k++) (p0, p1) = (p1, ((2 * k - 1) * x * p1 - (k - 1) * p0) / k); // p1 = Pₘ(x), p0 = Pₘ₋₁(x)
                 derivative = m * (x * p1 - p0) / (x * x - 1);
                 double dx = p1 / derivative;
                 x -= dx;
