@@ -433,29 +433,18 @@ public static unsafe class Gemm
             a += 8;
             b += 32;
         }
-        if (bias is not null || relu)
-        {
-            var bias0 = bias is null ? default : Vector512.Load(bias);
-            var bias1 = bias is null ? default : Vector512.Load(bias + 16);
-            var floor = relu ? Vector512<float>.Zero : Vector512.Create(float.NegativeInfinity);
-            StoreEpilogue512(c, c00, c01, accumulate, bias0, bias1, floor); c += ldc;
-            StoreEpilogue512(c, c10, c11, accumulate, bias0, bias1, floor); c += ldc;
-            StoreEpilogue512(c, c20, c21, accumulate, bias0, bias1, floor); c += ldc;
-            StoreEpilogue512(c, c30, c31, accumulate, bias0, bias1, floor); c += ldc;
-            StoreEpilogue512(c, c40, c41, accumulate, bias0, bias1, floor); c += ldc;
-            StoreEpilogue512(c, c50, c51, accumulate, bias0, bias1, floor); c += ldc;
-            StoreEpilogue512(c, c60, c61, accumulate, bias0, bias1, floor); c += ldc;
-            StoreEpilogue512(c, c70, c71, accumulate, bias0, bias1, floor);
-            return;
-        }
-        Store512(c, c00, c01, accumulate); c += ldc;
-        Store512(c, c10, c11, accumulate); c += ldc;
-        Store512(c, c20, c21, accumulate); c += ldc;
-        Store512(c, c30, c31, accumulate); c += ldc;
-        Store512(c, c40, c41, accumulate); c += ldc;
-        Store512(c, c50, c51, accumulate); c += ldc;
-        Store512(c, c60, c61, accumulate); c += ldc;
-        Store512(c, c70, c71, accumulate);
+        // One store path: no bias adds zeros, no ReLU is a floor of −∞ (an add and a max per 16 outputs, next to 256 FMAs).
+        var bias0 = bias is null ? default : Vector512.Load(bias);
+        var bias1 = bias is null ? default : Vector512.Load(bias + 16);
+        var floor = relu ? Vector512<float>.Zero : Vector512.Create(float.NegativeInfinity);
+        StoreEpilogue512(c, c00, c01, accumulate, bias0, bias1, floor); c += ldc;
+        StoreEpilogue512(c, c10, c11, accumulate, bias0, bias1, floor); c += ldc;
+        StoreEpilogue512(c, c20, c21, accumulate, bias0, bias1, floor); c += ldc;
+        StoreEpilogue512(c, c30, c31, accumulate, bias0, bias1, floor); c += ldc;
+        StoreEpilogue512(c, c40, c41, accumulate, bias0, bias1, floor); c += ldc;
+        StoreEpilogue512(c, c50, c51, accumulate, bias0, bias1, floor); c += ldc;
+        StoreEpilogue512(c, c60, c61, accumulate, bias0, bias1, floor); c += ldc;
+        StoreEpilogue512(c, c70, c71, accumulate, bias0, bias1, floor);
     }
 
     /// <summary>c = max(acc (+ c) + bias, floor): floor is 0 for ReLU, −∞ for none.</summary>
@@ -503,18 +492,6 @@ public static unsafe class Gemm
     {
         if (accumulate) v += Vector512.Load(c);
         Vector512.Max(v + bias, floor).Store(c);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool accumulate)
-    {
-        if (accumulate)
-        {
-            v0 += Vector512.Load(c);
-            v1 += Vector512.Load(c + 16);
-        }
-        v0.Store(c);
-        v1.Store(c + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
