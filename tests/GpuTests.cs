@@ -46,10 +46,12 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
     private GpuKernels K => Device.Kernels;
 
     [Theory]
-    [InlineData(1, 1, 1)]
-    [InlineData(17, 5, 33)]
-    [InlineData(40, 37, 16)]
-    public void GemmMatchesReferenceWithTransposes(int m, int n, int k)
+    [MemberData(nameof(GemmShapes))] // the last: more than one 128×64 block each way, K not a multiple of the slab
+    public void GemmMatchesReferenceWithTransposes(int m, int n, int k) => CheckGemm(Device, m, n, k);
+
+    public static TheoryData<int, int, int> GemmShapes => new() { { 1, 1, 1 }, { 17, 5, 33 }, { 40, 37, 16 }, { 131, 67, 19 } };
+
+    internal static void CheckGemm(GpuDevice device, int m, int n, int k)
     {
         foreach (bool transA in new[] { false, true })
             foreach (bool transB in new[] { false, true })
@@ -57,10 +59,10 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
                 var a = Random(m * k, 1); var b = Random(k * n, 2);
                 var expected = new float[m * n];
                 GemmReference.Multiply(m, n, k, a, transA ? m : k, transA, b, transB ? k : n, transB, expected, n);
-                using var A = Device.Upload(Tensor.FromSpan(a, m * k));
-                using var B = Device.Upload(Tensor.FromSpan(b, k * n));
-                using var C = Device.Allocate(m * n);
-                K.Gemm(m, n, k, A, transA ? m : k, transA, B, transB ? k : n, transB, C);
+                using var A = device.Upload(Tensor.FromSpan(a, m * k));
+                using var B = device.Upload(Tensor.FromSpan(b, k * n));
+                using var C = device.Allocate(m * n);
+                device.Kernels.Gemm(m, n, k, A, transA ? m : k, transA, B, transB ? k : n, transB, C);
                 using var c = C.ToHost();
                 AssertClose(expected, c.Span, 1e-6, DotTolerance(k), $"GPU GEMM {m}×{n}×{k} tA={transA} tB={transB}");
             }
@@ -70,37 +72,43 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
     {
         // n, size, ci, kernel, stride, pad, co
         { 1, 1, 1, 1, 1, 0, 1 }, { 2, 5, 3, 3, 1, 1, 7 }, { 1, 9, 3, 7, 2, 3, 5 }, { 1, 6, 4, 5, 1, 2, 3 }, { 2, 7, 17, 1, 1, 0, 18 }, { 1, 8, 2, 2, 3, 0, 4 },
+        { 2, 9, 5, 3, 1, 1, 67 }, // 162 pixels × 67 channels: several register-blocked tiles, ragged edges
     };
 
     [Theory]
     [MemberData(nameof(ConvShapes))]
-    public void ConvolutionForwardAndBackwardMatchCpu(int n, int size, int ci, int kernel, int stride, int pad, int co)
+    public void ConvolutionForwardAndBackwardMatchCpu(int n, int size, int ci, int kernel, int stride, int pad, int co) =>
+        CheckConvolution(Device, n, size, ci, kernel, stride, pad, co);
+
+    internal static void CheckConvolution(GpuDevice device, int n, int size, int ci, int kernel, int stride, int pad, int co)
     {
         var g = WindowGeometry.ConvCaffe(n, size, size, ci, kernel, stride, pad);
         int k = kernel * kernel * ci;
         var x = Random(n * size * size * ci, 3); var w = Random(k * co, 4); var b = Random(co, 5);
         var dy = Random(g.N * g.OutH * g.OutW * co, 6);
-        using var X = Device.Upload(Tensor.FromSpan(x, g.InputShape));
-        using var W = Device.Upload(Tensor.FromSpan(w, kernel, kernel, ci, co));
-        using var B = Device.Upload(Tensor.FromSpan(b, co));
-        using var Y = Device.Allocate(g.N, g.OutH, g.OutW, co);
-        K.ConvForward(g, X, W, B, Y, relu: true);
+        using var X = device.Upload(Tensor.FromSpan(x, g.InputShape));
+        using var W = device.Upload(Tensor.FromSpan(w, kernel, kernel, ci, co));
+        using var B = device.Upload(Tensor.FromSpan(b, co));
+        using var Y = device.Allocate(g.N, g.OutH, g.OutW, co);
+        device.Kernels.ConvForward(g, X, W, B, Y, relu: true);
         var expected = new float[Y.Length];
         Conv2dReference.Forward(g, x, w, b, expected, co, relu: true);
         using (var y = Y.ToHost()) AssertClose(expected, y.Span, 1e-6, DotTolerance(k), $"GPU conv forward {g}");
 
-        using var DY = Device.Upload(Tensor.FromSpan(dy, g.N, g.OutH, g.OutW, co));
-        using var DX = Device.Allocate(g.InputShape);
-        K.ConvBackwardData(g, DY, W, DX);
+        using var DY = device.Upload(Tensor.FromSpan(dy, g.N, g.OutH, g.OutW, co));
+        using var DX = device.Allocate(g.InputShape);
+        device.Kernels.ConvBackwardData(g, DY, W, DX);
         var expectedDx = new float[DX.Length];
         Conv2dReference.BackwardData(g, dy, w, expectedDx, co);
         using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, DotTolerance(k * co), $"GPU conv backward-data {g}");
 
-        using var DW = Device.Allocate(kernel, kernel, ci, co);
-        K.ConvBackwardFilter(g, X, DY, DW);
+        using var DW = device.Allocate(kernel, kernel, ci, co);
+        device.Kernels.ConvBackwardFilter(g, X, DY, DW);
         var expectedDw = new float[DW.Length];
         Conv2dReference.BackwardFilter(g, x, dy, expectedDw, new float[co], co);
         using (var dw = DW.ToHost()) AssertClose(expectedDw, dw.Span, 1e-6, DotTolerance(g.OutputPixels), $"GPU conv backward-filter {g}");
+        device.Kernels.ConvBackwardFilter(g, X, DY, DW, accumulate: true);
+        using (var dw = DW.ToHost()) AssertClose(expectedDw.Select(v => 2 * v).ToArray(), dw.Span, 1e-6, DotTolerance(g.OutputPixels), $"GPU conv backward-filter, accumulated {g}");
     }
 
     [Theory]
@@ -207,6 +215,24 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
             for (int i = 0; i < s.Length; i++) Assert.Equal(a[i], s[i], 6); // 2a − a
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(257)]
+    [InlineData(70001)] // more than one group's grid-stride share
+    public void SumMatchesCpu(int length) => CheckSum(Device, length);
+
+    internal static void CheckSum(GpuDevice device, int length)
+    {
+        var x = Random(length, 17);
+        using var X = device.Upload(Tensor.FromSpan(x, length));
+        using var result = device.Allocate(1);
+        device.Kernels.Fill(result, 123f); // Sum overwrites, it does not add
+        device.Kernels.Sum(X, result);
+        using var host = result.ToHost();
+        double expected = x.Sum(v => (double)v);
+        Assert.True(Math.Abs(host[0] - expected) <= 1e-6 * x.Sum(v => Math.Abs((double)v)) + 1e-6, $"GPU sum of {length}: {host[0]} vs {expected}");
+    }
+
     [Fact]
     public void WrongShapesAndUnknownDevicesFailClearly()
     {
@@ -292,19 +318,17 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         Assert.Contains("ToDevice", mixed.Message);
     }
 
+    /// <summary>The kernel checks above, on real CUDA (ILGPU's PTX backend, not its CPU emulation).</summary>
     [CudaFact]
-    public void CudaConvolutionMatchesCpu()
+    public void CudaKernelsMatchCpu()
     {
         using var cuda = GpuDevice.Open("cuda");
-        var g = WindowGeometry.ConvCaffe(2, 14, 14, 32, 3, 1, 1);
-        var x = Random(g.N * 14 * 14 * 32, 15); var w = Random(3 * 3 * 32 * 48, 16);
-        using var X = cuda.Upload(Tensor.FromSpan(x, g.InputShape));
-        using var W = cuda.Upload(Tensor.FromSpan(w, 3, 3, 32, 48));
-        using var Y = cuda.Allocate(g.N, g.OutH, g.OutW, 48);
-        cuda.Kernels.ConvForward(g, X, W, null, Y, relu: false);
-        var expected = new float[Y.Length];
-        Conv2dReference.Forward(g, x, w, null, expected, 48, relu: false);
-        using var y = Y.ToHost();
-        AssertClose(expected, y.Span, 1e-6, DotTolerance(288), "CUDA conv forward");
+        foreach (var shape in GemmShapes) CheckGemm(cuda, (int)shape[0], (int)shape[1], (int)shape[2]);
+        CheckGemm(cuda, 1000, 300, 777);
+        foreach (var c in ConvShapes)
+            CheckConvolution(cuda, (int)c[0], (int)c[1], (int)c[2], (int)c[3], (int)c[4], (int)c[5], (int)c[6]);
+        CheckConvolution(cuda, 4, 28, 96, 3, 1, 1, 128); // inception_3a/3x3-sized
+        CheckConvolution(cuda, 2, 30, 3, 7, 2, 3, 64);   // conv1-sized
+        foreach (int length in new[] { 1, 257, 70001, 3_000_001 }) CheckSum(cuda, length);
     }
 }

@@ -12,13 +12,12 @@ namespace NativeIg.Tensors.Gpu;
 /// </summary>
 public sealed class GpuKernels
 {
-    private const int Tile = 16;
     private readonly Accelerator _accelerator;
 
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> _gemm;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, ConvFlags> _conv;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int> _convBackwardDataStrided;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int> _convBackwardFilter;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, FilterGradShape> _convBackwardFilter;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int> _flipFilter;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, WindowGeometry> _maxPool;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, WindowGeometry, int> _maxPoolBackward;
@@ -41,7 +40,7 @@ public sealed class GpuKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _logSoftmaxBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _channelAffine;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _channelAffineBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _sum;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> _sum;
 
     internal GpuKernels(Accelerator accelerator)
     {
@@ -49,7 +48,7 @@ public sealed class GpuKernels
         _gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(GemmKernel);
         _conv = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, ConvFlags>(ConvKernel);
         _convBackwardDataStrided = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int>(ConvBackwardDataGatherKernel);
-        _convBackwardFilter = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int>(ConvBackwardFilterKernel);
+        _convBackwardFilter = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, FilterGradShape>(ConvBackwardFilterKernel);
         _flipFilter = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(FlipFilterKernel);
         _maxPool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, WindowGeometry>(MaxPoolKernel);
         _maxPoolBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, WindowGeometry, int>(MaxPoolBackwardKernel);
@@ -72,10 +71,21 @@ public sealed class GpuKernels
         _logSoftmaxBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(LogSoftmaxBackwardKernel);
         _channelAffine = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(ChannelAffineKernel);
         _channelAffineBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ChannelAffineBackwardKernel);
-        _sum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(SumKernel);
+        _sum = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(SumKernel);
     }
 
     // ---------------------------------------------------------------- GEMM
+
+    // Register-blocked tiles. A group of 16×16 threads computes a 128×64 block of the output; each
+    // thread keeps an 8×4 micro-tile in registers, at rows ty + 16i and columns tx + 16j so that
+    // neighbouring threads read neighbouring shared-memory words and write neighbouring outputs. K
+    // advances in slabs of 8; the next slab is fetched into registers while this one is multiplied,
+    // so global-memory latency hides behind 256 FMAs per thread.
+    private const int BlockM = 128, BlockN = 64, BlockK = 8, GroupSide = 16;
+
+    // The A slab is stored transposed ([k][m]); padding its rows by 4 puts the 32 stores of a warp
+    // (8 k values × 4 rows) in 32 distinct banks.
+    private const int AStride = BlockM + 4;
 
     /// <summary>Strides let one kernel serve all transposes: A[i, p] = a[i·AI + p·AK], B[p, j] = b[p·BK + j·BJ].</summary>
     public readonly record struct GemmShape(int M, int N, int K, int AI, int AK, int BK, int BJ, int Accumulate);
@@ -86,33 +96,160 @@ public sealed class GpuKernels
         if ((long)m * k > a.Length || (long)k * n > b.Length || (long)m * n > c.Length)
             throw new ArgumentException($"GPU GEMM {m}×{n}×{k}: operands of {a.Length}, {b.Length} and {c.Length} values are too small.");
         var shape = new GemmShape(m, n, k, transA ? 1 : lda, transA ? lda : 1, transB ? 1 : ldb, transB ? ldb : 1, accumulate ? 1 : 0);
-        _gemm(TiledConfig(m, n), a.View, b.View, c.View, shape);
+        _gemm(BlockedConfig(m, n), a.View, b.View, c.View, shape);
     }
 
-    private static KernelConfig TiledConfig(int m, int n) =>
-        new(new Index2D((n + Tile - 1) / Tile, (m + Tile - 1) / Tile), new Index2D(Tile, Tile));
+    private static KernelConfig BlockedConfig(int m, int n) =>
+        new(new Index2D((m + BlockM - 1) / BlockM, (n + BlockN - 1) / BlockN), new Index2D(GroupSide, GroupSide));
+
+    /// <summary>Four floats: a micro-tile row (columns tx + 16j) or four staged loads.</summary>
+    public struct Row4
+    {
+        public float V0, V1, V2, V3;
+        public Row4(float v0, float v1, float v2, float v3) { V0 = v0; V1 = v1; V2 = v2; V3 = v3; }
+    }
+
+    /// <summary>One thread's 8×4 accumulators (rows ty + 16i).</summary>
+    public struct MicroTile
+    {
+        public Row4 R0, R1, R2, R3, R4, R5, R6, R7;
+    }
+
+    private static Row4 Fma(Row4 c, float a, Row4 b)
+    {
+        c.V0 += a * b.V0; c.V1 += a * b.V1; c.V2 += a * b.V2; c.V3 += a * b.V3;
+        return c;
+    }
+
+    /// <summary>
+    /// acc += aSlab[k][ty + 16i] · bSlab[k][tx + 16j] over the slab's 8 k values. The views start at this
+    /// thread's row and column, and the 8 steps are written out, so every shared-memory read has a
+    /// constant offset (ILGPU does not unroll this loop, and computes each variable index in 64 bits).
+    /// </summary>
+    private static MicroTile MultiplySlab(MicroTile acc, ArrayView<float> aMine, ArrayView<float> bMine)
+    {
+        acc = SlabStep(acc, aMine, bMine, 0);
+        acc = SlabStep(acc, aMine, bMine, 1);
+        acc = SlabStep(acc, aMine, bMine, 2);
+        acc = SlabStep(acc, aMine, bMine, 3);
+        acc = SlabStep(acc, aMine, bMine, 4);
+        acc = SlabStep(acc, aMine, bMine, 5);
+        acc = SlabStep(acc, aMine, bMine, 6);
+        return SlabStep(acc, aMine, bMine, 7);
+    }
+
+    private static MicroTile SlabStep(MicroTile acc, ArrayView<float> aMine, ArrayView<float> bMine, int k)
+    {
+        int ak = k * AStride, bk = k * BlockN;
+        var b = new Row4(bMine[bk], bMine[bk + 16], bMine[bk + 32], bMine[bk + 48]);
+        acc.R0 = Fma(acc.R0, aMine[ak], b);
+        acc.R1 = Fma(acc.R1, aMine[ak + 16], b);
+        acc.R2 = Fma(acc.R2, aMine[ak + 32], b);
+        acc.R3 = Fma(acc.R3, aMine[ak + 48], b);
+        acc.R4 = Fma(acc.R4, aMine[ak + 64], b);
+        acc.R5 = Fma(acc.R5, aMine[ak + 80], b);
+        acc.R6 = Fma(acc.R6, aMine[ak + 96], b);
+        acc.R7 = Fma(acc.R7, aMine[ak + 112], b);
+        return acc;
+    }
+
+    /// <summary>Slab row t/64 + 4j, column t % 64 of B[K×N] (b[p·BK + j·BJ]); zero outside.</summary>
+    private static float LoadB(ArrayView<float> b, int k0, int n0, int t, int j, int k, int n, int bk, int bj)
+    {
+        int p = k0 + (t >> 6) + 4 * j, column = n0 + (t & 63);
+        float v = 0f;
+        if (p < k && column < n) v = b[(long)p * bk + (long)column * bj];
+        return v;
+    }
+
+    private static void StoreB(ArrayView<float> bSlab, int t, float b0, float b1)
+    {
+        bSlab[(t >> 6) * BlockN + (t & 63)] = b0;
+        bSlab[((t >> 6) + 4) * BlockN + (t & 63)] = b1;
+    }
+
+    /// <summary>Epilogue flags and the output's row stride.</summary>
+    public readonly record struct Epilogue(int Rows, int Columns, int HasBias, int Relu, int Accumulate, int Atomic);
+
+    private static void StoreMicroTile(ArrayView<float> c, ArrayView<float> bias, MicroTile acc, int m0, int n0, int tx, int ty, Epilogue e)
+    {
+        StoreRow(c, bias, acc.R0, m0 + ty, n0 + tx, e);
+        StoreRow(c, bias, acc.R1, m0 + ty + 16, n0 + tx, e);
+        StoreRow(c, bias, acc.R2, m0 + ty + 32, n0 + tx, e);
+        StoreRow(c, bias, acc.R3, m0 + ty + 48, n0 + tx, e);
+        StoreRow(c, bias, acc.R4, m0 + ty + 64, n0 + tx, e);
+        StoreRow(c, bias, acc.R5, m0 + ty + 80, n0 + tx, e);
+        StoreRow(c, bias, acc.R6, m0 + ty + 96, n0 + tx, e);
+        StoreRow(c, bias, acc.R7, m0 + ty + 112, n0 + tx, e);
+    }
+
+    private static void StoreRow(ArrayView<float> c, ArrayView<float> bias, Row4 r, int row, int column, Epilogue e)
+    {
+        if (row >= e.Rows) return;
+        long at = (long)row * e.Columns + column;
+        StoreOne(c, bias, r.V0, at, column, e);
+        StoreOne(c, bias, r.V1, at + 16, column + 16, e);
+        StoreOne(c, bias, r.V2, at + 32, column + 32, e);
+        StoreOne(c, bias, r.V3, at + 48, column + 48, e);
+    }
+
+    private static void StoreOne(ArrayView<float> c, ArrayView<float> bias, float v, long at, int column, Epilogue e)
+    {
+        if (column >= e.Columns) return;
+        if (e.Atomic != 0)
+        {
+            Atomic.Add(ref c[at], v);
+            return;
+        }
+        if (e.Accumulate != 0) v += c[at];
+        if (e.HasBias != 0) v += bias[column];
+        if (e.Relu != 0 && v < 0f) v = 0f;
+        c[at] = v;
+    }
+
+    private static float LoadMatrixA(ArrayView<float> a, GemmShape s, int row, int kk)
+    {
+        float v = 0f;
+        if (row < s.M && kk < s.K) v = a[(long)row * s.AI + (long)kk * s.AK];
+        return v;
+    }
+
+    private static Row4 LoadMatrixSlab(ArrayView<float> a, GemmShape s, int row, int kk) =>
+        new(LoadMatrixA(a, s, row, kk), LoadMatrixA(a, s, row + 32, kk), LoadMatrixA(a, s, row + 64, kk), LoadMatrixA(a, s, row + 96, kk));
+
+    private static void StoreA(ArrayView<float> aSlab, int at, Row4 v)
+    {
+        aSlab[at] = v.V0; aSlab[at + 32] = v.V1; aSlab[at + 64] = v.V2; aSlab[at + 96] = v.V3;
+    }
 
     private static void GemmKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
     {
-        var aTile = SharedMemory.Allocate2D<float, Stride2D.DenseX>(new Index2D(Tile, Tile), new Stride2D.DenseX(Tile));
-        var bTile = SharedMemory.Allocate2D<float, Stride2D.DenseX>(new Index2D(Tile, Tile), new Stride2D.DenseX(Tile));
-        int tx = Group.IdxX, ty = Group.IdxY;
-        int row = Grid.IdxY * Tile + ty, col = Grid.IdxX * Tile + tx;
-        float sum = 0f;
-        for (int k0 = 0; k0 < s.K; k0 += Tile)
+        var aSlab = SharedMemory.Allocate1D<float>(BlockK * AStride);
+        var bSlab = SharedMemory.Allocate1D<float>(BlockK * BlockN);
+        int tx = Group.IdxX, ty = Group.IdxY, t = ty * GroupSide + tx;
+        int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN;
+        int aColumn = t & 7, aRow = m0 + (t >> 3); // A slab: column t % 8, rows t / 8 + 32i
+        var aMine = aSlab.SubView(ty, BlockK * AStride - ty);
+        var bMine = bSlab.SubView(tx, BlockK * BlockN - tx);
+        var acc = default(MicroTile);
+        var pa = LoadMatrixSlab(a, s, aRow, aColumn);
+        float pb0 = LoadB(b, 0, n0, t, 0, s.K, s.N, s.BK, s.BJ), pb1 = LoadB(b, 0, n0, t, 1, s.K, s.N, s.BK, s.BJ);
+        for (int k0 = 0; k0 < s.K; k0 += BlockK)
         {
-            int ak = k0 + tx, bk = k0 + ty;
-            aTile[ty, tx] = row < s.M && ak < s.K ? a[(long)row * s.AI + (long)ak * s.AK] : 0f;
-            bTile[ty, tx] = bk < s.K && col < s.N ? b[(long)bk * s.BK + (long)col * s.BJ] : 0f;
+            StoreA(aSlab, aColumn * AStride + (t >> 3), pa);
+            StoreB(bSlab, t, pb0, pb1);
             Group.Barrier();
-            for (int p = 0; p < Tile; p++) sum += aTile[ty, p] * bTile[p, tx];
+            int next = k0 + BlockK;
+            if (next < s.K)
+            {
+                pa = LoadMatrixSlab(a, s, aRow, next + aColumn);
+                pb0 = LoadB(b, next, n0, t, 0, s.K, s.N, s.BK, s.BJ);
+                pb1 = LoadB(b, next, n0, t, 1, s.K, s.N, s.BK, s.BJ);
+            }
+            acc = MultiplySlab(acc, aMine, bMine);
             Group.Barrier();
         }
-        if (row < s.M && col < s.N)
-        {
-            long at = (long)row * s.N + col;
-            c[at] = s.Accumulate != 0 ? c[at] + sum : sum;
-        }
+        StoreMicroTile(c, c, acc, m0, n0, tx, ty, new Epilogue(s.M, s.N, 0, 0, s.Accumulate, 0));
     }
 
     // ---------------------------------------------------------------- convolution
@@ -126,45 +263,78 @@ public sealed class GpuKernels
         RequireShape(x, g.InputShape, "GPU conv forward (x)");
         RequireShape(w, [g.KernelH, g.KernelW, g.C, co], "GPU conv forward (w)");
         RequireShape(y, [g.N, g.OutH, g.OutW, co], "GPU conv forward (y)");
-        _conv(TiledConfig(g.OutputPixels, co), x.View, w.View, bias?.View ?? w.View, y.View, g,
+        _conv(BlockedConfig(g.OutputPixels, co), x.View, w.View, bias?.View ?? w.View, y.View, g,
             new ConvFlags(co, bias is null ? 0 : 1, relu ? 1 : 0, 0));
+    }
+
+    /// <summary>Where output pixel p's window starts: its image's offset and the top-left input position (far outside for p ≥ pixels).</summary>
+    public struct WindowOrigin
+    {
+        public long ImageBase;
+        public int Y0, X0;
+    }
+
+    private static WindowOrigin OriginOf(WindowGeometry g, int p)
+    {
+        var o = new WindowOrigin { Y0 = -(1 << 28), X0 = -(1 << 28) };
+        if (p < g.N * g.OutH * g.OutW)
+        {
+            int plane = g.OutH * g.OutW, n = p / plane, r = p - n * plane, oy = r / g.OutW, ox = r - oy * g.OutW;
+            o.ImageBase = (long)n * g.H * g.W * g.C;
+            o.Y0 = oy * g.StrideH - g.PadTop;
+            o.X0 = ox * g.StrideW - g.PadLeft;
+        }
+        return o;
+    }
+
+    /// <summary>col(x)[p, (kh, kw, ci)] for the window at <paramref name="o"/>: zero in the padding.</summary>
+    private static float LoadWindow(ArrayView<float> x, WindowGeometry g, WindowOrigin o, int kh, int kw, int ci)
+    {
+        int iy = o.Y0 + kh, ix = o.X0 + kw;
+        float v = 0f;
+        if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) v = x[o.ImageBase + ((long)iy * g.W + ix) * g.C + ci];
+        return v;
+    }
+
+    /// <summary>The A slab values of one thread: column kk of the four window rows it loads.</summary>
+    private static Row4 LoadConvSlab(ArrayView<float> x, WindowGeometry g, WindowOrigin o0, WindowOrigin o1, WindowOrigin o2, WindowOrigin o3, int kk, int k)
+    {
+        if (kk >= k) return default;
+        int tap = kk / g.C, ci = kk - tap * g.C, kh = tap / g.KernelW, kw = tap - kh * g.KernelW;
+        return new Row4(LoadWindow(x, g, o0, kh, kw, ci), LoadWindow(x, g, o1, kh, kw, ci), LoadWindow(x, g, o2, kh, kw, ci), LoadWindow(x, g, o3, kh, kw, ci));
     }
 
     private static void ConvKernel(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, WindowGeometry g, ConvFlags f)
     {
-        var aTile = SharedMemory.Allocate2D<float, Stride2D.DenseX>(new Index2D(Tile, Tile), new Stride2D.DenseX(Tile));
-        var bTile = SharedMemory.Allocate2D<float, Stride2D.DenseX>(new Index2D(Tile, Tile), new Stride2D.DenseX(Tile));
-        int tx = Group.IdxX, ty = Group.IdxY;
-        int p = Grid.IdxY * Tile + ty, o = Grid.IdxX * Tile + tx;
+        var aSlab = SharedMemory.Allocate1D<float>(BlockK * AStride);
+        var bSlab = SharedMemory.Allocate1D<float>(BlockK * BlockN);
+        int tx = Group.IdxX, ty = Group.IdxY, t = ty * GroupSide + tx;
+        int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN;
         int pixels = g.N * g.OutH * g.OutW, k = g.KernelH * g.KernelW * g.C, co = f.Channels;
-        int plane = g.OutH * g.OutW;
-        int n = p / plane, r = p - n * plane, oy = r / g.OutW, ox = r - oy * g.OutW;
-        float sum = 0f;
-        for (int k0 = 0; k0 < k; k0 += Tile)
+        // This thread loads slab column t % 8 for output pixels t / 8 + 32i: their windows are fixed for the whole K loop.
+        int aColumn = t & 7, aRow = m0 + (t >> 3);
+        var o0 = OriginOf(g, aRow); var o1 = OriginOf(g, aRow + 32); var o2 = OriginOf(g, aRow + 64); var o3 = OriginOf(g, aRow + 96);
+        var aMine = aSlab.SubView(ty, BlockK * AStride - ty);
+        var bMine = bSlab.SubView(tx, BlockK * BlockN - tx);
+        var acc = default(MicroTile);
+        var pa = LoadConvSlab(x, g, o0, o1, o2, o3, aColumn, k);
+        float pb0 = LoadB(w, 0, n0, t, 0, k, co, co, 1), pb1 = LoadB(w, 0, n0, t, 1, k, co, co, 1);
+        for (int k0 = 0; k0 < k; k0 += BlockK)
         {
-            int kk = k0 + tx;
-            float a = 0f;
-            if (p < pixels && kk < k)
+            StoreA(aSlab, aColumn * AStride + (t >> 3), pa);
+            StoreB(bSlab, t, pb0, pb1);
+            Group.Barrier();
+            int next = k0 + BlockK;
+            if (next < k)
             {
-                int tap = kk / g.C, ci = kk - tap * g.C, kh = tap / g.KernelW, kw = tap - kh * g.KernelW;
-                int iy = oy * g.StrideH - g.PadTop + kh, ix = ox * g.StrideW - g.PadLeft + kw;
-                if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W) a = x[(((long)n * g.H + iy) * g.W + ix) * g.C + ci];
+                pa = LoadConvSlab(x, g, o0, o1, o2, o3, next + aColumn, k);
+                pb0 = LoadB(w, next, n0, t, 0, k, co, co, 1);
+                pb1 = LoadB(w, next, n0, t, 1, k, co, co, 1);
             }
-            aTile[ty, tx] = a;
-            int kb = k0 + ty;
-            bTile[ty, tx] = kb < k && o < co ? w[(long)kb * co + o] : 0f;
-            Group.Barrier();
-            for (int q = 0; q < Tile; q++) sum += aTile[ty, q] * bTile[q, tx];
+            acc = MultiplySlab(acc, aMine, bMine);
             Group.Barrier();
         }
-        if (p < pixels && o < co)
-        {
-            long at = (long)p * co + o;
-            if (f.Accumulate != 0) sum += y[at];
-            if (f.HasBias != 0) sum += bias[o];
-            if (f.Relu != 0 && sum < 0f) sum = 0f;
-            y[at] = sum;
-        }
+        StoreMicroTile(y, bias, acc, m0, n0, tx, ty, new Epilogue(pixels, co, f.HasBias, f.Relu, f.Accumulate, 0));
     }
 
     /// <summary>dx from dy (already ReLU-masked): stride 1 reuses the implicit GEMM with the flipped filter; larger strides gather.</summary>
@@ -179,7 +349,7 @@ public sealed class GpuKernels
             _flipFilter(flipped.Length, w.View, flipped.View, g.KernelH, g.KernelW, ci, co);
             var gt = new WindowGeometry(g.N, g.OutH, g.OutW, co, g.KernelH, g.KernelW, 1, 1,
                 g.KernelH - 1 - g.PadTop, g.KernelW - 1 - g.PadLeft, g.KernelH - 1 - g.PadBottom, g.KernelW - 1 - g.PadRight, g.H, g.W);
-            _conv(TiledConfig(gt.OutputPixels, ci), dy.View, flipped.View, flipped.View, dx.View, gt, new ConvFlags(ci, 0, 0, accumulate ? 1 : 0));
+            _conv(BlockedConfig(gt.OutputPixels, ci), dy.View, flipped.View, flipped.View, dx.View, gt, new ConvFlags(ci, 0, 0, accumulate ? 1 : 0));
             _accelerator.Synchronize(); // the flipped filter is freed at the end of this scope
             return;
         }
@@ -213,32 +383,90 @@ public sealed class GpuKernels
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
     }
 
-    /// <summary>dw[KH, KW, CI, CO] = col(x)ᵀ·dy, one thread per filter weight.</summary>
+    /// <summary>The pixel range each group of the filter-gradient kernel reduces over.</summary>
+    public readonly record struct FilterGradShape(int Channels, int PixelsPerSplit);
+
+    /// <summary>
+    /// dw[KH, KW, CI, CO] (+)= col(x)ᵀ·dy: the register-blocked tile with filter taps (kh, kw, ci) as rows
+    /// and output channels as columns, reducing over output pixels. A filter has few taps × channels
+    /// but a batch has many pixels, so the pixels are split across the grid's third axis (enough
+    /// groups to fill the device) and the splits meet in atomic adds.
+    /// </summary>
     public void ConvBackwardFilter(WindowGeometry g, GpuTensor x, GpuTensor dy, GpuTensor dw, bool accumulate = false)
     {
-        int co = dw.Dim(3);
+        int co = dw.Dim(3), k = g.KernelH * g.KernelW * g.C, pixels = g.OutputPixels;
         RequireShape(x, g.InputShape, "GPU conv backward-filter (x)");
         RequireShape(dy, [g.N, g.OutH, g.OutW, co], "GPU conv backward-filter (dy)");
-        _convBackwardFilter(dw.Length, x.View, dy.View, dw.View, g, co, accumulate ? 1 : 0);
+        RequireShape(dw, [g.KernelH, g.KernelW, g.C, co], "GPU conv backward-filter (dw)");
+        if (!accumulate) Fill(dw, 0f);
+        int tileRows = (k + BlockM - 1) / BlockM, tileColumns = (co + BlockN - 1) / BlockN;
+        int splits = Math.Clamp((1024 + tileRows * tileColumns - 1) / (tileRows * tileColumns), 1, Math.Max(1, pixels / 256));
+        int perSplit = ((pixels + splits - 1) / splits + BlockK - 1) / BlockK * BlockK;
+        splits = (pixels + perSplit - 1) / perSplit;
+        _convBackwardFilter(new KernelConfig(new Index3D(tileRows, tileColumns, splits), new Index3D(GroupSide, GroupSide, 1)),
+            x.View, dy.View, dw.View, g, new FilterGradShape(co, perSplit));
     }
 
-    private static void ConvBackwardFilterKernel(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, WindowGeometry g, int co, int accumulate)
+    /// <summary>Filter row kk as its window offset (kh, kw) and input channel; far outside every window for kk ≥ K.</summary>
+    public struct FilterTap
     {
-        int o = i % co, tapChannel = i / co, c = tapChannel % g.C, tap = tapChannel / g.C, kh = tap / g.KernelW, kw = tap - kh * g.KernelW;
-        float sum = 0f;
-        for (int n = 0; n < g.N; n++)
-            for (int oy = 0; oy < g.OutH; oy++)
+        public int Kh, Kw, Ci;
+    }
+
+    private static FilterTap TapOf(WindowGeometry g, int kk, int k)
+    {
+        var f = new FilterTap { Kh = -(1 << 28) };
+        if (kk < k)
+        {
+            int tap = kk / g.C;
+            f.Ci = kk - tap * g.C;
+            f.Kh = tap / g.KernelW;
+            f.Kw = tap - f.Kh * g.KernelW;
+        }
+        return f;
+    }
+
+    /// <summary>col(x)[p, kk] for this thread's four filter rows at output pixel p (zero past the split's end).</summary>
+    private static Row4 LoadFilterSlab(ArrayView<float> x, WindowGeometry g, FilterTap f0, FilterTap f1, FilterTap f2, FilterTap f3, int p, int end)
+    {
+        if (p >= end) return default;
+        var o = OriginOf(g, p);
+        return new Row4(LoadWindow(x, g, o, f0.Kh, f0.Kw, f0.Ci), LoadWindow(x, g, o, f1.Kh, f1.Kw, f1.Ci),
+            LoadWindow(x, g, o, f2.Kh, f2.Kw, f2.Ci), LoadWindow(x, g, o, f3.Kh, f3.Kw, f3.Ci));
+    }
+
+    private static void ConvBackwardFilterKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, WindowGeometry g, FilterGradShape s)
+    {
+        var aSlab = SharedMemory.Allocate1D<float>(BlockK * AStride);
+        var bSlab = SharedMemory.Allocate1D<float>(BlockK * BlockN);
+        int tx = Group.IdxX, ty = Group.IdxY, t = ty * GroupSide + tx;
+        int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN, co = s.Channels;
+        int k = g.KernelH * g.KernelW * g.C, pixels = g.N * g.OutH * g.OutW;
+        int start = Grid.IdxZ * s.PixelsPerSplit, end = XMath.Min(start + s.PixelsPerSplit, pixels);
+        // This thread loads pixel t / 32 of each slab for filter rows t % 32 + 32i: a warp reads 32 neighbouring channels.
+        int aPixel = t >> 5, aRow = m0 + (t & 31);
+        var f0 = TapOf(g, aRow, k); var f1 = TapOf(g, aRow + 32, k); var f2 = TapOf(g, aRow + 64, k); var f3 = TapOf(g, aRow + 96, k);
+        var aMine = aSlab.SubView(ty, BlockK * AStride - ty);
+        var bMine = bSlab.SubView(tx, BlockK * BlockN - tx);
+        var acc = default(MicroTile);
+        var pa = LoadFilterSlab(x, g, f0, f1, f2, f3, start + aPixel, end);
+        float pb0 = LoadB(dy, start, n0, t, 0, end, co, co, 1), pb1 = LoadB(dy, start, n0, t, 1, end, co, co, 1);
+        for (int p0 = start; p0 < end; p0 += BlockK)
+        {
+            StoreA(aSlab, aPixel * AStride + (t & 31), pa);
+            StoreB(bSlab, t, pb0, pb1);
+            Group.Barrier();
+            int next = p0 + BlockK;
+            if (next < end)
             {
-                int iy = oy * g.StrideH - g.PadTop + kh;
-                if (iy < 0 || iy >= g.H) continue;
-                for (int ox = 0; ox < g.OutW; ox++)
-                {
-                    int ix = ox * g.StrideW - g.PadLeft + kw;
-                    if (ix < 0 || ix >= g.W) continue;
-                    sum += x[(((long)n * g.H + iy) * g.W + ix) * g.C + c] * dy[(((long)n * g.OutH + oy) * g.OutW + ox) * co + o];
-                }
+                pa = LoadFilterSlab(x, g, f0, f1, f2, f3, next + aPixel, end);
+                pb0 = LoadB(dy, next, n0, t, 0, end, co, co, 1);
+                pb1 = LoadB(dy, next, n0, t, 1, end, co, co, 1);
             }
-        dw[i] = accumulate != 0 ? dw[i] + sum : sum;
+            acc = MultiplySlab(acc, aMine, bMine);
+            Group.Barrier();
+        }
+        StoreMicroTile(dw, dw, acc, m0, n0, tx, ty, new Epilogue(k, co, 0, 0, 0, 1));
     }
 
     // ---------------------------------------------------------------- pooling
@@ -538,14 +766,30 @@ public sealed class GpuKernels
         dx[i] = accumulate != 0 ? dx[i] + g : g;
     }
 
-    /// <summary>result[0] = Σ x (a single thread strides through x: reductions here are of losses, not activations).</summary>
-    public void Sum(GpuTensor x, GpuTensor result) => _sum(1, x.View, result.View, (int)x.Length);
+    private const int SumGroup = 256;
 
-    private static void SumKernel(Index1D i, ArrayView<float> x, ArrayView<float> result, int length)
+    /// <summary>result[0] = Σ x: each group sums a grid-strided share in registers, then in shared memory, and adds its total atomically.</summary>
+    public void Sum(GpuTensor x, GpuTensor result)
     {
+        Fill(result, 0f);
+        int groups = Math.Clamp((x.Length + SumGroup * 8 - 1) / (SumGroup * 8), 1, 1024);
+        _sum(new KernelConfig(groups, SumGroup), x.View, result.View, x.Length);
+    }
+
+    private static void SumKernel(ArrayView<float> x, ArrayView<float> result, int length)
+    {
+        var partial = SharedMemory.Allocate1D<float>(SumGroup);
+        int t = Group.IdxX;
         float s = 0f;
-        for (int j = 0; j < length; j++) s += x[j];
-        result[0] = s;
+        for (int i = Grid.IdxX * SumGroup + t; i < length; i += Grid.DimX * SumGroup) s += x[i];
+        partial[t] = s;
+        Group.Barrier();
+        for (int half = SumGroup / 2; half > 0; half /= 2)
+        {
+            if (t < half) partial[t] += partial[t + half];
+            Group.Barrier();
+        }
+        if (t == 0) Atomic.Add(ref result[0], partial[0]);
     }
 
     private static void RequireShape(GpuTensor t, int[] expected, string what)
