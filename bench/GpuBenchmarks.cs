@@ -69,6 +69,13 @@ public class GpuBenchmarks : IFlopCount
         _device.Synchronize();
     }
 
+    [Benchmark(Description = "GPU conv backward-filter 3a/3x3 b32")]
+    public void ConvBackwardFilter()
+    {
+        _device!.Kernels.ConvBackwardFilter(_g, _x!, _y!, _w!);
+        _device.Synchronize();
+    }
+
     [Benchmark(Description = "GPU GoogLeNet forward b1")]
     public void ForwardBatch1() { using var p = _model!.PredictProbabilities(_batch1!); }
 
@@ -81,9 +88,12 @@ public class GpuBenchmarks : IFlopCount
     [Benchmark(Description = "GPU IG fireboat m=240")]
     public double Ig240() { using var r = _ig!.Attribute(_image!, _baseline!, 554, 240, 64); return r.Sum; }
 
+    [Benchmark(Description = "GPU IG fireboat m=240, one chunk of 241")]
+    public double Ig240OneChunk() { using var r = _ig!.Attribute(_image!, _baseline!, 554, 240, 241); return r.Sum; }
+
     public double Flops(string method) => method switch
     {
-        nameof(ConvForward) or nameof(ConvBackwardData) => 2.0 * 32 * 28 * 28 * 9 * 96 * 128,
+        nameof(ConvForward) or nameof(ConvBackwardData) or nameof(ConvBackwardFilter) => 2.0 * 32 * 28 * 28 * 9 * 96 * 128,
         nameof(ForwardBatch1) => BenchData.ForwardFlopsPerImage,
         nameof(ForwardBatch32) => BenchData.ForwardFlopsPerImage * 32,
         nameof(Ig50) => BenchData.IgFlopsPerImage * 51,

@@ -233,6 +233,52 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         Assert.True(Math.Abs(host[0] - expected) <= 1e-6 * x.Sum(v => Math.Abs((double)v)) + 1e-6, $"GPU sum of {length}: {host[0]} vs {expected}");
     }
 
+    /// <summary>IG's on-device path work: interpolation (exact endpoints), the float64 weighted row sum, row sums.</summary>
+    [Fact]
+    public void PathKernelsMatchCpu() => CheckPathKernels(Device);
+
+    internal static void CheckPathKernels(GpuDevice device)
+    {
+        using var image = TestUtil.RandomTensor(60, 7, 5, 3);
+        using var baseline = TestUtil.RandomTensor(61, 7, 5, 3);
+        double[] alphas = [0, 0.3, 1, 0.77, 1e-3];
+        using var expectedPath = NativeIg.Ig.IntegratedGradients.InterpolateImages(baseline, image, alphas);
+        using var X = device.Upload(image);
+        using var B = device.Upload(baseline);
+        using var alphaBuffer = device.Accelerator.Allocate1D(alphas.Select(a => (float)a).ToArray());
+        using var path = device.Allocate(alphas.Length, 7, 5, 3);
+        device.Kernels.Interpolate(B, X, alphaBuffer.View, path);
+        using var hostPath = path.ToHost();
+        int size = image.Length;
+        Assert.Equal(baseline.ToArray(), hostPath.Span[..size].ToArray());
+        Assert.Equal(image.ToArray(), hostPath.Span.Slice(2 * size, size).ToArray());
+        AssertClose(expectedPath.Span, hostPath.Span, 1e-7, 1e-6, "GPU interpolation");
+
+        double[] weights = [0.5, -2, 1.25, 3, 0.125];
+        var start = Random(size, 62).Select(v => (double)v).ToArray();
+        using var weightBuffer = device.Accelerator.Allocate1D(weights);
+        using var sumBuffer = device.Accelerator.Allocate1D(start);
+        device.Kernels.AccumulateWeightedRows(path, weightBuffer.View, sumBuffer.View);
+        using var rowSums = device.Accelerator.Allocate1D<float>(alphas.Length);
+        device.Kernels.RowSums(path, rowSums.View);
+        device.Synchronize();
+        var sum = sumBuffer.GetAsArray1D();
+        var sums = rowSums.GetAsArray1D();
+        var p = hostPath.Span;
+        for (int i = 0; i < size; i++)
+        {
+            double expected = start[i];
+            for (int r = 0; r < alphas.Length; r++) expected += weights[r] * p[r * size + i];
+            Assert.Equal(expected, sum[i], 12);
+        }
+        for (int r = 0; r < alphas.Length; r++)
+        {
+            double expected = 0;
+            for (int i = 0; i < size; i++) expected += p[r * size + i];
+            Assert.Equal(expected, sums[r], 4);
+        }
+    }
+
     [Fact]
     public void WrongShapesAndUnknownDevicesFailClearly()
     {
@@ -289,6 +335,8 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using var a = new NativeIg.Ig.IntegratedGradients(cpu).Attribute(image, baseline, 1, steps: 12, batchSize: 5);
         using var b = new NativeIg.Ig.IntegratedGradients(gpu).Attribute(image, baseline, 1, steps: 12, batchSize: 5);
         AssertClose(a.Attributions.Span, b.Attributions.Span, 1e-7, 1e-4, "IG attributions, GPU vs CPU");
+        AssertClose(a.PathValues.Select(v => (float)v).ToArray(), b.PathValues.Select(v => (float)v).ToArray(), 1e-7, 1e-5, "F along the path, GPU vs CPU");
+        AssertClose(a.MeanPathGradients.Select(v => (float)v).ToArray(), b.MeanPathGradients.Select(v => (float)v).ToArray(), 1e-7, 1e-4, "mean path gradients, GPU vs CPU");
         Assert.Equal(a.FInput, b.FInput, 5);
         Assert.Equal(a.Delta, b.Delta, 5);
     }
@@ -330,5 +378,68 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         CheckConvolution(cuda, 4, 28, 96, 3, 1, 1, 128); // inception_3a/3x3-sized
         CheckConvolution(cuda, 2, 30, 3, 7, 2, 3, 64);   // conv1-sized
         foreach (int length in new[] { 1, 257, 70001, 3_000_001 }) CheckSum(cuda, length);
+        CheckPathKernels(cuda);
     }
+}
+
+/// <summary>
+/// Every kernel through ILGPU's PTX backend for the H100 (sm_90), with no GPU needed: catches what the
+/// CPU accelerator accepts but the CUDA backend does not, and checks that the register-blocked tiles
+/// really stay in registers (no local-memory spills) with their 8 slab steps unrolled.
+/// </summary>
+public class BackendCompilationTests
+{
+    private static string CompileToPtx(ILGPU.Context context, System.Reflection.MethodInfo kernel)
+    {
+        var backend = new ILGPU.Backends.PTX.PTXBackend(context, new ILGPU.Runtime.Cuda.CudaCapabilityContext(ILGPU.Runtime.Cuda.CudaArchitecture.SM_90),
+            ILGPU.Runtime.Cuda.CudaArchitecture.SM_90, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_80, null);
+        bool implicitGroups = kernel.GetParameters()[0].ParameterType == typeof(Index1D);
+        var entry = implicitGroups
+            ? ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+            : ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+        return ((ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization))).PTXAssembly;
+    }
+
+    [Fact]
+    public void EveryKernelCompilesForCudaAndTheTilesStayInRegisters()
+    {
+        using var context = Context.Create(builder => ILGPU.Runtime.Cuda.CudaContextExtensions.Cuda(builder).EnableAlgorithms());
+        var kernels = Kernels();
+        Assert.True(kernels.Length >= 30, $"found only {kernels.Length} kernels");
+        foreach (var kernel in kernels)
+        {
+            var ptx = CompileToPtx(context, kernel);
+            Assert.Contains(".entry", ptx);
+            if (kernel.Name is "GemmKernel" or "ConvKernel" or "ConvBackwardFilterKernel")
+            {
+                Assert.DoesNotContain("ld.local", ptx);
+                Assert.DoesNotContain("st.local", ptx);
+                int sharedReads = ptx.Split("ld.shared.f32").Length - 1;
+                Assert.True(sharedReads >= 8 * 12, $"{kernel.Name}: {sharedReads} shared reads; the 8 slab steps of 12 reads each should be unrolled");
+            }
+        }
+    }
+
+    /// <summary>The same for ILGPU's OpenCL C backend (OpenCL 2.0 with float64, which IG's path integral uses).</summary>
+    [Fact]
+    public void EveryKernelCompilesForOpenCl()
+    {
+        using var context = Context.Create(builder => ILGPU.Runtime.OpenCL.CLContextExtensions.OpenCL(builder).EnableAlgorithms());
+        var backend = new ILGPU.Backends.OpenCL.CLBackend(context,
+            new ILGPU.Runtime.OpenCL.CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: true, subGroups: false),
+            ILGPU.Runtime.OpenCL.CLDeviceVendor.Other, ILGPU.Backends.OpenCL.CLCVersion.CL20);
+        foreach (var kernel in Kernels())
+        {
+            bool implicitGroups = kernel.GetParameters()[0].ParameterType == typeof(Index1D);
+            var entry = implicitGroups
+                ? ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+                : ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+            var source = ((ILGPU.Backends.OpenCL.CLCompiledKernel)backend.Compile(entry, default(KernelSpecialization))).Source;
+            Assert.Contains("kernel", source);
+        }
+    }
+
+    private static System.Reflection.MethodInfo[] Kernels() =>
+        typeof(GpuKernels).GetMethods(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)
+            .Where(m => m.Name.EndsWith("Kernel", StringComparison.Ordinal)).ToArray();
 }

@@ -72,7 +72,6 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         var clock = Stopwatch.StartNew();
         var (alphas, weights) = PathRules.AlphasAndWeights(rule, steps);
         int size = image.Length;
-        var integral = new double[size];
         var attributions = new double[size];
         var pathValues = new double[alphas.Length];
         var meanGradients = new double[alphas.Length];
@@ -83,8 +82,12 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         var gradientClock = new Stopwatch();
         for (int b = 0; b < baselines.Count; b++)
         {
-            Array.Clear(integral);
             var baseline = baselines[b];
+            // On a device model the whole path stays on the device: interpolation, gradients and the
+            // weighted sum; per chunk only F and the mean gradient of each path image come back.
+            using PathIntegral path = Model.Device is { } device
+                ? new DevicePathIntegral(this, device, image, baseline, target, output, Math.Min(batchSize, alphas.Length))
+                : new HostPathIntegral(this, image, baseline, target, output);
             // Chunks of near-equal size (51 alphas at batch 32 → 26 + 25, not 32 + 19): the same peak
             // memory bound, a smaller peak, and buffers that fit every chunk.
             int chunks = (alphas.Length + batchSize - 1) / batchSize;
@@ -93,27 +96,20 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
                 cancellation.ThrowIfCancellationRequested();
                 int start = (int)((long)alphas.Length * chunk / chunks);
                 int count = (int)((long)alphas.Length * (chunk + 1) / chunks) - start;
-                using var path = InterpolateImages(baseline, image, alphas.AsSpan(start, count));
                 gradientClock.Start();
-                var (gradients, values) = ComputeGradients(path, target, output);
+                var (values, rowMeans) = path.Add(alphas.AsSpan(start, count), weights.AsSpan(start, count));
                 gradientClock.Stop();
-                using (gradients)
+                for (int j = 0; j < count; j++)
                 {
-                    var g = gradients.Span;
-                    for (int j = 0; j < count; j++)
-                    {
-                        var row = g.Slice(j * size, size);
-                        double weight = weights[start + j];
-                        for (int i = 0; i < size; i++) integral[i] += weight * row[i];
-                        pathValues[start + j] += values[j] / baselines.Count;
-                        var pathImage = path.Span.Slice(j * size, size);
-                        if (alphas[start + j] == 0 && pathImage.SequenceEqual(baseline.Span)) fBaselineFromPath[b] = values[j];
-                        if (alphas[start + j] == 1 && pathImage.SequenceEqual(image.Span)) fInputFromPath = values[j];
-                        meanGradients[start + j] += TensorPrimitives.Sum(row) / size / baselines.Count;
-                    }
+                    pathValues[start + j] += values[j] / baselines.Count;
+                    meanGradients[start + j] += rowMeans[j] / baselines.Count;
+                    // The path's endpoints are the baseline and the input exactly (InterpolateImages).
+                    if (alphas[start + j] == 0) fBaselineFromPath[b] = values[j];
+                    if (alphas[start + j] == 1) fInputFromPath = values[j];
                 }
                 progress?.Report(new IgProgress(start + count, alphas.Length, b, baselines.Count));
             }
+            var integral = path.Integral();
             var x = image.Span; var xb = baseline.Span;
             for (int i = 0; i < size; i++) attributions[i] += integral[i] * ((double)x[i] - xb[i]) / baselines.Count;
         }
@@ -156,7 +152,11 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         }
     }
 
-    /// <summary>Path images [n, H, W, C]: x′ + α_k·(x − x′) for each alpha (the tutorial's interpolate_images).</summary>
+    /// <summary>
+    /// Path images [n, H, W, C]: x′ + α_k·(x − x′) for each alpha (the tutorial's interpolate_images).
+    /// α = 0 and α = 1 give x′ and x exactly (float rounding of x′ + 1·(x − x′) could move the
+    /// endpoint), so F there is F(x′) and F(x) and IG needs no separate forward for them.
+    /// </summary>
     public static Tensor InterpolateImages(Tensor baseline, Tensor image, ReadOnlySpan<double> alphas)
     {
         Tensor.RequireSameShape(baseline, image, "InterpolateImages (baseline vs image)");
@@ -169,27 +169,39 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         TensorPrimitives.Subtract(image.Span, baseline.Span, delta.Span);
         var p = path.Span;
         for (int k = 0; k < alphas.Length; k++)
-            TensorPrimitives.MultiplyAdd(delta.Span, (float)alphas[k], baseline.Span, p.Slice(k * size, size));
+        {
+            var row = p.Slice(k * size, size);
+            if (alphas[k] == 0) baseline.Span.CopyTo(row);
+            else if (alphas[k] == 1) image.Span.CopyTo(row);
+            else TensorPrimitives.MultiplyAdd(delta.Span, (float)alphas[k], baseline.Span, row);
+        }
         return path;
     }
 
-    /// <summary>∂F/∂images for a batch [n, H, W, C] (the tutorial's compute_gradients), and F of each image.</summary>
+    /// <summary>∂F/∂images for a batch [n, H, W, C] (the tutorial's compute_gradients), and F of each image; both in host memory.</summary>
     public (Tensor Gradients, float[] Values) ComputeGradients(Tensor images, int target, TargetOutput output)
     {
         // On a device model the batch goes over, and gradients and values come back to host memory.
         using var onDevice = Model.Device is null ? null : images.To(Model.Device);
+        var (gradients, values) = GradientsWhereTheModelIs(onDevice ?? images, target, output);
+        if (gradients.Device is null) return (gradients, values);
+        var host = gradients.ToHost();
+        gradients.Dispose();
+        return (host, values);
+    }
+
+    /// <summary>∂F/∂images for a batch already on the model's device; the gradients stay there.</summary>
+    internal (Tensor Gradients, float[] Values) GradientsWhereTheModelIs(Tensor images, int target, TargetOutput output)
+    {
         using var tape = new Tape();
-        var x = tape.Input(onDevice ?? images, "images");
+        var x = tape.Input(images, "images");
         var selected = tape.SelectColumn(Target(tape, x, output), target, "target");
         float[] values;
         using (var hostValues = selected.Value.ToHost()) values = hostValues.ToArray();
         using var seed = Tensor.Filled(1f, images.Dim(0));
         tape.Backward(selected, seed);
         var gradients = x.Grad ?? throw new InvalidOperationException("The model's output does not depend on its input.");
-        if (gradients.Device is null) return (gradients, values);
-        var host = gradients.ToHost();
-        gradients.Dispose();
-        return (host, values);
+        return (gradients, values);
     }
 
     /// <summary>Σ_k weight_k·gradients[k] (the tutorial's integral_approximation with the rule's weights).</summary>

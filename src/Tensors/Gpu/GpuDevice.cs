@@ -91,7 +91,11 @@ public sealed class GpuDevice : IDisposable
 
     private readonly Dictionary<int, Stack<MemoryBuffer1D<float, Stride1D.Dense>>> _free = new();
 
-    /// <summary>A device buffer of at least <paramref name="length"/> floats, reused by size class.</summary>
+    /// <summary>
+    /// A device buffer of at least <paramref name="length"/> floats, reused by size class. A buffer can
+    /// be returned while kernels that read it are still queued: every kernel and copy goes on the
+    /// accelerator's one default stream, so its next user runs after them.
+    /// </summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> Rent(int length)
     {
         int capacity = BufferPool.SizeClass(Math.Max(1, length));

@@ -12,7 +12,6 @@ namespace NativeIg.Tensors.Gpu;
 /// </summary>
 public sealed class GpuKernels
 {
-    private readonly Accelerator _accelerator;
 
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> _gemm;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, ConvFlags> _conv;
@@ -41,10 +40,12 @@ public sealed class GpuKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _channelAffine;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _channelAffineBackward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> _sum;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _interpolate;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<double>, ArrayView<double>, int> _accumulateWeightedRows;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> _rowSums;
 
     internal GpuKernels(Accelerator accelerator)
     {
-        _accelerator = accelerator;
         _gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(GemmKernel);
         _conv = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, ConvFlags>(ConvKernel);
         _convBackwardDataStrided = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int>(ConvBackwardDataGatherKernel);
@@ -72,6 +73,9 @@ public sealed class GpuKernels
         _channelAffine = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(ChannelAffineKernel);
         _channelAffineBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ChannelAffineBackwardKernel);
         _sum = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(SumKernel);
+        _interpolate = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(InterpolateKernel);
+        _accumulateWeightedRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, ArrayView<double>, int>(AccumulateWeightedRowsKernel);
+        _rowSums = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(RowSumsKernel);
     }
 
     // ---------------------------------------------------------------- GEMM
@@ -350,7 +354,6 @@ public sealed class GpuKernels
             var gt = new WindowGeometry(g.N, g.OutH, g.OutW, co, g.KernelH, g.KernelW, 1, 1,
                 g.KernelH - 1 - g.PadTop, g.KernelW - 1 - g.PadLeft, g.KernelH - 1 - g.PadBottom, g.KernelW - 1 - g.PadRight, g.H, g.W);
             _conv(BlockedConfig(gt.OutputPixels, ci), dy.View, flipped.View, flipped.View, dx.View, gt, new ConvFlags(ci, 0, 0, accumulate ? 1 : 0));
-            _accelerator.Synchronize(); // the flipped filter is freed at the end of this scope
             return;
         }
         _convBackwardDataStrided(dx.Length, dy.View, w.View, dx.View, g, co, accumulate ? 1 : 0);
@@ -768,7 +771,7 @@ public sealed class GpuKernels
 
     private const int SumGroup = 256;
 
-    /// <summary>result[0] = Σ x: each group sums a grid-strided share in registers, then in shared memory, and adds its total atomically.</summary>
+    /// <summary>result[0] = Σ x: each group sums a grid-strided share, reduces it in shared memory, and adds its total atomically.</summary>
     public void Sum(GpuTensor x, GpuTensor result)
     {
         Fill(result, 0f);
@@ -778,18 +781,81 @@ public sealed class GpuKernels
 
     private static void SumKernel(ArrayView<float> x, ArrayView<float> result, int length)
     {
+        float s = 0f;
+        for (int i = Grid.IdxX * SumGroup + Group.IdxX; i < length; i += Grid.DimX * SumGroup) s += x[i];
+        float total = GroupSum(s);
+        if (Group.IdxX == 0) Atomic.Add(ref result[0], total);
+    }
+
+    /// <summary>The sum of <paramref name="value"/> over the group's threads (a shared-memory tree), returned to every thread.</summary>
+    private static float GroupSum(float value)
+    {
         var partial = SharedMemory.Allocate1D<float>(SumGroup);
         int t = Group.IdxX;
-        float s = 0f;
-        for (int i = Grid.IdxX * SumGroup + t; i < length; i += Grid.DimX * SumGroup) s += x[i];
-        partial[t] = s;
+        partial[t] = value;
         Group.Barrier();
         for (int half = SumGroup / 2; half > 0; half /= 2)
         {
             if (t < half) partial[t] += partial[t + half];
             Group.Barrier();
         }
-        if (t == 0) Atomic.Add(ref result[0], partial[0]);
+        return partial[0];
+    }
+
+    // ---------------------------------------------------------------- batched rows (IG's path, on the device)
+
+    /// <summary>
+    /// path[r] = x′ + α_r·(x − x′) for r &lt; alphas.Length; α = 0 and α = 1 give x′ and x exactly, so F
+    /// at those path images is F(x′) and F(x) (float rounding could otherwise move the endpoints).
+    /// </summary>
+    public void Interpolate(GpuTensor baseline, GpuTensor image, ArrayView<float> alphas, GpuTensor path)
+    {
+        if (baseline.Length != image.Length || path.Length != alphas.Length * image.Length)
+            throw new ArgumentException($"GPU interpolate: baseline {baseline.ShapeString}, image {image.ShapeString} and path {path.ShapeString} for {alphas.Length} alphas do not fit.");
+        _interpolate(path.Length, baseline.View, image.View, alphas, path.View, image.Length);
+    }
+
+    private static void InterpolateKernel(Index1D i, ArrayView<float> baseline, ArrayView<float> image, ArrayView<float> alphas, ArrayView<float> path, int size)
+    {
+        int r = i / size, j = i - r * size;
+        float alpha = alphas[r], v;
+        if (alpha == 0f) v = baseline[j];
+        else if (alpha == 1f) v = image[j];
+        else v = baseline[j] + alpha * (image[j] - baseline[j]);
+        path[i] = v;
+    }
+
+    /// <summary>sum[j] += Σ_r weights[r]·rows[r, j] in float64 (IG's Riemann/trapezoid sum over one chunk of the path).</summary>
+    public void AccumulateWeightedRows(GpuTensor rows, ArrayView<double> weights, ArrayView<double> sum)
+    {
+        if (rows.Length != weights.Length * sum.Length)
+            throw new ArgumentException($"GPU weighted rows: {rows.ShapeString} is not {weights.Length} rows of {sum.Length}.");
+        _accumulateWeightedRows((int)sum.Length, rows.View, weights, sum, (int)weights.Length);
+    }
+
+    private static void AccumulateWeightedRowsKernel(Index1D j, ArrayView<float> rows, ArrayView<double> weights, ArrayView<double> sum, int count)
+    {
+        long size = sum.Length;
+        double s = sum[j];
+        for (int r = 0; r < count; r++) s += weights[r] * rows[r * size + j];
+        sum[j] = s;
+    }
+
+    /// <summary>sums[r] = Σ_j rows[r, j], one group per row.</summary>
+    public void RowSums(GpuTensor rows, ArrayView<float> sums)
+    {
+        if (rows.Length % sums.Length != 0)
+            throw new ArgumentException($"GPU row sums: {rows.ShapeString} is not {sums.Length} rows.");
+        _rowSums(new KernelConfig((int)sums.Length, SumGroup), rows.View, sums, rows.Length / (int)sums.Length);
+    }
+
+    private static void RowSumsKernel(ArrayView<float> rows, ArrayView<float> sums, int size)
+    {
+        long start = (long)Grid.IdxX * size;
+        float s = 0f;
+        for (int j = Group.IdxX; j < size; j += SumGroup) s += rows[start + j];
+        float total = GroupSum(s);
+        if (Group.IdxX == 0) sums[Grid.IdxX] = total;
     }
 
     private static void RequireShape(GpuTensor t, int[] expected, string what)

@@ -1,0 +1,128 @@
+using System.Numerics.Tensors;
+using ILGPU;
+using ILGPU.Runtime;
+using NativeIg.Tensors.Gpu;
+using Tensor = NativeIg.Tensors.Tensor;
+
+namespace NativeIg.Ig;
+
+/// <summary>
+/// The running integral Σ_k w_k·∂F/∂x(x′ + α_k(x − x′)) along one straight path, fed chunk by chunk.
+/// Each chunk reports F and the mean input gradient at its path images (the saturation plots).
+/// </summary>
+internal abstract class PathIntegral : IDisposable
+{
+    /// <summary>Adds the chunk's weighted gradients; returns F and the mean gradient of each of its path images.</summary>
+    public abstract (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights);
+
+    /// <summary>The integral so far, the image's length.</summary>
+    public abstract double[] Integral();
+
+    public virtual void Dispose() { }
+}
+
+/// <summary>The path on the host: path images and gradients in host memory, the sum in float64.</summary>
+internal sealed class HostPathIntegral(IntegratedGradients ig, Tensor image, Tensor baseline, int target, TargetOutput output) : PathIntegral
+{
+    private readonly double[] _integral = new double[image.Length];
+
+    public override (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights)
+    {
+        int size = image.Length;
+        using var path = IntegratedGradients.InterpolateImages(baseline, image, alphas);
+        var (gradients, values) = ig.ComputeGradients(path, target, output);
+        using (gradients)
+        {
+            var g = gradients.Span;
+            var means = new double[alphas.Length];
+            for (int j = 0; j < alphas.Length; j++)
+            {
+                var row = g.Slice(j * size, size);
+                double weight = weights[j];
+                for (int i = 0; i < size; i++) _integral[i] += weight * row[i];
+                means[j] = TensorPrimitives.Sum(row) / size;
+            }
+            return (values, means);
+        }
+    }
+
+    public override double[] Integral() => _integral;
+}
+
+/// <summary>
+/// The path on the model's device: the input and baseline go over once, each chunk's path images are
+/// interpolated there, and its gradients are summed into a float64 integral there. Per chunk only F and
+/// the row sums (a few floats) cross the bus; the integral comes back once. Buffers are sized for the
+/// largest chunk up front, so the chunks allocate nothing.
+/// </summary>
+internal sealed class DevicePathIntegral : PathIntegral
+{
+    private readonly IntegratedGradients _ig;
+    private readonly GpuDevice _device;
+    private readonly int _target;
+    private readonly TargetOutput _output;
+    private readonly int[] _imageShape;
+    private readonly GpuTensor _image, _baseline;
+    private readonly MemoryBuffer1D<double, Stride1D.Dense> _integral, _weights;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _alphas, _rowSums;
+
+    public DevicePathIntegral(IntegratedGradients ig, GpuDevice device, Tensor image, Tensor baseline, int target, TargetOutput output, int maxChunk)
+    {
+        _ig = ig;
+        _device = device;
+        _target = target;
+        _output = output;
+        _imageShape = image.Shape.ToArray();
+        var accelerator = device.Accelerator;
+        _image = device.Upload(image);
+        _baseline = device.Upload(baseline);
+        _integral = accelerator.Allocate1D<double>(image.Length);
+        _integral.MemSetToZero();
+        _weights = accelerator.Allocate1D<double>(maxChunk);
+        _alphas = accelerator.Allocate1D<float>(maxChunk);
+        _rowSums = accelerator.Allocate1D<float>(maxChunk);
+    }
+
+    public override (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights)
+    {
+        int count = alphas.Length, size = _image.Length;
+        var alphaValues = new float[count];
+        for (int j = 0; j < count; j++) alphaValues[j] = (float)alphas[j];
+        var alphaView = _alphas.View.SubView(0, count);
+        var weightView = _weights.View.SubView(0, count);
+        var sumView = _rowSums.View.SubView(0, count);
+        alphaView.CopyFromCPU(alphaValues);
+        weightView.CopyFromCPU(weights.ToArray());
+
+        var kernels = _device.Kernels;
+        using var path = Tensor.Uninitialized(_device, [count, .. _imageShape]);
+        kernels.Interpolate(_baseline, _image, alphaView, path.Gpu);
+        var (gradients, values) = _ig.GradientsWhereTheModelIs(path, _target, _output);
+        using (gradients)
+        {
+            kernels.AccumulateWeightedRows(gradients.Gpu, weightView, _integral.View);
+            kernels.RowSums(gradients.Gpu, sumView);
+            var sums = new float[count];
+            _device.Synchronize(); // the gradients go back to the pool below, so the kernels reading them must be done
+            sumView.CopyToCPU(sums);
+            return (values, sums.Select(v => (double)v / size).ToArray());
+        }
+    }
+
+    public override double[] Integral()
+    {
+        var integral = new double[_image.Length];
+        _integral.View.CopyToCPU(integral);
+        return integral;
+    }
+
+    public override void Dispose()
+    {
+        _image.Dispose();
+        _baseline.Dispose();
+        _integral.Dispose();
+        _weights.Dispose();
+        _alphas.Dispose();
+        _rowSums.Dispose();
+    }
+}
