@@ -341,6 +341,22 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         Assert.Equal(a.Delta, b.Delta, 5);
     }
 
+    /// <summary>Device buffers come from the pool: once warm, a whole IG call (every op, every chunk) allocates nothing.</summary>
+    [Fact]
+    public void RepeatedAttributionsAllocateNoDeviceMemory()
+    {
+        var gpu = new TinyModel(new CompositeNetworkTests.TinyInception(false, 52, Device), Device);
+        var ig = new NativeIg.Ig.IntegratedGradients(gpu);
+        using var image = TestUtil.RandomTensor(53, 9, 9, 2);
+        using var baseline = Tensor.Zeros(9, 9, 2);
+        using var first = ig.Attribute(image, baseline, 2, steps: 9, batchSize: 4);
+        long warm = Device.BuffersCreated;
+        using var again = ig.Attribute(image, baseline, 2, steps: 9, batchSize: 4);
+        Assert.Equal(warm, Device.BuffersCreated);
+        Assert.Equal(first.Attributions.ToArray(), again.Attributions.ToArray()); // and the pooled buffers held nothing stale
+        Assert.NotEqual(0.0, again.Sum);
+    }
+
     private sealed class TinyModel(CompositeNetworkTests.TinyInception net, GpuDevice? device = null) : NativeIg.InceptionV1.IDifferentiableModel
     {
         public int[] ImageShape => [9, 9, 2];

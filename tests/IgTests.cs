@@ -259,6 +259,11 @@ public class FireboatIntegratedGradientsTests(ModelFixture fixture)
         using var image = Npy.Read(Shared("reference/fireboat_input.npy"));
         using var baseline = Baselines.Black(224, 224, 3);
         using var r = Ig.Attribute(image, baseline, 554, steps: 50, batchSize: 32);
+        AssertMatchesReference(r);
+    }
+
+    internal static void AssertMatchesReference(IgResult r)
+    {
         var (_, expected) = Npy.ReadDoubles(Shared("reference/fireboat_ig_m50.npy"));
         double num = 0, den = 0;
         for (int i = 0; i < expected.Length; i++)
@@ -373,5 +378,32 @@ public class BaselineAndVisualizationTests
         var plots = Visualization.SaturationPlots([0, 0.5, 1], [0.1, 0.6, 0.9], [0.3, 0.2, 0.1]);
         plots.SavePng(Path.Combine(dir, "saturation.png"));
         Assert.True(new FileInfo(Path.Combine(dir, "saturation.png")).Length > 1000);
+    }
+}
+
+/// <summary>GoogLeNet and the fireboat's IG on real CUDA against the golden references (skipped, with the reason, without CUDA).</summary>
+[Collection("model")]
+public class CudaModelTests(ModelFixture fixture)
+{
+    [CudaFact]
+    public void ReferenceProbabilitiesAndFireboatIgOnCuda()
+    {
+        using var cuda = NativeIg.Tensors.Gpu.GpuDevice.Open("cuda");
+        var model = fixture.Model.ToDevice(cuda);
+        foreach (var name in new[] { "fireboat", "giant_panda", "city" })
+        {
+            using var input = Npy.Read(Shared($"reference/{name}_input.npy"));
+            using var expected = Npy.Read(Shared($"reference/{name}_probs.npy"));
+            using var batch = input.Reshape(1, 224, 224, 3);
+            using var probabilities = model.PredictProbabilities(batch);
+            AssertClose(expected.Span, probabilities.Span, 1e-5, 0, $"{name} probabilities on CUDA");
+        }
+        var ig = new IntegratedGradients(model);
+        using var image = Npy.Read(Shared("reference/fireboat_input.npy"));
+        using var baseline = Baselines.Black(224, 224, 3);
+        using (var r = ig.Attribute(image, baseline, 554, steps: 50, batchSize: 32))
+            FireboatIntegratedGradientsTests.AssertMatchesReference(r);
+        using var oneChunk = ig.Attribute(image, baseline, 554, steps: 240, batchSize: 241);
+        Assert.True(oneChunk.RelativeDelta <= 0.01, $"m = 240 on CUDA: |delta| is {oneChunk.RelativeDelta:P2} of F(x) − F(baseline)");
     }
 }

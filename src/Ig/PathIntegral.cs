@@ -62,9 +62,8 @@ internal sealed class DevicePathIntegral : PathIntegral
     private readonly int _target;
     private readonly TargetOutput _output;
     private readonly int[] _imageShape;
-    private readonly GpuTensor _image, _baseline;
-    private readonly MemoryBuffer1D<double, Stride1D.Dense> _integral, _weights;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _alphas, _rowSums;
+    // All from the device's pool (float64 buffers as float pairs), so repeated calls allocate nothing.
+    private readonly GpuTensor _image, _baseline, _integral, _weights, _alphas, _rowSums;
 
     public DevicePathIntegral(IntegratedGradients ig, GpuDevice device, Tensor image, Tensor baseline, int target, TargetOutput output, int maxChunk)
     {
@@ -73,15 +72,16 @@ internal sealed class DevicePathIntegral : PathIntegral
         _target = target;
         _output = output;
         _imageShape = image.Shape.ToArray();
-        var accelerator = device.Accelerator;
         _image = device.Upload(image);
         _baseline = device.Upload(baseline);
-        _integral = accelerator.Allocate1D<double>(image.Length);
-        _integral.MemSetToZero();
-        _weights = accelerator.Allocate1D<double>(maxChunk);
-        _alphas = accelerator.Allocate1D<float>(maxChunk);
-        _rowSums = accelerator.Allocate1D<float>(maxChunk);
+        _integral = device.Allocate(2 * image.Length);
+        device.Kernels.Fill(_integral, 0f); // float +0 bits are float64 +0
+        _weights = device.Allocate(2 * maxChunk);
+        _alphas = device.Allocate(maxChunk);
+        _rowSums = device.Allocate(maxChunk);
     }
+
+    private ArrayView<double> IntegralView => _integral.View.Cast<double>();
 
     public override (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights)
     {
@@ -89,7 +89,7 @@ internal sealed class DevicePathIntegral : PathIntegral
         var alphaValues = new float[count];
         for (int j = 0; j < count; j++) alphaValues[j] = (float)alphas[j];
         var alphaView = _alphas.View.SubView(0, count);
-        var weightView = _weights.View.SubView(0, count);
+        var weightView = _weights.View.Cast<double>().SubView(0, count);
         var sumView = _rowSums.View.SubView(0, count);
         alphaView.CopyFromCPU(alphaValues);
         weightView.CopyFromCPU(weights.ToArray());
@@ -100,7 +100,7 @@ internal sealed class DevicePathIntegral : PathIntegral
         var (gradients, values) = _ig.GradientsWhereTheModelIs(path, _target, _output);
         using (gradients)
         {
-            kernels.AccumulateWeightedRows(gradients.Gpu, weightView, _integral.View);
+            kernels.AccumulateWeightedRows(gradients.Gpu, weightView, IntegralView);
             kernels.RowSums(gradients.Gpu, sumView);
             var sums = new float[count];
             _device.Synchronize(); // the gradients go back to the pool below, so the kernels reading them must be done
@@ -112,7 +112,8 @@ internal sealed class DevicePathIntegral : PathIntegral
     public override double[] Integral()
     {
         var integral = new double[_image.Length];
-        _integral.View.CopyToCPU(integral);
+        _device.Synchronize();
+        IntegralView.CopyToCPU(integral);
         return integral;
     }
 

@@ -101,8 +101,14 @@ public sealed class GpuDevice : IDisposable
         int capacity = BufferPool.SizeClass(Math.Max(1, length));
         lock (_free)
             if (_free.TryGetValue(capacity, out var stack) && stack.Count > 0) return stack.Pop();
+        Interlocked.Increment(ref _buffersCreated);
         return Accelerator.Allocate1D<float>(capacity);
     }
+
+    private long _buffersCreated;
+
+    /// <summary>Device allocations so far; a repeated workload (the next IG chunk or call) should add none.</summary>
+    public long BuffersCreated => Interlocked.Read(ref _buffersCreated);
 
     internal void Return(MemoryBuffer1D<float, Stride1D.Dense> buffer)
     {
