@@ -73,6 +73,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         // n, size, ci, kernel, stride, pad, co
         { 1, 1, 1, 1, 1, 0, 1 }, { 2, 5, 3, 3, 1, 1, 7 }, { 1, 9, 3, 7, 2, 3, 5 }, { 1, 6, 4, 5, 1, 2, 3 }, { 2, 7, 17, 1, 1, 0, 18 }, { 1, 8, 2, 2, 3, 0, 4 },
         { 2, 9, 5, 3, 1, 1, 67 }, // 162 pixels × 67 channels: several register-blocked tiles, ragged edges
+        { 3, 11, 3, 7, 2, 3, 9 }, // conv1-like: 7×7 stride 2 into 3 channels, several images
     };
 
     [Theory]
@@ -101,6 +102,16 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         var expectedDx = new float[DX.Length];
         Conv2dReference.BackwardData(g, dy, w, expectedDx, co);
         using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, DotTolerance(k * co), $"GPU conv backward-data {g}");
+        if (stride > 1)
+        {
+            // Strided backward-data goes through dCol slices: one image per slice, accumulating onto the first result.
+            long budget = device.Kernels.ColumnBudget;
+            device.Kernels.ColumnBudget = 1;
+            try { device.Kernels.ConvBackwardData(g, DY, W, DX, accumulate: true); }
+            finally { device.Kernels.ColumnBudget = budget; }
+            using var dx = DX.ToHost();
+            AssertClose(expectedDx.Select(v => 2 * v).ToArray(), dx.Span, 1e-6, DotTolerance(k * co), $"GPU conv backward-data, sliced and accumulated {g}");
+        }
 
         using var DW = device.Allocate(kernel, kernel, ci, co);
         device.Kernels.ConvBackwardFilter(g, X, DY, DW);
@@ -231,6 +242,32 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using var host = result.ToHost();
         double expected = x.Sum(v => (double)v);
         Assert.True(Math.Abs(host[0] - expected) <= 1e-6 * x.Sum(v => Math.Abs((double)v)) + 1e-6, $"GPU sum of {length}: {host[0]} vs {expected}");
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(999, 3)]
+    [InlineData(20001, 7)] // bands of rows meet in atomic adds
+    public void ColumnSumsMatchCpu(int rows, int columns) => CheckColumnSums(Device, rows, columns);
+
+    internal static void CheckColumnSums(GpuDevice device, int rows, int columns)
+    {
+        var x = Random(rows * columns, 18);
+        var start = Random(columns, 19);
+        using var X = device.Upload(Tensor.FromSpan(x, rows, columns));
+        using var sums = device.Upload(Tensor.FromSpan(start, columns));
+        device.Kernels.ColumnSums(X, sums, accumulate: true);
+        using var accumulated = sums.ToHost();
+        device.Kernels.ColumnSums(X, sums, accumulate: false);
+        using var overwritten = sums.ToHost();
+        for (int c = 0; c < columns; c++)
+        {
+            double expected = 0, magnitude = 0;
+            for (int r = 0; r < rows; r++) { expected += x[r * columns + c]; magnitude += Math.Abs(x[r * columns + c]); }
+            double tolerance = 1e-6 * magnitude + 1e-6;
+            Assert.True(Math.Abs(overwritten[c] - expected) <= tolerance, $"column {c} of {rows}×{columns}: {overwritten[c]} vs {expected}");
+            Assert.True(Math.Abs(accumulated[c] - (expected + start[c])) <= tolerance, $"accumulated column {c}: {accumulated[c]} vs {expected + start[c]}");
+        }
     }
 
     /// <summary>IG's on-device path work: interpolation (exact endpoints), the float64 weighted row sum, row sums.</summary>
@@ -395,6 +432,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         CheckConvolution(cuda, 2, 30, 3, 7, 2, 3, 64);   // conv1-sized
         foreach (int length in new[] { 1, 257, 70001, 3_000_001 }) CheckSum(cuda, length);
         CheckPathKernels(cuda);
+        foreach (var (rows, columns) in new[] { (1, 1), (999, 3), (3_000_000, 64) }) CheckColumnSums(cuda, rows, columns);
     }
 }
 

@@ -15,7 +15,7 @@ public sealed class GpuKernels
 
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> _gemm;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, ConvFlags> _conv;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int> _convBackwardDataStrided;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int> _col2Image;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, FilterGradShape> _convBackwardFilter;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int> _flipFilter;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, WindowGeometry> _maxPool;
@@ -48,7 +48,7 @@ public sealed class GpuKernels
     {
         _gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(GemmKernel);
         _conv = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, ConvFlags>(ConvKernel);
-        _convBackwardDataStrided = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int>(ConvBackwardDataGatherKernel);
+        _col2Image = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowGeometry, int, int>(Col2ImageKernel);
         _convBackwardFilter = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowGeometry, FilterGradShape>(ConvBackwardFilterKernel);
         _flipFilter = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(FlipFilterKernel);
         _maxPool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, WindowGeometry>(MaxPoolKernel);
@@ -341,7 +341,13 @@ public sealed class GpuKernels
         StoreMicroTile(y, bias, acc, m0, n0, tx, ty, new Epilogue(pixels, co, f.HasBias, f.Relu, f.Accumulate, 0));
     }
 
-    /// <summary>dx from dy (already ReLU-masked): stride 1 reuses the implicit GEMM with the flipped filter; larger strides gather.</summary>
+    /// <summary>
+    /// dx from dy (already ReLU-masked). Stride 1 reuses the implicit GEMM with the flipped filter.
+    /// Larger strides (GoogLeNet's conv1, whose dx is IG's input gradient) go through the register-
+    /// blocked GEMM too: dCol[P, K] = dY[P, CO]·Wᵀ for a slice of whole images, then each dx element
+    /// gathers the few dCol entries whose windows cover it (col2im, no atomics). A direct gather would
+    /// leave only C_in = 3 outputs per pixel to parallelise a 64-channel dot product per tap.
+    /// </summary>
     public void ConvBackwardData(WindowGeometry g, GpuTensor dy, GpuTensor w, GpuTensor dx, bool accumulate = false)
     {
         int ci = g.C, co = w.Dim(3);
@@ -349,6 +355,7 @@ public sealed class GpuKernels
         RequireShape(dx, g.InputShape, "GPU conv backward-data (dx)");
         if (g.StrideH == 1 && g.StrideW == 1)
         {
+            // The flipped filter goes back to the pool at once: the kernels that read it are queued ahead of its next user.
             using var flipped = new GpuTensor(w.Device, [g.KernelH, g.KernelW, co, ci]);
             _flipFilter(flipped.Length, w.View, flipped.View, g.KernelH, g.KernelW, ci, co);
             var gt = new WindowGeometry(g.N, g.OutH, g.OutW, co, g.KernelH, g.KernelW, 1, 1,
@@ -356,8 +363,22 @@ public sealed class GpuKernels
             _conv(BlockedConfig(gt.OutputPixels, ci), dy.View, flipped.View, flipped.View, dx.View, gt, new ConvFlags(ci, 0, 0, accumulate ? 1 : 0));
             return;
         }
-        _convBackwardDataStrided(dx.Length, dy.View, w.View, dx.View, g, co, accumulate ? 1 : 0);
+        int k = g.KernelH * g.KernelW * ci, plane = g.OutH * g.OutW, image = g.H * g.W * ci;
+        int imagesPerSlice = (int)Math.Clamp(ColumnBudget / ((long)plane * k), 1, g.N);
+        for (int n0 = 0; n0 < g.N; n0 += imagesPerSlice)
+        {
+            int count = Math.Min(imagesPerSlice, g.N - n0);
+            var slice = g with { N = count };
+            using var columns = new GpuTensor(w.Device, [count * plane, k]);
+            using var dySlice = dy.Slice([count * plane, co], (long)n0 * plane * co);
+            using var dxSlice = dx.Slice([count * image], (long)n0 * image);
+            Gemm(count * plane, k, co, dySlice, co, false, w, co, true, columns);
+            _col2Image(dxSlice.Length, columns.View, dxSlice.View, slice, k, accumulate ? 1 : 0);
+        }
     }
+
+    /// <summary>The most dCol values (floats) one slice of a strided backward-data may hold (256 MiB); settable for tests.</summary>
+    public long ColumnBudget { get; set; } = 64L << 20;
 
     private static void FlipFilterKernel(Index1D i, ArrayView<float> w, ArrayView<float> flipped, int kh, int kw, int ci, int co)
     {
@@ -366,21 +387,20 @@ public sealed class GpuKernels
         flipped[i] = w[(((long)(kh - 1 - y) * kw + (kw - 1 - x)) * ci + c) * co + o];
     }
 
-    private static void ConvBackwardDataGatherKernel(Index1D i, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, WindowGeometry g, int co, int accumulate)
+    /// <summary>dx[n, iy, ix, c] (+)= Σ dCol[(n, oy, ox), (kh, kw, c)] over the windows (oy, ox) that cover (iy, ix).</summary>
+    private static void Col2ImageKernel(Index1D i, ArrayView<float> columns, ArrayView<float> dx, WindowGeometry g, int k, int accumulate)
     {
         int c = i % g.C, pixel = i / g.C, ix = pixel % g.W, rest = pixel / g.W, iy = rest % g.H, n = rest / g.H;
         float sum = 0f;
-        for (int kh = 0; kh < g.KernelH; kh++)
+        int oy0 = FirstCovering(iy + g.PadTop, g.KernelH, g.StrideH), oy1 = XMath.Min(g.OutH - 1, (iy + g.PadTop) / g.StrideH);
+        int ox0 = FirstCovering(ix + g.PadLeft, g.KernelW, g.StrideW), ox1 = XMath.Min(g.OutW - 1, (ix + g.PadLeft) / g.StrideW);
+        for (int oy = oy0; oy <= oy1; oy++)
         {
-            int ty = iy + g.PadTop - kh;
-            if (ty < 0 || ty % g.StrideH != 0 || ty / g.StrideH >= g.OutH) continue;
-            for (int kw = 0; kw < g.KernelW; kw++)
+            int kh = iy + g.PadTop - oy * g.StrideH;
+            for (int ox = ox0; ox <= ox1; ox++)
             {
-                int tx = ix + g.PadLeft - kw;
-                if (tx < 0 || tx % g.StrideW != 0 || tx / g.StrideW >= g.OutW) continue;
-                long yRow = (((long)n * g.OutH + ty / g.StrideH) * g.OutW + tx / g.StrideW) * co;
-                long wRow = ((long)(kh * g.KernelW + kw) * g.C + c) * co;
-                for (int o = 0; o < co; o++) sum += dy[yRow + o] * w[wRow + o];
+                int kw = ix + g.PadLeft - ox * g.StrideW;
+                sum += columns[(((long)n * g.OutH + oy) * g.OutW + ox) * k + (kh * g.KernelW + kw) * g.C + c];
             }
         }
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
@@ -700,15 +720,29 @@ public sealed class GpuKernels
 
     private static void FillKernel(Index1D i, ArrayView<float> y, float value, int accumulate) => y[i] = accumulate != 0 ? y[i] + value : value;
 
-    /// <summary>sums[c] (+)= Σ_rows x[row, c] (bias gradients), one thread per column.</summary>
-    public void ColumnSums(GpuTensor x, GpuTensor sums, bool accumulate) => _columnSums(sums.Length, x.View, sums.View, x.Length / sums.Length, accumulate ? 1 : 0);
-
-    private static void ColumnSumsKernel(Index1D c, ArrayView<float> x, ArrayView<float> sums, int rows, int accumulate)
+    /// <summary>
+    /// sums[c] (+)= Σ_rows x[row, c] (bias gradients). A conv's bias sees millions of rows and few
+    /// columns, so the rows are split into bands (about 64 K threads in all, neighbouring threads on
+    /// neighbouring columns) whose partial sums meet in atomic adds.
+    /// </summary>
+    public void ColumnSums(GpuTensor x, GpuTensor sums, bool accumulate)
     {
-        int columns = (int)sums.Length;
+        int columns = sums.Length, rows = x.Length / columns;
+        if (!accumulate) Fill(sums, 0f);
+        int bands = Math.Clamp(65536 / columns, 1, Math.Max(1, rows));
+        int rowsPerBand = (rows + bands - 1) / bands;
+        bands = (rows + rowsPerBand - 1) / rowsPerBand;
+        if (bands == 0) return;
+        _columnSums(bands * columns, x.View, sums.View, rows, rowsPerBand);
+    }
+
+    private static void ColumnSumsKernel(Index1D i, ArrayView<float> x, ArrayView<float> sums, int rows, int rowsPerBand)
+    {
+        int columns = (int)sums.Length, c = i % columns, band = i / columns;
+        int end = XMath.Min(rows, (band + 1) * rowsPerBand);
         float s = 0f;
-        for (int r = 0; r < rows; r++) s += x[(long)r * columns + c];
-        sums[c] = accumulate != 0 ? sums[c] + s : s;
+        for (int r = band * rowsPerBand; r < end; r++) s += x[(long)r * columns + c];
+        Atomic.Add(ref sums[c], s);
     }
 
     /// <summary>toColumn = 0: y[n] = x[n, column]; toColumn = 1: x[n, column] += y[n] (the gradient).</summary>
