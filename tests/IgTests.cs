@@ -407,3 +407,24 @@ public class CudaModelTests(ModelFixture fixture)
         Assert.True(oneChunk.RelativeDelta <= 0.01, $"m = 240 on CUDA: |delta| is {oneChunk.RelativeDelta:P2} of F(x) − F(baseline)");
     }
 }
+
+/// <summary>
+/// The whole GoogLeNet through the GPU backend on ILGPU's CPU accelerator: every op dispatch, every real
+/// layer shape (conv1's stride, LRN, ceil-rounded pools, concat, FC) against the golden probabilities.
+/// One forward at batch 1 takes a few minutes there, so it is the only full-model GPU test without CUDA.
+/// </summary>
+[Collection("model")]
+public class IlgpuCpuModelTests(ModelFixture fixture)
+{
+    [Fact]
+    public void FireboatProbabilitiesThroughTheGpuBackend()
+    {
+        using var device = NativeIg.Tensors.Gpu.GpuDevice.Open("ilgpu-cpu");
+        var model = fixture.Model.ToDevice(device);
+        using var input = Npy.Read(Shared("reference/fireboat_input.npy"));
+        using var expected = Npy.Read(Shared("reference/fireboat_probs.npy"));
+        using var batch = input.Reshape(1, 224, 224, 3);
+        using var probabilities = model.PredictProbabilities(batch);
+        AssertClose(expected.Span, probabilities.Span, 1e-5, 0, "fireboat probabilities through the GPU backend on ilgpu-cpu");
+    }
+}
