@@ -226,33 +226,70 @@ public sealed class GpuKernels
         aSlab[at] = v.V0; aSlab[at + 32] = v.V1; aSlab[at + 64] = v.V2; aSlab[at + 96] = v.V3;
     }
 
-    private static void GemmKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    /// <summary>
+    /// Where a tiled kernel's operands come from. The main loop (<see cref="MultiplyTiles{T}"/>) is the
+    /// same for GEMM, convolution and the filter gradient; only these loads differ. Each thread stages
+    /// four A values (rows 32 apart in the slab) and two B values per slab of 8.
+    /// </summary>
+    private interface ITileOperands
+    {
+        /// <summary>This thread's four A-slab values for the slab starting at reduction index k0.</summary>
+        Row4 LoadA(int k0);
+
+        /// <summary>B-slab row t/64 + 4j, column t % 64, for the slab starting at k0.</summary>
+        float LoadB(int k0, int j);
+    }
+
+    /// <summary>
+    /// Σ over the reduction range [begin, end) of this group's 128×64 block, as this thread's 8×4
+    /// micro-tile. The A slab is stored at <paramref name="aStoreAt"/> + 32i (its layout is the
+    /// operands' choice, for coalesced loads); the next slab is loaded while this one is multiplied.
+    /// </summary>
+    private static MicroTile MultiplyTiles<T>(T operands, int begin, int end, int aStoreAt) where T : struct, ITileOperands
     {
         var aSlab = SharedMemory.Allocate1D<float>(BlockK * AStride);
         var bSlab = SharedMemory.Allocate1D<float>(BlockK * BlockN);
         int tx = Group.IdxX, ty = Group.IdxY, t = ty * GroupSide + tx;
-        int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN;
-        int aColumn = t & 7, aRow = m0 + (t >> 3); // A slab: column t % 8, rows t / 8 + 32i
         var aMine = aSlab.SubView(ty, BlockK * AStride - ty);
         var bMine = bSlab.SubView(tx, BlockK * BlockN - tx);
         var acc = default(MicroTile);
-        var pa = LoadMatrixSlab(a, s, aRow, aColumn);
-        float pb0 = LoadB(b, 0, n0, t, 0, s.K, s.N, s.BK, s.BJ), pb1 = LoadB(b, 0, n0, t, 1, s.K, s.N, s.BK, s.BJ);
-        for (int k0 = 0; k0 < s.K; k0 += BlockK)
+        var pa = operands.LoadA(begin);
+        float pb0 = operands.LoadB(begin, 0), pb1 = operands.LoadB(begin, 1);
+        for (int k0 = begin; k0 < end; k0 += BlockK)
         {
-            StoreA(aSlab, aColumn * AStride + (t >> 3), pa);
+            StoreA(aSlab, aStoreAt, pa);
             StoreB(bSlab, t, pb0, pb1);
             Group.Barrier();
             int next = k0 + BlockK;
-            if (next < s.K)
+            if (next < end)
             {
-                pa = LoadMatrixSlab(a, s, aRow, next + aColumn);
-                pb0 = LoadB(b, next, n0, t, 0, s.K, s.N, s.BK, s.BJ);
-                pb1 = LoadB(b, next, n0, t, 1, s.K, s.N, s.BK, s.BJ);
+                pa = operands.LoadA(next);
+                pb0 = operands.LoadB(next, 0);
+                pb1 = operands.LoadB(next, 1);
             }
             acc = MultiplySlab(acc, aMine, bMine);
             Group.Barrier();
         }
+        return acc;
+    }
+
+    /// <summary>A[i, p] = a[i·AI + p·AK]: this thread loads slab column t % 8 of rows t / 8 + 32i.</summary>
+    private struct MatrixOperands : ITileOperands
+    {
+        public ArrayView<float> A, B;
+        public GemmShape Shape;
+        public int Row, Column, N0, Thread;
+
+        public readonly Row4 LoadA(int k0) => LoadMatrixSlab(A, Shape, Row, k0 + Column);
+        public readonly float LoadB(int k0, int j) => GpuKernels.LoadB(B, k0, N0, Thread, j, Shape.K, Shape.N, Shape.BK, Shape.BJ);
+    }
+
+    private static void GemmKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    {
+        int tx = Group.IdxX, ty = Group.IdxY, t = ty * GroupSide + tx;
+        int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN;
+        var operands = new MatrixOperands { A = a, B = b, Shape = s, Row = m0 + (t >> 3), Column = t & 7, N0 = n0, Thread = t };
+        var acc = MultiplyTiles(operands, 0, s.K, (t & 7) * AStride + (t >> 3));
         StoreMicroTile(c, c, acc, m0, n0, tx, ty, new Epilogue(s.M, s.N, 0, 0, s.Accumulate, 0));
     }
 
@@ -308,37 +345,30 @@ public sealed class GpuKernels
         return new Row4(LoadWindow(x, g, o0, kh, kw, ci), LoadWindow(x, g, o1, kh, kw, ci), LoadWindow(x, g, o2, kh, kw, ci), LoadWindow(x, g, o3, kh, kw, ci));
     }
 
+    /// <summary>col(x)[p, kk] ⋅ W[kk, o]: this thread loads slab column t % 8 for output pixels t / 8 + 32i, whose windows are fixed for the whole loop.</summary>
+    private struct ConvOperands : ITileOperands
+    {
+        public ArrayView<float> X, W;
+        public WindowGeometry Geometry;
+        public WindowOrigin O0, O1, O2, O3;
+        public int Column, K, N0, Thread, Channels;
+
+        public readonly Row4 LoadA(int k0) => LoadConvSlab(X, Geometry, O0, O1, O2, O3, k0 + Column, K);
+        public readonly float LoadB(int k0, int j) => GpuKernels.LoadB(W, k0, N0, Thread, j, K, Channels, Channels, 1);
+    }
+
     private static void ConvKernel(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, WindowGeometry g, ConvFlags f)
     {
-        var aSlab = SharedMemory.Allocate1D<float>(BlockK * AStride);
-        var bSlab = SharedMemory.Allocate1D<float>(BlockK * BlockN);
         int tx = Group.IdxX, ty = Group.IdxY, t = ty * GroupSide + tx;
         int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN;
-        int pixels = g.N * g.OutH * g.OutW, k = g.KernelH * g.KernelW * g.C, co = f.Channels;
-        // This thread loads slab column t % 8 for output pixels t / 8 + 32i: their windows are fixed for the whole K loop.
-        int aColumn = t & 7, aRow = m0 + (t >> 3);
-        var o0 = OriginOf(g, aRow); var o1 = OriginOf(g, aRow + 32); var o2 = OriginOf(g, aRow + 64); var o3 = OriginOf(g, aRow + 96);
-        var aMine = aSlab.SubView(ty, BlockK * AStride - ty);
-        var bMine = bSlab.SubView(tx, BlockK * BlockN - tx);
-        var acc = default(MicroTile);
-        var pa = LoadConvSlab(x, g, o0, o1, o2, o3, aColumn, k);
-        float pb0 = LoadB(w, 0, n0, t, 0, k, co, co, 1), pb1 = LoadB(w, 0, n0, t, 1, k, co, co, 1);
-        for (int k0 = 0; k0 < k; k0 += BlockK)
+        int pixels = g.N * g.OutH * g.OutW, k = g.KernelH * g.KernelW * g.C, row = m0 + (t >> 3);
+        var operands = new ConvOperands
         {
-            StoreA(aSlab, aColumn * AStride + (t >> 3), pa);
-            StoreB(bSlab, t, pb0, pb1);
-            Group.Barrier();
-            int next = k0 + BlockK;
-            if (next < k)
-            {
-                pa = LoadConvSlab(x, g, o0, o1, o2, o3, next + aColumn, k);
-                pb0 = LoadB(w, next, n0, t, 0, k, co, co, 1);
-                pb1 = LoadB(w, next, n0, t, 1, k, co, co, 1);
-            }
-            acc = MultiplySlab(acc, aMine, bMine);
-            Group.Barrier();
-        }
-        StoreMicroTile(y, bias, acc, m0, n0, tx, ty, new Epilogue(pixels, co, f.HasBias, f.Relu, f.Accumulate, 0));
+            X = x, W = w, Geometry = g, Column = t & 7, K = k, N0 = n0, Thread = t, Channels = f.Channels,
+            O0 = OriginOf(g, row), O1 = OriginOf(g, row + 32), O2 = OriginOf(g, row + 64), O3 = OriginOf(g, row + 96),
+        };
+        var acc = MultiplyTiles(operands, 0, k, (t & 7) * AStride + (t >> 3));
+        StoreMicroTile(y, bias, acc, m0, n0, tx, ty, new Epilogue(pixels, f.Channels, f.HasBias, f.Relu, f.Accumulate, 0));
     }
 
     /// <summary>
@@ -458,38 +488,31 @@ public sealed class GpuKernels
             LoadWindow(x, g, o, f2.Kh, f2.Kw, f2.Ci), LoadWindow(x, g, o, f3.Kh, f3.Kw, f3.Ci));
     }
 
+    /// <summary>col(x)ᵀ[kk, p] ⋅ dy[p, o] over a pixel range: this thread loads pixel t / 32 of each slab for filter rows t % 32 + 32i (a warp reads 32 neighbouring channels).</summary>
+    private struct FilterGradOperands : ITileOperands
+    {
+        public ArrayView<float> X, Dy;
+        public WindowGeometry Geometry;
+        public FilterTap F0, F1, F2, F3;
+        public int Pixel, End, N0, Thread, Channels;
+
+        public readonly Row4 LoadA(int p0) => LoadFilterSlab(X, Geometry, F0, F1, F2, F3, p0 + Pixel, End);
+        public readonly float LoadB(int p0, int j) => GpuKernels.LoadB(Dy, p0, N0, Thread, j, End, Channels, Channels, 1);
+    }
+
     private static void ConvBackwardFilterKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, WindowGeometry g, FilterGradShape s)
     {
-        var aSlab = SharedMemory.Allocate1D<float>(BlockK * AStride);
-        var bSlab = SharedMemory.Allocate1D<float>(BlockK * BlockN);
         int tx = Group.IdxX, ty = Group.IdxY, t = ty * GroupSide + tx;
-        int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN, co = s.Channels;
-        int k = g.KernelH * g.KernelW * g.C, pixels = g.N * g.OutH * g.OutW;
+        int m0 = Grid.IdxX * BlockM, n0 = Grid.IdxY * BlockN;
+        int k = g.KernelH * g.KernelW * g.C, pixels = g.N * g.OutH * g.OutW, row = m0 + (t & 31);
         int start = Grid.IdxZ * s.PixelsPerSplit, end = XMath.Min(start + s.PixelsPerSplit, pixels);
-        // This thread loads pixel t / 32 of each slab for filter rows t % 32 + 32i: a warp reads 32 neighbouring channels.
-        int aPixel = t >> 5, aRow = m0 + (t & 31);
-        var f0 = TapOf(g, aRow, k); var f1 = TapOf(g, aRow + 32, k); var f2 = TapOf(g, aRow + 64, k); var f3 = TapOf(g, aRow + 96, k);
-        var aMine = aSlab.SubView(ty, BlockK * AStride - ty);
-        var bMine = bSlab.SubView(tx, BlockK * BlockN - tx);
-        var acc = default(MicroTile);
-        var pa = LoadFilterSlab(x, g, f0, f1, f2, f3, start + aPixel, end);
-        float pb0 = LoadB(dy, start, n0, t, 0, end, co, co, 1), pb1 = LoadB(dy, start, n0, t, 1, end, co, co, 1);
-        for (int p0 = start; p0 < end; p0 += BlockK)
+        var operands = new FilterGradOperands
         {
-            StoreA(aSlab, aPixel * AStride + (t & 31), pa);
-            StoreB(bSlab, t, pb0, pb1);
-            Group.Barrier();
-            int next = p0 + BlockK;
-            if (next < end)
-            {
-                pa = LoadFilterSlab(x, g, f0, f1, f2, f3, next + aPixel, end);
-                pb0 = LoadB(dy, next, n0, t, 0, end, co, co, 1);
-                pb1 = LoadB(dy, next, n0, t, 1, end, co, co, 1);
-            }
-            acc = MultiplySlab(acc, aMine, bMine);
-            Group.Barrier();
-        }
-        StoreMicroTile(dw, dw, acc, m0, n0, tx, ty, new Epilogue(k, co, 0, 0, 0, 1));
+            X = x, Dy = dy, Geometry = g, Pixel = t >> 5, End = end, N0 = n0, Thread = t, Channels = s.Channels,
+            F0 = TapOf(g, row, k), F1 = TapOf(g, row + 32, k), F2 = TapOf(g, row + 64, k), F3 = TapOf(g, row + 96, k),
+        };
+        var acc = MultiplyTiles(operands, start, end, (t >> 5) * AStride + (t & 31));
+        StoreMicroTile(dw, dw, acc, m0, n0, tx, ty, new Epilogue(k, s.Channels, 0, 0, 0, 1));
     }
 
     // ---------------------------------------------------------------- pooling
