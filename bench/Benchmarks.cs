@@ -232,11 +232,18 @@ public static class MemoryReport
         return 0;
     }
 
-    /// <summary>Per-op forward/backward times for one 26-image chunk (the size IG uses at m = 50, batch 32).</summary>
+    /// <summary>
+    /// Per-op forward/backward times for one 26-image chunk (the size IG uses at m = 50, batch 32), on
+    /// the CPU or, with NATIVEIG_BENCH_DEVICE set, on that device (synchronised after every op).
+    /// </summary>
     public static int Profile()
     {
-        var model = BenchData.LoadModel();
-        using var batch = Tensor.Filled(0.5f, 26, 224, 224, 3);
+        var deviceName = Environment.GetEnvironmentVariable("NATIVEIG_BENCH_DEVICE");
+        using var device = deviceName is null ? null : NativeIg.Tensors.Gpu.GpuDevice.Open(deviceName);
+        var model = device is null ? BenchData.LoadModel() : BenchData.LoadModel().ToDevice(device);
+        using var hostBatch = Tensor.Filled(0.5f, 26, 224, 224, 3);
+        using var batch = hostBatch.To(device);
+        Console.WriteLine($"// profile on {(device is null ? "cpu" : $"{device.Kind} ({device.Name})")}");
         TapeProfile? profile = null;
         for (int run = 0; run < 3; run++)
         {

@@ -378,6 +378,31 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         Assert.Equal(a.Delta, b.Delta, 5);
     }
 
+    /// <summary>The tape's per-op profile, on the host and on a device (where it synchronises after each op).</summary>
+    [Fact]
+    public void TapeProfileCountsEveryOpOnHostAndDevice()
+    {
+        foreach (var device in new GpuDevice?[] { null, Device })
+        {
+            var net = new CompositeNetworkTests.TinyInception(trainable: false, seed: 70, device);
+            using var host = TestUtil.RandomTensor(71, 2, 9, 9, 2);
+            using var x = host.To(device);
+            var profile = new NativeIg.Autodiff.TapeProfile();
+            using var tape = new NativeIg.Autodiff.Tape { Profile = profile };
+            var input = tape.Input(x);
+            var y = tape.SelectColumn(tape.Softmax(net.Logits(tape, input)), 1);
+            using var seed = Tensor.Filled(1f, 2);
+            tape.Backward(y, seed);
+            input.Grad!.Dispose();
+            var rows = profile.Rows();
+            string where = device is null ? "cpu" : "ilgpu-cpu";
+            Assert.True(rows.Where(r => r.Kind.StartsWith("conv", StringComparison.Ordinal)).Sum(r => r.Count) >= 6, $"{where}: {profile}");
+            Assert.Contains(rows, r => r.Kind == "maxpool" && r.Count == 2);
+            Assert.All(rows, r => Assert.True(r.ForwardMs >= 0 && r.BackwardMs >= 0));
+            Assert.True(rows.Sum(r => r.BackwardMs) > 0, $"{where}: no backward time recorded");
+        }
+    }
+
     /// <summary>Device buffers come from the pool: once warm, a whole IG call (every op, every chunk) allocates nothing.</summary>
     [Fact]
     public void RepeatedAttributionsAllocateNoDeviceMemory()

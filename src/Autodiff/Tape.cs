@@ -23,6 +23,7 @@ public sealed partial class Tape : IDisposable
     private bool _released;
 
     /// <summary>When set, forward and backward time per op kind is added to it (benchmarks and tuning).</summary>
+    /// <summary>Per-op-kind timing; on a device it synchronises after every op, so it measures, and costs, the ops one at a time.</summary>
     public TapeProfile? Profile { get; set; }
 
     private long _lastRecordTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -82,6 +83,7 @@ public sealed partial class Tape : IDisposable
                 var dy = node.Output.Grad;
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (dy is not null) node.Backward(dy);
+                if (Profile is not null) node.Output.Value.Device?.Synchronize(); // device kernels are asynchronous
                 Profile?.AddBackward(node.Kind, System.Diagnostics.Stopwatch.GetTimestamp() - started);
                 node.ReleaseCache();
                 // Every consumer of this output ran before its producer (reverse order), so its value
@@ -136,7 +138,9 @@ public sealed partial class Tape : IDisposable
     {
         ThrowIfReleased();
         kind ??= name;
-        // Ops run their forward just before recording, so the time since the last record is this op's.
+        // Ops run their forward just before recording, so the time since the last record is this op's
+        // (when profiling, once the device has finished it: its kernels only queue work).
+        if (Profile is not null) output.Device?.Synchronize();
         long now = System.Diagnostics.Stopwatch.GetTimestamp();
         Profile?.AddForward(kind, now - _lastRecordTimestamp);
         bool requiresGrad = false;
