@@ -403,6 +403,36 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         }
     }
 
+    /// <summary>Out of device memory: idle pooled buffers are freed first; then a clear error that names the size and the remedy.</summary>
+    [Fact]
+    public void DeviceMemoryExhaustionTrimsThePoolThenFailsClearly()
+    {
+        try
+        {
+            Device.TrimIdleBuffers();
+            using (Device.Allocate(1 << 20)) { } // 4 MiB, now idle in the pool
+            long held = Device.BytesAllocated;
+            Assert.True(held >= 4 << 20);
+            Device.MemoryLimitBytes = held + (1 << 20); // room for 1 MiB more, not for 2 MiB
+            using (var fits = Device.Allocate(1 << 19)) Assert.Equal(1 << 19, fits.Length); // 2 MiB: fits only once the idle 4 MiB are freed
+            Assert.True(Device.BytesAllocated < held);
+
+            var gpu = new TinyModel(new CompositeNetworkTests.TinyInception(false, 54, Device), Device);
+            Device.TrimIdleBuffers();
+            Device.MemoryLimitBytes = Device.BytesAllocated + 64 * 1024; // the parameters fit; a batch of 50 path images does not
+            using var image = TestUtil.RandomTensor(55, 9, 9, 2);
+            using var baseline = Tensor.Zeros(9, 9, 2);
+            var e = Assert.Throws<DeviceMemoryException>(() => new NativeIg.Ig.IntegratedGradients(gpu).Attribute(image, baseline, 0, steps: 49, batchSize: 50));
+            Assert.Contains("ilgpu-cpu", e.Message);
+            Assert.Contains("MiB", e.Message);
+            Assert.Contains("--batch", e.Message);
+        }
+        finally
+        {
+            Device.MemoryLimitBytes = null;
+        }
+    }
+
     /// <summary>Device buffers come from the pool: once warm, a whole IG call (every op, every chunk) allocates nothing.</summary>
     [Fact]
     public void RepeatedAttributionsAllocateNoDeviceMemory()

@@ -43,7 +43,7 @@ public static class Program
             stderr.WriteLine("Run 'nativeig --help' or 'nativeig COMMAND --help' for usage.");
             return BadArguments;
         }
-        catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException or NativeIg.Tensors.Gpu.DeviceMemoryException)
         {
             stderr.WriteLine($"nativeig: {e.Message}");
             return Failure;

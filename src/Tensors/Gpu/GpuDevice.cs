@@ -94,21 +94,69 @@ public sealed class GpuDevice : IDisposable
     /// <summary>
     /// A device buffer of at least <paramref name="length"/> floats, reused by size class. A buffer can
     /// be returned while kernels that read it are still queued: every kernel and copy goes on the
-    /// accelerator's one default stream, so its next user runs after them.
+    /// accelerator's one default stream, so its next user runs after them. When the device (or
+    /// <see cref="MemoryLimitBytes"/>) cannot fit a new buffer, the idle buffers of other size classes
+    /// are freed and the allocation tried once more; then it fails with <see cref="DeviceMemoryException"/>.
     /// </summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> Rent(int length)
     {
         int capacity = BufferPool.SizeClass(Math.Max(1, length));
         lock (_free)
             if (_free.TryGetValue(capacity, out var stack) && stack.Count > 0) return stack.Pop();
-        Interlocked.Increment(ref _buffersCreated);
-        return Accelerator.Allocate1D<float>(capacity);
+        long bytes = capacity * (long)sizeof(float);
+        for (int attempt = 0; ; attempt++)
+        {
+            Exception? failure = null;
+            if (MemoryLimitBytes is { } limit && Interlocked.Read(ref _bytesAllocated) + bytes > limit)
+                failure = new OutOfMemoryException($"the memory limit of {limit / 1048576.0:F0} MiB set on this device");
+            else
+            {
+                try
+                {
+                    var buffer = Accelerator.Allocate1D<float>(capacity);
+                    Interlocked.Increment(ref _buffersCreated);
+                    Interlocked.Add(ref _bytesAllocated, bytes);
+                    return buffer;
+                }
+                catch (Exception e) when (e is not ArgumentException) { failure = e; }
+            }
+            if (attempt == 0 && TrimIdleBuffers() > 0) continue;
+            throw new DeviceMemoryException(
+                $"The {Kind} device '{Name}' could not allocate {bytes / 1048576.0:F1} MiB: {failure.Message}. " +
+                $"{Interlocked.Read(ref _bytesAllocated) / 1048576.0:F0} MiB are allocated by this process's tensors " +
+                $"(device memory {Accelerator.MemorySize / 1073741824.0:F1} GiB). Use a smaller batch (--batch: IG's path images " +
+                "per forward/backward), or the CPU.", failure);
+        }
     }
 
-    private long _buffersCreated;
+    /// <summary>Frees the pool's idle buffers; returns the bytes given back to the device.</summary>
+    public long TrimIdleBuffers()
+    {
+        long freed = 0;
+        lock (_free)
+        {
+            foreach (var stack in _free.Values)
+                while (stack.Count > 0)
+                {
+                    var buffer = stack.Pop();
+                    freed += buffer.LengthInBytes;
+                    buffer.Dispose();
+                }
+        }
+        Interlocked.Add(ref _bytesAllocated, -freed);
+        return freed;
+    }
+
+    private long _buffersCreated, _bytesAllocated;
 
     /// <summary>Device allocations so far; a repeated workload (the next IG chunk or call) should add none.</summary>
     public long BuffersCreated => Interlocked.Read(ref _buffersCreated);
+
+    /// <summary>Bytes of device memory held by this device's tensors and its pool.</summary>
+    public long BytesAllocated => Interlocked.Read(ref _bytesAllocated);
+
+    /// <summary>A cap on <see cref="BytesAllocated"/> below the device's own memory (null: none), for sharing a GPU.</summary>
+    public long? MemoryLimitBytes { get; set; }
 
     internal void Return(MemoryBuffer1D<float, Stride1D.Dense> buffer)
     {
@@ -208,3 +256,6 @@ public sealed class GpuTensor : IDisposable
         if (buffer is not null && _owns) Device.Return(buffer);
     }
 }
+
+/// <summary>A device allocation failed even after the pool's idle buffers were freed; the message says how much and what to do.</summary>
+public sealed class DeviceMemoryException(string message, Exception? inner) : InvalidOperationException(message, inner);
