@@ -391,7 +391,9 @@ public class CudaModelTests(ModelFixture fixture)
         using var cuda = NativeIg.Tensors.Gpu.GpuDevice.Open("cuda");
         var model = fixture.Model.ToDevice(cuda);
         foreach (var name in new[] { "fireboat", "giant_panda", "city" })
-            IlgpuCpuModelTests.AssertReferenceProbabilities(model, name, "on CUDA");
+        {
+            using var probabilities = ReferenceProbabilityTests.AssertReferenceProbabilities(model, name, "on CUDA");
+        }
         var ig = new IntegratedGradients(model);
         using var image = Npy.Read(Shared("reference/fireboat_input.npy"));
         using var baseline = Baselines.Black(224, 224, 3);
@@ -415,16 +417,6 @@ public class IlgpuCpuModelTests(ModelFixture fixture)
     {
         using var device = NativeIg.Tensors.Gpu.GpuDevice.Open("ilgpu-cpu");
         var model = fixture.Model.ToDevice(device);
-        AssertReferenceProbabilities(model, "fireboat", "through the GPU backend on ilgpu-cpu");
-    }
-
-    /// <summary>The model's probabilities for a golden input within 1e-5 of the golden ones (reference/README.md).</summary>
-    internal static void AssertReferenceProbabilities(GoogLeNet model, string name, string where)
-    {
-        using var input = Npy.Read(Shared($"reference/{name}_input.npy"));
-        using var expected = Npy.Read(Shared($"reference/{name}_probs.npy"));
-        using var batch = input.Reshape(1, 224, 224, 3);
-        using var probabilities = model.PredictProbabilities(batch);
-        AssertClose(expected.Span, probabilities.Span, 1e-5, 0, $"{name} probabilities {where}");
+        using var probabilities = ReferenceProbabilityTests.AssertReferenceProbabilities(model, "fireboat", "through the GPU backend on ilgpu-cpu");
     }
 }

@@ -420,17 +420,15 @@ public sealed class GpuKernels
     /// <summary>dx[n, iy, ix, c] (+)= Σ dCol[(n, oy, ox), (kh, kw, c)] over the windows (oy, ox) that cover (iy, ix).</summary>
     private static void Col2ImageKernel(Index1D i, ArrayView<float> columns, ArrayView<float> dx, WindowGeometry g, int k, int accumulate)
     {
-        int c = i % g.C, pixel = i / g.C, ix = pixel % g.W, rest = pixel / g.W, iy = rest % g.H, n = rest / g.H;
+        var w = CoveringWindows.Of(g, i);
         float sum = 0f;
-        int oy0 = FirstCovering(iy + g.PadTop, g.KernelH, g.StrideH), oy1 = XMath.Min(g.OutH - 1, (iy + g.PadTop) / g.StrideH);
-        int ox0 = FirstCovering(ix + g.PadLeft, g.KernelW, g.StrideW), ox1 = XMath.Min(g.OutW - 1, (ix + g.PadLeft) / g.StrideW);
-        for (int oy = oy0; oy <= oy1; oy++)
+        for (int oy = w.Oy0; oy <= w.Oy1; oy++)
         {
-            int kh = iy + g.PadTop - oy * g.StrideH;
-            for (int ox = ox0; ox <= ox1; ox++)
+            int kh = w.Iy + g.PadTop - oy * g.StrideH;
+            for (int ox = w.Ox0; ox <= w.Ox1; ox++)
             {
-                int kw = ix + g.PadLeft - ox * g.StrideW;
-                sum += columns[(((long)n * g.OutH + oy) * g.OutW + ox) * k + (kh * g.KernelW + kw) * g.C + c];
+                int kw = w.Ix + g.PadLeft - ox * g.StrideW;
+                sum += columns[(((long)w.N * g.OutH + oy) * g.OutW + ox) * k + (kh * g.KernelW + kw) * g.C + w.C];
             }
         }
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
@@ -548,28 +546,46 @@ public sealed class GpuKernels
     /// <summary>Gather form: each input element sums dy of the windows whose recorded maximum it is (no atomics).</summary>
     private static void MaxPoolBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> taps, ArrayView<float> dx, WindowGeometry g, int accumulate)
     {
-        int c = i % g.C, pixel = i / g.C, ix = pixel % g.W, rest = pixel / g.W, iy = rest % g.H, n = rest / g.H;
+        var w = CoveringWindows.Of(g, i);
         float sum = 0f;
-        int oy0 = FirstCovering(iy + g.PadTop, g.KernelH, g.StrideH), oy1 = XMath.Min(g.OutH - 1, (iy + g.PadTop) / g.StrideH);
-        int ox0 = FirstCovering(ix + g.PadLeft, g.KernelW, g.StrideW), ox1 = XMath.Min(g.OutW - 1, (ix + g.PadLeft) / g.StrideW);
-        for (int oy = oy0; oy <= oy1; oy++)
+        for (int oy = w.Oy0; oy <= w.Oy1; oy++)
         {
-            int kh = iy + g.PadTop - oy * g.StrideH;
-            for (int ox = ox0; ox <= ox1; ox++)
+            int kh = w.Iy + g.PadTop - oy * g.StrideH;
+            for (int ox = w.Ox0; ox <= w.Ox1; ox++)
             {
-                int kw = ix + g.PadLeft - ox * g.StrideW;
-                long o = (((long)n * g.OutH + oy) * g.OutW + ox) * g.C + c;
+                int kw = w.Ix + g.PadLeft - ox * g.StrideW;
+                long o = (((long)w.N * g.OutH + oy) * g.OutW + ox) * g.C + w.C;
                 if (taps[o] == kh * g.KernelW + kw) sum += dy[o];
             }
         }
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
     }
 
-    /// <summary>The first output whose window [o·stride, o·stride + kernel) covers padded position p (only those few are visited).</summary>
-    private static int FirstCovering(int p, int kernel, int stride)
+    /// <summary>
+    /// Input element i of an NHWC tensor (n, iy, ix, c) and the output windows [Oy0, Oy1] × [Ox0, Ox1]
+    /// that cover it: the gather-form backward kernels (pools, col2im) visit only those few, with no atomics.
+    /// </summary>
+    public struct CoveringWindows
     {
-        int numerator = p - kernel + 1;
-        return numerator <= 0 ? 0 : (numerator + stride - 1) / stride;
+        public int N, Iy, Ix, C, Oy0, Oy1, Ox0, Ox1;
+
+        public static CoveringWindows Of(WindowGeometry g, int i)
+        {
+            int pixel = i / g.C, rest = pixel / g.W;
+            var w = new CoveringWindows { C = i % g.C, Ix = pixel % g.W, Iy = rest % g.H, N = rest / g.H };
+            w.Oy0 = FirstCovering(w.Iy + g.PadTop, g.KernelH, g.StrideH);
+            w.Oy1 = XMath.Min(g.OutH - 1, (w.Iy + g.PadTop) / g.StrideH);
+            w.Ox0 = FirstCovering(w.Ix + g.PadLeft, g.KernelW, g.StrideW);
+            w.Ox1 = XMath.Min(g.OutW - 1, (w.Ix + g.PadLeft) / g.StrideW);
+            return w;
+        }
+
+        /// <summary>The first output whose window [o·stride, o·stride + kernel) covers padded position p.</summary>
+        private static int FirstCovering(int p, int kernel, int stride)
+        {
+            int numerator = p - kernel + 1;
+            return numerator <= 0 ? 0 : (numerator + stride - 1) / stride;
+        }
     }
 
     public void AvgPoolForward(WindowGeometry g, GpuTensor x, GpuTensor y, AvgPoolDivisor divisor) =>
@@ -602,13 +618,11 @@ public sealed class GpuKernels
 
     private static void AvgPoolBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<float> dx, WindowGeometry g, int validOnly, int accumulate)
     {
-        int c = i % g.C, pixel = i / g.C, ix = pixel % g.W, rest = pixel / g.W, iy = rest % g.H, n = rest / g.H;
+        var w = CoveringWindows.Of(g, i);
         float sum = 0f;
-        int oy0 = FirstCovering(iy + g.PadTop, g.KernelH, g.StrideH), oy1 = XMath.Min(g.OutH - 1, (iy + g.PadTop) / g.StrideH);
-        int ox0 = FirstCovering(ix + g.PadLeft, g.KernelW, g.StrideW), ox1 = XMath.Min(g.OutW - 1, (ix + g.PadLeft) / g.StrideW);
-        for (int oy = oy0; oy <= oy1; oy++)
-            for (int ox = ox0; ox <= ox1; ox++)
-                sum += dy[(((long)n * g.OutH + oy) * g.OutW + ox) * g.C + c] * AvgScale(g, oy, ox, validOnly);
+        for (int oy = w.Oy0; oy <= w.Oy1; oy++)
+            for (int ox = w.Ox0; ox <= w.Ox1; ox++)
+                sum += dy[(((long)w.N * g.OutH + oy) * g.OutW + ox) * g.C + w.C] * AvgScale(g, oy, ox, validOnly);
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
     }
 
