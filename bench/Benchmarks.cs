@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
@@ -11,51 +14,18 @@ using NativeIg.Tensors;
 
 namespace NativeIg.Bench;
 
-/// <summary>A benchmark class that knows how many floating-point operations one call of each method does.</summary>
-public interface IFlopCount
-{
-    double Flops(string method);
-}
-
-/// <summary>GFLOP/s = the method's FLOPs / its mean time, as a BenchmarkDotNet column.</summary>
-public sealed class GflopsColumn : IColumn
-{
-    public string Id => "GFLOPs";
-    public string ColumnName => "GFLOP/s";
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Floating-point operations per second (2 per multiply-add), billions";
-    public bool IsAvailable(Summary summary) => true;
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-    {
-        var report = summary[benchmarkCase];
-        if (report?.ResultStatistics is null) return "-";
-        var instance = Activator.CreateInstance(benchmarkCase.Descriptor.Type);
-        if (instance is not IFlopCount counter) return "-";
-        foreach (var parameter in benchmarkCase.Parameters.Items)
-            benchmarkCase.Descriptor.Type.GetProperty(parameter.Name)?.SetValue(instance, parameter.Value);
-        double flops = counter.Flops(benchmarkCase.Descriptor.WorkloadMethod.Name);
-        return (flops / report.ResultStatistics.Mean).ToString("0.0"); // FLOP per ns = GFLOP/s
-    }
-}
-
 public sealed class BenchConfig : ManualConfig
 {
     public BenchConfig()
     {
-        AddJob(Job.Default.WithWarmupCount(2).WithIterationCount(8).WithLaunchCount(1));
+        foreach (var job in InstructionSetJobs.For(Job.Default.WithWarmupCount(2).WithIterationCount(8).WithLaunchCount(1)))
+            AddJob(job);
         AddColumn(new GflopsColumn());
+        AddColumn(new PercentOfPeakColumn(BenchCase.Flops, BenchCase.Threads));
         WithOptions(ConfigOptions.DisableOptimizationsValidator);
     }
 }
 
-[Config(typeof(BenchConfig))]
 public class GemmBenchmarks : IFlopCount
 {
     private float[] _a = [], _b = [], _c = [];
@@ -85,7 +55,6 @@ public class GemmBenchmarks : IFlopCount
     public double Flops(string method) => method == nameof(Sgemm1024) ? 2.0 * 1024 * 1024 * 1024 : 2.0 * 256 * 3136 * 576;
 }
 
-[Config(typeof(BenchConfig))]
 public class ConvBenchmarks : IFlopCount
 {
     private Tensor? _x, _w, _y;
@@ -150,7 +119,6 @@ public static class BenchData
     public const double ForwardFlopsPerImage = 3.17e9;
 }
 
-[Config(typeof(BenchConfig))]
 public class ModelBenchmarks : IFlopCount
 {
     private GoogLeNet? _model;
@@ -177,7 +145,6 @@ public class ModelBenchmarks : IFlopCount
     public double Flops(string method) => BenchData.ForwardFlopsPerImage * Batch;
 }
 
-[Config(typeof(BenchConfig))]
 public class IgBenchmarks : IFlopCount
 {
     private IntegratedGradients? _ig;
@@ -210,7 +177,8 @@ public static class Program
     {
         if (args.Contains("--ig-memory")) return MemoryReport.Run(args);
         if (args.Contains("--profile")) return MemoryReport.Profile();
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        Console.WriteLine($"// {InstructionSetJobs.CpuDescription()}; kernels of this process: {Gemm.InstructionSetPath}");
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, ManualConfig.Union(DefaultConfig.Instance, new BenchConfig()));
         return 0;
     }
 }

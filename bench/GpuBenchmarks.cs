@@ -13,7 +13,6 @@ namespace NativeIg.Bench;
 /// Kernel compilation happens on first use: GlobalSetup times that first call and prints it, so the
 /// measured rows are steady state.
 /// </summary>
-[Config(typeof(BenchConfig))]
 public class GpuBenchmarks : IFlopCount
 {
     private GpuDevice? _device;

@@ -411,14 +411,19 @@ public class ElementwiseTests
     }
 
     [Fact]
-    public void ReluMaskMarksPositiveValuesAtEveryLength()
+    public void ReluMaskMarksPositiveValuesAndApplyMaskZeroesTheRestAtEveryLength()
     {
-        for (int n = 0; n < 40; n++)
+        // Lengths across several vector groups (4 vectors narrow to one byte vector) and every tail.
+        for (int n = 0; n < 100; n++)
         {
             var y = Random(n, n);
             var mask = new byte[n];
             Elementwise.ReluMask(y, mask);
             for (int i = 0; i < n; i++) Assert.Equal(y[i] > 0 ? 1 : 0, mask[i]);
+            var g = Random(n, 1000 + n);
+            var masked = (float[])g.Clone();
+            Elementwise.ApplyMask(masked, mask);
+            for (int i = 0; i < n; i++) Assert.Equal(y[i] > 0 ? g[i] : 0f, masked[i]);
         }
     }
 }

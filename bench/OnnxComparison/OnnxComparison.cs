@@ -10,17 +10,33 @@ using NativeIg.Tensors;
 namespace NativeIg.OnnxComparison;
 
 /// <summary>
-/// GoogLeNet forward, NativeIg vs ONNX Runtime (CPU, default threads) on the same network and weights
+/// GoogLeNet forward, NativeIg vs ONNX Runtime (CPU) on the same network and weights
 /// (../shared/weights/bvlc_googlenet.onnx), in one BenchmarkDotNet run so the ratios compare like with like.
+/// Both get the same thread count: ORT with IntraOpNumThreads = <see cref="Threads"/>, one inter-op
+/// thread and sequential execution; NativeIg with Gemm.Threads = <see cref="Threads"/>.
 /// ORT gets its input already in Caffe's layout (NCHW, BGR·255 − mean); ours converts inside the model.
+/// ORT picks its own kernels from the CPU (the .NET switches that select our path do not reach it).
 /// </summary>
-[Config(typeof(Config))]
-public class ForwardComparison
+public class ForwardComparison : NativeIg.Bench.IFlopCount
 {
-    private sealed class Config : ManualConfig
+    public sealed class Config : ManualConfig
     {
-        public Config() => AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithLaunchCount(1));
+        public Config()
+        {
+            foreach (var job in NativeIg.Bench.InstructionSetJobs.For(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithLaunchCount(1)))
+                AddJob(job);
+            AddColumn(new NativeIg.Bench.GflopsColumn());
+            AddColumn(new NativeIg.Bench.PercentOfPeakColumn(NativeIg.Bench.BenchCase.Flops, NativeIg.Bench.BenchCase.Threads));
+        }
     }
+
+    /// <summary>Threads on both sides (default: every core).</summary>
+    public int Threads { get; set; } = Environment.ProcessorCount;
+
+    public double Flops(string method) => NativeIgFlopsPerImage * Batch;
+
+    /// <summary>One GoogLeNet forward: 2 FLOPs per multiply-add (the same count bench/ uses).</summary>
+    private const double NativeIgFlopsPerImage = 3.17e9;
 
     private GoogLeNet? _model;
     private NativeIg.Tensors.Tensor? _images;
@@ -34,11 +50,18 @@ public class ForwardComparison
     [GlobalSetup]
     public void Setup()
     {
+        Gemm.Threads = Threads;
         _model = GoogLeNet.Load(SharedFile("weights/bvlc_googlenet.caffemodel"));
         using var one = Npy.Read(SharedFile("reference/fireboat_input.npy"));
         _images = NativeIg.Tensors.Tensor.Uninitialized(Batch, 224, 224, 3);
         for (int i = 0; i < Batch; i++) one.Span.CopyTo(_images.Span.Slice(i * one.Length, one.Length));
-        _session = new InferenceSession(SharedFile("weights/bvlc_googlenet.onnx"), new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
+        _session = new InferenceSession(SharedFile("weights/bvlc_googlenet.onnx"), new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = Threads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        });
         _caffeInput = new DenseTensor<float>([Batch, 3, 224, 224]);
         float[] mean = [104f, 117f, 123f];
         var s = one.Span;
@@ -85,5 +108,9 @@ public class ForwardComparison
 
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        Console.WriteLine($"// {NativeIg.Bench.InstructionSetJobs.CpuDescription()}; kernels of this process: {Gemm.InstructionSetPath}; {Environment.ProcessorCount} threads on both sides");
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, ManualConfig.Union(DefaultConfig.Instance, new ForwardComparison.Config()));
+    }
 }

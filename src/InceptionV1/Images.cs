@@ -44,51 +44,46 @@ public static class ImageLoader
         return Decode(bytes, path);
     }
 
-    /// <summary>Decodes image bytes; <paramref name="source"/> names them in errors.</summary>
-    public static Tensor Decode(byte[] bytes, string source)
+    /// <summary>How long one decode may run before it is abandoned with an error (a guard behind <see cref="ImageStructure"/>).</summary>
+    public static readonly TimeSpan DecodeTimeLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Decodes image bytes; <paramref name="source"/> names them in errors. The structure is checked
+    /// first (<see cref="ImageStructure.Check"/>: format, completeness, at most <paramref name="maxPixels"/>
+    /// pixels), so the third-party decoder only sees complete, bounded files; it then runs on its own
+    /// thread under <see cref="DecodeTimeLimit"/>, so even a decoder bug cannot hang the caller.
+    /// </summary>
+    public static Tensor Decode(byte[] bytes, string source, long maxPixels = ImageStructure.DefaultMaxPixels)
     {
-        if (bytes.Length == 0) throw new ImageFormatException($"{source}: the file is empty.");
-        ImageInfo? info;
-        try
+        var header = ImageStructure.Check(bytes, source, maxPixels);
+        ImageResult? result = null;
+        Exception? failure = null;
+        var decoder = new Thread(() =>
         {
-            using var stream = new MemoryStream(bytes, writable: false);
-            info = ImageInfo.FromStream(stream);
-        }
-        catch (Exception e) { throw new ImageFormatException($"{source}: not a readable image ({e.Message}).", e); }
-        if (info is null) throw new ImageFormatException($"{source}: not a recognised image format (JPEG, PNG, BMP, GIF, TGA, PSD, HDR or .npy expected).");
-        var (w, h) = (info.Value.Width, info.Value.Height);
-        if (w < 1 || h < 1 || w > MaxSide || h > MaxSide)
-            throw new ImageFormatException($"{source}: image size {w}×{h} is outside 1…{MaxSide} pixels per side.");
-        RequireCompleteFile(bytes, source);
-        ImageResult result;
-        try { result = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
-        catch (Exception e) { throw new ImageFormatException($"{source}: the image data is damaged or truncated ({e.Message}).", e); }
-        if (result?.Data is null || result.Data.Length < w * h * 3)
-            throw new ImageFormatException($"{source}: the decoder returned no pixel data (damaged or truncated file?).");
+            try { result = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
+            catch (Exception e) { failure = e; }
+        }, maxStackSize: 4 << 20) { IsBackground = true, Name = "nativeig image decode" };
+        decoder.Start();
+        if (!decoder.Join(DecodeTimeLimit))
+            throw new ImageFormatException($"{source}: the {header.Format} decoder did not finish within {DecodeTimeLimit.TotalSeconds:0} s (a damaged file?).");
+        if (failure is not null)
+            throw new ImageFormatException($"{source}: the {header.Format} data is damaged or truncated ({Printable(failure.Message)}).", failure);
+        if (result?.Data is null || result.Width != header.Width || result.Height != header.Height || result.Data.Length < (long)header.Width * header.Height * 3)
+            throw new ImageFormatException($"{source}: the decoder returned no complete {header.Width}×{header.Height} image (damaged file?).");
         var t = Tensor.Uninitialized(result.Height, result.Width, 3);
         var s = t.Span;
         for (int i = 0; i < s.Length; i++) s[i] = result.Data[i] / 255f;
         return t;
     }
 
-    /// <summary>
-    /// stb_image fills a truncated JPEG's missing rows with grey and returns success: a silently wrong
-    /// image. JPEG must have its end-of-image marker after the last start-of-scan; PNG its IEND chunk.
-    /// </summary>
-    private static void RequireCompleteFile(byte[] bytes, string source)
+    /// <summary>A decoder's message with control characters (stb's chunk names may hold NULs) shown as \xNN.</summary>
+    internal static string Printable(string text)
     {
-        var span = bytes.AsSpan();
-        if (span.Length >= 2 && span[0] == 0xFF && span[1] == 0xD8)
-        {
-            int lastScan = span.LastIndexOf([(byte)0xFF, (byte)0xDA]);
-            if (lastScan < 0 || span[lastScan..].IndexOf([(byte)0xFF, (byte)0xD9]) < 0)
-                throw new ImageFormatException($"{source}: the JPEG data is truncated (no end-of-image marker after the image data).");
-        }
-        else if (span.Length >= 8 && span[..8].SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }))
-        {
-            if (span.LastIndexOf("IEND"u8) < 0)
-                throw new ImageFormatException($"{source}: the PNG data is truncated (no IEND chunk).");
-        }
+        var builder = new System.Text.StringBuilder(text.Length);
+        foreach (char c in text)
+            if (char.IsControl(c)) builder.Append($"\\x{(int)c:X2}");
+            else builder.Append(c);
+        return builder.ToString();
     }
 
     /// <summary>
@@ -154,44 +149,141 @@ public static class ImageLoader
 /// <summary>NumPy .npy files (version 1/2 headers, little-endian float32 or float64, C order).</summary>
 public static class Npy
 {
+    /// <summary>A float32 or float64 array as a float32 tensor of its shape (see <see cref="ReadDoubles(string)"/> for the checks).</summary>
     public static Tensor Read(string path)
     {
-        var (shape, data) = ReadDoubles(path);
-        var t = Tensor.Uninitialized(shape.Length == 0 ? [1] : shape);
+        var bytes = BoundedFile.ReadAll(path, 16 + MaxElements * 8 + (1 << 20), ".npy", m => new FormatException(m));
+        var (shape, dataStart, itemSize) = Layout(bytes, path);
+        var t = Tensor.Uninitialized(shape);
         var s = t.Span;
-        for (int i = 0; i < s.Length; i++) s[i] = (float)data[i];
+        for (int i = 0; i < s.Length; i++)
+            s[i] = itemSize == 4 ? BitConverter.ToSingle(bytes, dataStart + i * 4) : (float)BitConverter.ToDouble(bytes, dataStart + i * 8);
         return t;
     }
 
-    /// <summary>Reads any float32/float64 array as doubles (exact for both).</summary>
+    /// <summary>The largest array <see cref="Read"/> accepts: 2^28 values (1 GiB as float32).</summary>
+    public const long MaxElements = 1L << 28;
+
+    /// <summary>
+    /// Reads any float32/float64 array as doubles (exact for both). Every header field is checked —
+    /// magic, version, header length, a Python dict literal with 'descr' (&lt;f4 or &lt;f8), 'fortran_order'
+    /// False and a 'shape' tuple of positive integers — and the data must be exactly what the shape
+    /// needs; every error is a <see cref="FormatException"/> naming the file.
+    /// </summary>
     public static (int[] Shape, double[] Data) ReadDoubles(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 10 || bytes[0] != 0x93 || System.Text.Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY")
-            throw new FormatException($"{path}: not a .npy file (missing the \\x93NUMPY magic).");
+        return Parse(BoundedFile.ReadAll(path, 16 + MaxElements * 8 + (1 << 20), ".npy", m => new FormatException(m)), path);
+    }
+
+    /// <summary><see cref="ReadDoubles(string)"/> on bytes; <paramref name="source"/> names them in errors.</summary>
+    public static (int[] Shape, double[] Data) Parse(byte[] bytes, string source)
+    {
+        var (shape, dataStart, itemSize) = Layout(bytes, source);
+        var data = new double[Tensor.ElementCount(shape)];
+        for (int i = 0; i < data.Length; i++)
+            data[i] = itemSize == 4 ? BitConverter.ToSingle(bytes, dataStart + i * 4) : BitConverter.ToDouble(bytes, dataStart + i * 8);
+        return (shape, data);
+    }
+
+    /// <summary>The checked header: shape, where the data starts, and 4 or 8 bytes per value.</summary>
+    private static (int[] Shape, int DataStart, int ItemSize) Layout(byte[] bytes, string source)
+    {
+        if (bytes.Length < 10 || bytes[0] != 0x93 || !bytes.AsSpan(1, 5).SequenceEqual("NUMPY"u8))
+            throw new FormatException($"{source}: not a .npy file (missing the \\x93NUMPY magic).");
         int major = bytes[6];
-        int headerLength = major == 1 ? BitConverter.ToUInt16(bytes, 8) : BitConverter.ToInt32(bytes, 8);
+        if (major is not (1 or 2 or 3)) throw new FormatException($"{source}: .npy format version {major}.{bytes[7]} is not supported (1, 2 or 3 expected).");
         int headerStart = major == 1 ? 10 : 12;
-        if (headerStart + headerLength > bytes.Length) throw new FormatException($"{path}: the .npy header runs past the end of the file.");
-        var header = System.Text.Encoding.ASCII.GetString(bytes, headerStart, headerLength);
-        string descr = Field(header, "descr", path);
-        if (Field(header, "fortran_order", path).StartsWith("True")) throw new FormatException($"{path}: Fortran-order arrays are not supported.");
-        var shapeText = Field(header, "shape", path);
-        var shape = shapeText.Trim('(', ')', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
-        long count = shape.Aggregate(1L, (a, d) => a * d);
-        int dataStart = headerStart + headerLength;
-        int itemSize = descr.Trim('\'') switch
+        if (bytes.Length < headerStart) throw new FormatException($"{source}: the .npy file ends inside its preamble.");
+        long headerLength = major == 1 ? BitConverter.ToUInt16(bytes, 8) : BitConverter.ToUInt32(bytes, 8);
+        if (headerLength > 1 << 20 || headerStart + headerLength > bytes.Length)
+            throw new FormatException($"{source}: the .npy header length {headerLength} runs past the end of the file ({bytes.Length} bytes).");
+        var header = System.Text.Encoding.Latin1.GetString(bytes, headerStart, (int)headerLength);
+        var fields = ParseHeader(header, source);
+        if (!fields.TryGetValue("descr", out var descr) || descr is not string dtype)
+            throw new FormatException($"{source}: the .npy header has no 'descr' string.");
+        if (!fields.TryGetValue("fortran_order", out var order) || order is not bool fortran)
+            throw new FormatException($"{source}: the .npy header has no 'fortran_order' True/False.");
+        if (fortran) throw new FormatException($"{source}: Fortran-order arrays are not supported (save with C order).");
+        if (!fields.TryGetValue("shape", out var shapeValue) || shapeValue is not long[] dims)
+            throw new FormatException($"{source}: the .npy header has no 'shape' tuple.");
+        if (dims.Length == 0) throw new FormatException($"{source}: a 0-dimensional (scalar) .npy array is not an image or tensor.");
+        long count = 1;
+        foreach (var d in dims)
+        {
+            if (d < 1) throw new FormatException($"{source}: the .npy shape ({string.Join(", ", dims)}) has a dimension below 1.");
+            if (d > MaxElements || (count *= d) > MaxElements)
+                throw new FormatException($"{source}: the .npy shape ({string.Join(", ", dims)}) is over the limit of {MaxElements:N0} values.");
+        }
+        int itemSize = dtype switch
         {
             "<f4" => 4,
             "<f8" => 8,
-            var other => throw new FormatException($"{path}: dtype {other} is not supported (expected <f4 or <f8)."),
+            _ => throw new FormatException($"{source}: dtype '{ImageLoader.Printable(dtype)}' is not supported (<f4 or <f8 expected)."),
         };
-        if (dataStart + count * itemSize > bytes.Length)
-            throw new FormatException($"{path}: shape ({string.Join(", ", shape)}) needs {count * itemSize} data bytes, the file has {bytes.Length - dataStart}.");
-        var data = new double[count];
-        for (int i = 0; i < count; i++)
-            data[i] = itemSize == 4 ? BitConverter.ToSingle(bytes, dataStart + i * 4) : BitConverter.ToDouble(bytes, dataStart + i * 8);
-        return (shape, data);
+        long dataStart = headerStart + headerLength;
+        if (bytes.Length - dataStart != count * itemSize)
+            throw new FormatException($"{source}: shape ({string.Join(", ", dims)}) needs {count * itemSize} data bytes, the file has {bytes.Length - dataStart}.");
+        return (dims.Select(d => (int)d).ToArray(), (int)dataStart, itemSize);
+    }
+
+    /// <summary>
+    /// The header's Python dict literal: {'key': value, ...} with string, True/False and tuple-of-int
+    /// values (what numpy writes); anything else is an error that says where.
+    /// </summary>
+    private static Dictionary<string, object> ParseHeader(string header, string source)
+    {
+        var fields = new Dictionary<string, object>();
+        int i = 0;
+        FormatException Bad(string what) => new($"{source}: the .npy header is not a valid dict literal ({what} at character {i}).");
+        void Space() { while (i < header.Length && header[i] is ' ' or '\n' or '\t' or '\r') i++; }
+        bool Take(char c) { Space(); if (i < header.Length && header[i] == c) { i++; return true; } return false; }
+        string QuotedString()
+        {
+            Space();
+            if (i >= header.Length || header[i] is not ('\'' or '"')) throw Bad("a quoted string expected");
+            char quote = header[i++];
+            int close = header.IndexOf(quote, i);
+            if (close < 0) throw Bad("an unterminated string");
+            var text = header[i..close];
+            i = close + 1;
+            return text;
+        }
+        if (!Take('{')) throw Bad("'{' expected");
+        while (!Take('}'))
+        {
+            string key = QuotedString();
+            if (!Take(':')) throw Bad("':' expected");
+            Space();
+            object value;
+            if (i < header.Length && header[i] is '\'' or '"') value = QuotedString();
+            else if (string.CompareOrdinal(header, i, "True", 0, 4) == 0) { value = true; i += 4; }
+            else if (string.CompareOrdinal(header, i, "False", 0, 5) == 0) { value = false; i += 5; }
+            else if (Take('('))
+            {
+                var dims = new List<long>();
+                while (!Take(')'))
+                {
+                    Space();
+                    int start = i;
+                    if (i < header.Length && header[i] == '-') i++;
+                    while (i < header.Length && char.IsAsciiDigit(header[i])) i++;
+                    if (start == i || !long.TryParse(header.AsSpan(start, i - start), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long d))
+                        throw Bad("an integer dimension expected");
+                    dims.Add(d);
+                    if (dims.Count > 32) throw Bad("more than 32 dimensions");
+                    Space();
+                    if (i < header.Length && header[i] == ',') i++;
+                    else if (i >= header.Length || header[i] != ')') throw Bad("',' or ')' expected");
+                }
+                value = dims.ToArray();
+            }
+            else throw Bad("a string, True, False or a (tuple) expected");
+            if (!fields.TryAdd(key, value)) throw Bad($"the key '{key}' twice");
+            if (!Take(',')) { if (!Take('}')) throw Bad("',' or '}' expected"); break; }
+        }
+        Space();
+        if (i != header.Length) throw Bad("text after the dict");
+        return fields;
     }
 
     public static void Write(string path, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)

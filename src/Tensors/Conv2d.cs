@@ -94,9 +94,14 @@ public readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
 {
     public void Pack(int i0, int rows, int k0, int kc, int mr, float* dest)
     {
-        if (mr == 8 && g.KernelW * g.C >= 8 && System.Runtime.Intrinsics.X86.Avx.IsSupported)
+        if (mr > 1 && g.KernelW * g.C >= 8 && Gemm.CanPackRows(mr))
         {
-            PackTransposed8(i0, rows, k0, kc, dest);
+            PackTransposed(i0, rows, k0, kc, mr, dest);
+            return;
+        }
+        if (mr == 1)
+        {
+            PackOneRow(i0, k0, kc, dest);
             return;
         }
         int c = g.C;
@@ -137,22 +142,53 @@ public readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
     [ThreadStatic] private static float[]? t_borderRows;
 
     /// <summary>
-    /// The 8-row panel one kernel row at a time: in NHWC the KW·C values of kernel row kh under an
-    /// output pixel are contiguous in x (for conv1, 7 taps × 3 channels = 21 floats), so each of the
-    /// eight rows is a pointer into x — or, where the window hangs over the border, into a copy with
-    /// zeros — and <see cref="Gemm.PackRows8"/> transposes them into the panel.
+    /// One row of the column matrix, row-major (the materialised form the filter gradient multiplies):
+    /// each kernel row's KW·C values are one contiguous copy, or zeros where the window leaves the image.
     /// </summary>
-    private void PackTransposed8(int i0, int rows, int k0, int kc, float* dest)
+    private void PackOneRow(int p, int k0, int kc, float* dest)
+    {
+        int c = g.C, outPlane = g.OutH * g.OutW;
+        int n = p / outPlane, r = p - n * outPlane;
+        int oy = r / g.OutW, ox = r - oy * g.OutW;
+        int iy0 = oy * g.StrideH - g.PadTop, ix0 = ox * g.StrideW - g.PadLeft;
+        float* image = x + (long)n * g.H * g.W * c;
+        int k = k0, kEnd = k0 + kc;
+        while (k < kEnd)
+        {
+            int tap = k / c, ci = k - tap * c;
+            int kh = tap / g.KernelW, kw = tap - kh * g.KernelW;
+            int iy = iy0 + kh, ix = ix0 + kw;
+            // The run of this tap's channels, extended over the next taps of the kernel row while they stay inside the image.
+            int run = Math.Min(c - ci, kEnd - k);
+            var to = new Span<float>(dest + (k - k0), run);
+            if ((uint)iy < (uint)g.H && (uint)ix < (uint)g.W)
+            {
+                int more = Math.Min(g.KernelW - 1 - kw, g.W - 1 - ix);
+                if (more > 0) { run = Math.Min(run + more * c, kEnd - k); to = new Span<float>(dest + (k - k0), run); }
+                new ReadOnlySpan<float>(image + ((long)iy * g.W + ix) * c + ci, run).CopyTo(to);
+            }
+            else to.Clear();
+            k += run;
+        }
+    }
+
+    /// <summary>
+    /// The mr-row panel one kernel row at a time: in NHWC the KW·C values of kernel row kh under an
+    /// output pixel are contiguous in x (for conv1, 7 taps × 3 channels = 21 floats), so each of the
+    /// mr rows is a pointer into x — or, where the window hangs over the border, into a copy with
+    /// zeros — and <see cref="Gemm.PackRows"/> transposes them into the panel.
+    /// </summary>
+    private void PackTransposed(int i0, int rows, int k0, int kc, int mr, float* dest)
     {
         int c = g.C, outPlane = g.OutH * g.OutW, rowLength = g.KernelW * c;
         var border = t_borderRows;
-        if (border is null || border.Length < 8 * rowLength) t_borderRows = border = GC.AllocateUninitializedArray<float>(8 * rowLength, pinned: true);
-        float** images = stackalloc float*[8];
-        int* iy0 = stackalloc int[8];
-        int* ix0 = stackalloc int[8];
-        float** sources = stackalloc float*[8];
+        if (border is null || border.Length < mr * rowLength) t_borderRows = border = GC.AllocateUninitializedArray<float>(mr * rowLength, pinned: true);
+        float** images = stackalloc float*[mr];
+        int* iy0 = stackalloc int[mr];
+        int* ix0 = stackalloc int[mr];
+        float** sources = stackalloc float*[mr];
         float* zeros = Gemm.ZeroRow(rowLength);
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < mr; i++)
         {
             int p = i0 + Math.Min(i, rows - 1);
             int n = p / outPlane, r = p - n * outPlane;
@@ -169,7 +205,7 @@ public readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
             {
                 int kh = k / rowLength, offset = k - kh * rowLength;
                 int run = Math.Min(rowLength - offset, kEnd - k);
-                for (int i = 0; i < 8; i++)
+                for (int i = 0; i < mr; i++)
                 {
                     int iy = iy0[i] + kh, ix = ix0[i];
                     if ((uint)iy >= (uint)g.H) { sources[i] = zeros; continue; }
@@ -184,8 +220,8 @@ public readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
                     }
                     sources[i] = copy + offset;
                 }
-                Gemm.PackRows8(sources, run, d);
-                d += run * 8;
+                Gemm.PackRows(sources, mr, run, d);
+                d += run * mr;
                 k += run;
             }
         }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -27,12 +28,20 @@ public static class Elementwise
     private static unsafe void ReluMaskBlock(float* y, byte* mask, int n)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + 16 <= n; i += 16)
+        if (Vector.IsHardwareAccelerated)
+        {
+            // Four float vectors narrow to one byte vector (Vector<T>: 256-bit on x86 AVX2/AVX-512, 128-bit on ARM64/SSE).
+            int w = Vector<float>.Count;
+            var one = Vector<uint>.One;
+            for (; i + 4 * w <= n; i += 4 * w)
             {
-                var ones = Vector512.GreaterThan(Vector512.Load(y + i), Vector512<float>.Zero).AsInt32() & Vector512<int>.One;
-                Vector512.Narrow(Vector512.Narrow(ones, ones), Vector512<short>.Zero).GetLower().GetLower().AsByte().Store(mask + i);
+                var m0 = Vector.GreaterThan(Vector.Load(y + i), Vector<float>.Zero).As<int, uint>() & one;
+                var m1 = Vector.GreaterThan(Vector.Load(y + i + w), Vector<float>.Zero).As<int, uint>() & one;
+                var m2 = Vector.GreaterThan(Vector.Load(y + i + 2 * w), Vector<float>.Zero).As<int, uint>() & one;
+                var m3 = Vector.GreaterThan(Vector.Load(y + i + 3 * w), Vector<float>.Zero).As<int, uint>() & one;
+                Vector.Narrow(Vector.Narrow(m0, m1), Vector.Narrow(m2, m3)).Store(mask + i);
             }
+        }
         for (; i < n; i++) mask[i] = y[i] > 0f ? (byte)1 : (byte)0;
     }
 
@@ -51,12 +60,21 @@ public static class Elementwise
     private static unsafe void ApplyMaskBlock(float* g, byte* mask, int n)
     {
         int i = 0;
-        if (Avx512F.IsSupported)
-            for (; i + 16 <= n; i += 16)
+        if (Vector.IsHardwareAccelerated)
+        {
+            // One byte vector widens to four float-wide masks.
+            int w = Vector<float>.Count;
+            for (; i + 4 * w <= n; i += 4 * w)
             {
-                var keep = Vector512.GreaterThan(Avx512F.ConvertToVector512Int32(Vector128.Load(mask + i)), Vector512<int>.Zero).AsSingle();
-                (Vector512.Load(g + i) & keep).Store(g + i);
+                Vector.Widen(Vector.Load(mask + i), out var low, out var high);
+                Vector.Widen(low, out var k0, out var k1);
+                Vector.Widen(high, out var k2, out var k3);
+                (Vector.Load(g + i) & Vector.GreaterThan(k0, Vector<uint>.Zero).As<uint, float>()).Store(g + i);
+                (Vector.Load(g + i + w) & Vector.GreaterThan(k1, Vector<uint>.Zero).As<uint, float>()).Store(g + i + w);
+                (Vector.Load(g + i + 2 * w) & Vector.GreaterThan(k2, Vector<uint>.Zero).As<uint, float>()).Store(g + i + 2 * w);
+                (Vector.Load(g + i + 3 * w) & Vector.GreaterThan(k3, Vector<uint>.Zero).As<uint, float>()).Store(g + i + 3 * w);
             }
+        }
         for (; i < n; i++)
             if (mask[i] == 0) g[i] = 0f;
     }

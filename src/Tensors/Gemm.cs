@@ -7,9 +7,14 @@ namespace NativeIg.Tensors;
 /// <summary>Which micro-kernel a GEMM runs. <see cref="Gemm.Best"/> is chosen from the CPU at start-up.</summary>
 public enum GemmKernel
 {
+    /// <summary>Plain loops: the fallback where the runtime offers no vector hardware.</summary>
     Scalar,
+    /// <summary>6×16 with 256-bit FMA (x86 AVX2 + FMA3).</summary>
     Avx2,
+    /// <summary>8×32 with 512-bit FMA (x86 AVX-512F).</summary>
     Avx512,
+    /// <summary>6×8 with 128-bit vectors: NEON/AdvSimd on ARM64, SSE on x86 without AVX2 (FMA where the CPU has it).</summary>
+    Vector128,
 }
 
 /// <summary>
@@ -33,11 +38,11 @@ public readonly unsafe struct DenseA(float* data, int ld, bool transposed) : IPa
 {
     public void Pack(int i0, int rows, int k0, int kc, int mr, float* dest)
     {
-        if (!transposed && mr == 8 && Avx.IsSupported)
+        if (!transposed && Gemm.CanPackRows(mr))
         {
-            float** rowPointers = stackalloc float*[8];
-            for (int i = 0; i < 8; i++) rowPointers[i] = i < rows ? data + (long)(i0 + i) * ld + k0 : Gemm.ZeroRow(kc);
-            Gemm.PackRows8(rowPointers, kc, dest);
+            float** rowPointers = stackalloc float*[mr];
+            for (int i = 0; i < mr; i++) rowPointers[i] = i < rows ? data + (long)(i0 + i) * ld + k0 : Gemm.ZeroRow(kc);
+            Gemm.PackRows(rowPointers, mr, kc, dest);
             return;
         }
         if (!transposed)
@@ -127,16 +132,32 @@ public sealed unsafe class PackedB
 /// </summary>
 public static unsafe class Gemm
 {
+    /// <summary>
+    /// The widest kernel this process may use, chosen once. The runtime's switches narrow it:
+    /// <c>DOTNET_EnableAVX512=0</c> (in .NET 10; <c>DOTNET_EnableAVX512F</c> is no longer read) gives the
+    /// AVX2 path, <c>DOTNET_EnableAVX2=0</c> the 128-bit path that ARM64 takes.
+    /// </summary>
     public static GemmKernel Best { get; } =
-        Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? GemmKernel.Avx512 :
-        Avx2.IsSupported && Fma.IsSupported ? GemmKernel.Avx2 : GemmKernel.Scalar;
+        IsSupported(GemmKernel.Avx512) ? GemmKernel.Avx512 :
+        IsSupported(GemmKernel.Avx2) ? GemmKernel.Avx2 :
+        IsSupported(GemmKernel.Vector128) ? GemmKernel.Vector128 : GemmKernel.Scalar;
 
     public static bool IsSupported(GemmKernel kernel) => kernel switch
     {
         GemmKernel.Scalar => true,
-        GemmKernel.Avx2 => Avx2.IsSupported && Fma.IsSupported,
-        GemmKernel.Avx512 => Avx512F.IsSupported,
+        GemmKernel.Avx2 => Avx2.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated,
+        GemmKernel.Avx512 => Avx512F.IsSupported && Vector512.IsHardwareAccelerated,
+        GemmKernel.Vector128 => Vector128.IsHardwareAccelerated,
         _ => false,
+    };
+
+    /// <summary>The instruction-set path every kernel of this process takes, in words (for benchmark tables and --version).</summary>
+    public static string InstructionSetPath => Best switch
+    {
+        GemmKernel.Avx512 => "AVX-512",
+        GemmKernel.Avx2 => "AVX2+FMA",
+        GemmKernel.Vector128 => System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "128-bit (AdvSimd)" : Fma.IsSupported ? "128-bit (SSE+FMA)" : "128-bit (SSE)",
+        _ => "scalar",
     };
 
     /// <summary>Worker threads for GEMM and the other parallel kernels (default: all cores).</summary>
@@ -148,6 +169,7 @@ public static unsafe class Gemm
     private static (int Mr, int Nr) Geometry(GemmKernel kernel) => kernel switch
     {
         GemmKernel.Avx512 => (8, 32),
+        GemmKernel.Vector128 => (6, 8),
         _ => (6, 16),
     };
 
@@ -341,40 +363,97 @@ public static unsafe class Gemm
         return (float*)Unsafe.AsPointer(ref Zeros[0]);
     }
 
+    /// <summary>Whether <see cref="PackRows"/> has a vector transpose for panels <paramref name="mr"/> rows high on this CPU.</summary>
+    internal static bool CanPackRows(int mr) =>
+        (mr == 8 || mr == 6) && Avx.IsSupported && Vector256.IsHardwareAccelerated ||
+        mr == 6 && Vector128.IsHardwareAccelerated;
+
     /// <summary>
-    /// dest[j·8 + i] = rows[i][j] for j &lt; count: eight contiguous rows into one 8-wide packed panel,
-    /// eight columns at a time with an in-register 8×8 transpose (contiguous loads and stores instead
-    /// of eight strided scalar stores per column).
+    /// dest[j·mr + i] = rows[i][j] for j &lt; count (mr = 6 or 8): contiguous rows into one packed panel
+    /// with in-register transposes — contiguous loads and stores instead of mr strided scalar stores per
+    /// column. A 6-row panel is transposed as 8 (or as 4 + 4) rows whose last two are zeros; each
+    /// column's store then runs two floats into the next column, which the next store overwrites, so
+    /// the vector loop stops one column group early and the tail is copied plainly.
     /// </summary>
-    internal static void PackRows8(float** rows, int count, float* dest)
+    internal static void PackRows(float** rows, int mr, int count, float* dest)
     {
         int j = 0;
-        for (; j + 8 <= count; j += 8)
+        if (Avx.IsSupported && Vector256.IsHardwareAccelerated)
         {
-            var r0 = Avx.LoadVector256(rows[0] + j); var r1 = Avx.LoadVector256(rows[1] + j);
-            var r2 = Avx.LoadVector256(rows[2] + j); var r3 = Avx.LoadVector256(rows[3] + j);
-            var r4 = Avx.LoadVector256(rows[4] + j); var r5 = Avx.LoadVector256(rows[5] + j);
-            var r6 = Avx.LoadVector256(rows[6] + j); var r7 = Avx.LoadVector256(rows[7] + j);
-            var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-            var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-            var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-            var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-            var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-            float* d = dest + j * 8;
-            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-            Avx.Store(d + 8, Avx.Permute2x128(u1, u5, 0x20));
-            Avx.Store(d + 16, Avx.Permute2x128(u2, u6, 0x20));
-            Avx.Store(d + 24, Avx.Permute2x128(u3, u7, 0x20));
-            Avx.Store(d + 32, Avx.Permute2x128(u0, u4, 0x31));
-            Avx.Store(d + 40, Avx.Permute2x128(u1, u5, 0x31));
-            Avx.Store(d + 48, Avx.Permute2x128(u2, u6, 0x31));
-            Avx.Store(d + 56, Avx.Permute2x128(u3, u7, 0x31));
+            float* zero = ZeroRow(count);
+            float* r6 = mr == 8 ? rows[6] : zero, r7 = mr == 8 ? rows[7] : zero;
+            for (; j + 8 < count || mr == 8 && j + 8 <= count; j += 8)
+            {
+                Transpose8x8(Avx.LoadVector256(rows[0] + j), Avx.LoadVector256(rows[1] + j), Avx.LoadVector256(rows[2] + j), Avx.LoadVector256(rows[3] + j),
+                    Avx.LoadVector256(rows[4] + j), Avx.LoadVector256(rows[5] + j), Avx.LoadVector256(r6 + j), Avx.LoadVector256(r7 + j),
+                    out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+                float* d = dest + j * mr;
+                c0.Store(d); c1.Store(d + mr); c2.Store(d + 2 * mr); c3.Store(d + 3 * mr);
+                c4.Store(d + 4 * mr); c5.Store(d + 5 * mr); c6.Store(d + 6 * mr); c7.Store(d + 7 * mr);
+            }
+        }
+        else if (mr == 6 && Vector128.IsHardwareAccelerated)
+        {
+            var zero = Vector128<float>.Zero;
+            for (; j + 4 < count; j += 4)
+            {
+                Transpose4x4(Vector128.Load(rows[0] + j), Vector128.Load(rows[1] + j), Vector128.Load(rows[2] + j), Vector128.Load(rows[3] + j),
+                    out var c0, out var c1, out var c2, out var c3);
+                Transpose4x4(Vector128.Load(rows[4] + j), Vector128.Load(rows[5] + j), zero, zero, out var e0, out var e1, out var e2, out var e3);
+                float* d = dest + j * 6;
+                c0.Store(d); e0.Store(d + 4); c1.Store(d + 6); e1.Store(d + 10);
+                c2.Store(d + 12); e2.Store(d + 16); c3.Store(d + 18); e3.Store(d + 22);
+            }
         }
         for (; j < count; j++)
-            for (int i = 0; i < 8; i++) dest[j * 8 + i] = rows[i][j];
+            for (int i = 0; i < mr; i++) dest[j * mr + i] = rows[i][j];
+    }
+
+    /// <summary>Eight rows of eight in, eight columns out (unpack, shuffle, then swap 128-bit halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        c0 = Avx.Permute2x128(u0, u4, 0x20); c1 = Avx.Permute2x128(u1, u5, 0x20);
+        c2 = Avx.Permute2x128(u2, u6, 0x20); c3 = Avx.Permute2x128(u3, u7, 0x20);
+        c4 = Avx.Permute2x128(u0, u4, 0x31); c5 = Avx.Permute2x128(u1, u5, 0x31);
+        c6 = Avx.Permute2x128(u2, u6, 0x31); c7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
+
+    /// <summary>Four rows of four in, four columns out: SSE unpack/movlhps on x86, zip on ARM64, lane copies elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose4x4(Vector128<float> r0, Vector128<float> r1, Vector128<float> r2, Vector128<float> r3,
+        out Vector128<float> c0, out Vector128<float> c1, out Vector128<float> c2, out Vector128<float> c3)
+    {
+        if (Sse.IsSupported)
+        {
+            var t0 = Sse.UnpackLow(r0, r1); var t1 = Sse.UnpackHigh(r0, r1);
+            var t2 = Sse.UnpackLow(r2, r3); var t3 = Sse.UnpackHigh(r2, r3);
+            c0 = Sse.MoveLowToHigh(t0, t2); c1 = Sse.MoveHighToLow(t2, t0);
+            c2 = Sse.MoveLowToHigh(t1, t3); c3 = Sse.MoveHighToLow(t3, t1);
+        }
+        else if (System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported)
+        {
+            var t0 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipLow(r0, r1).AsUInt64(); var t1 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipHigh(r0, r1).AsUInt64();
+            var t2 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipLow(r2, r3).AsUInt64(); var t3 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipHigh(r2, r3).AsUInt64();
+            c0 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipLow(t0, t2).AsSingle(); c1 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipHigh(t0, t2).AsSingle();
+            c2 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipLow(t1, t3).AsSingle(); c3 = System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.ZipHigh(t1, t3).AsSingle();
+        }
+        else
+        {
+            c0 = Vector128.Create(r0[0], r1[0], r2[0], r3[0]); c1 = Vector128.Create(r0[1], r1[1], r2[1], r3[1]);
+            c2 = Vector128.Create(r0[2], r1[2], r2[2], r3[2]); c3 = Vector128.Create(r0[3], r1[3], r2[3], r3[3]);
+        }
     }
 
     /// <summary>The valid rows × cols of a tile computed into a scratch buffer, stored with the epilogue.</summary>
@@ -399,6 +478,7 @@ public static unsafe class Gemm
         {
             case GemmKernel.Avx512: Kernel8x32Avx512(kc, a, b, c, ldc, accumulate, bias, relu); break;
             case GemmKernel.Avx2: Kernel6x16Avx2(kc, a, b, c, ldc, accumulate, bias, relu); break;
+            case GemmKernel.Vector128: Kernel6x8Vector128(kc, a, b, c, ldc, accumulate, bias, relu); break;
             default: Kernel6x16Scalar(kc, a, b, c, ldc, accumulate, bias, relu); break;
         }
     }
@@ -539,6 +619,66 @@ public static unsafe class Gemm
         }
         Vector256.Max(v0 + bias0, floor).Store(c);
         Vector256.Max(v1 + bias1, floor).Store(c + 8);
+    }
+
+    /// <summary>
+    /// 6×8 with 128-bit vectors: 12 accumulators, two B vectors and a broadcast fit the 16 registers of
+    /// SSE (and leave room on ARM64's 32). Fused multiply-add where the CPU has one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x8Vector128(int kc, float* a, float* b, float* c, int ldc, bool accumulate, float* bias, bool relu)
+    {
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector128<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector128.Load(b);
+            var b1 = Vector128.Load(b + 4);
+            var a0 = Vector128.Create(a[0]);
+            c00 = MultiplyAdd128(a0, b0, c00); c01 = MultiplyAdd128(a0, b1, c01);
+            var a1 = Vector128.Create(a[1]);
+            c10 = MultiplyAdd128(a1, b0, c10); c11 = MultiplyAdd128(a1, b1, c11);
+            var a2 = Vector128.Create(a[2]);
+            c20 = MultiplyAdd128(a2, b0, c20); c21 = MultiplyAdd128(a2, b1, c21);
+            var a3 = Vector128.Create(a[3]);
+            c30 = MultiplyAdd128(a3, b0, c30); c31 = MultiplyAdd128(a3, b1, c31);
+            var a4 = Vector128.Create(a[4]);
+            c40 = MultiplyAdd128(a4, b0, c40); c41 = MultiplyAdd128(a4, b1, c41);
+            var a5 = Vector128.Create(a[5]);
+            c50 = MultiplyAdd128(a5, b0, c50); c51 = MultiplyAdd128(a5, b1, c51);
+            a += 6;
+            b += 8;
+        }
+        var bias0 = bias is null ? default : Vector128.Load(bias);
+        var bias1 = bias is null ? default : Vector128.Load(bias + 4);
+        var floor = relu ? Vector128<float>.Zero : Vector128.Create(float.NegativeInfinity);
+        Store128(c, c00, c01, accumulate, bias0, bias1, floor); c += ldc;
+        Store128(c, c10, c11, accumulate, bias0, bias1, floor); c += ldc;
+        Store128(c, c20, c21, accumulate, bias0, bias1, floor); c += ldc;
+        Store128(c, c30, c31, accumulate, bias0, bias1, floor); c += ldc;
+        Store128(c, c40, c41, accumulate, bias0, bias1, floor); c += ldc;
+        Store128(c, c50, c51, accumulate, bias0, bias1, floor);
+    }
+
+    /// <summary>a·b + c: one fused instruction on FMA3 or NEON, a multiply and an add on plain SSE.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> MultiplyAdd128(Vector128<float> a, Vector128<float> b, Vector128<float> c)
+    {
+        if (Fma.IsSupported) return Fma.MultiplyAdd(a, b, c);
+        if (System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported) return System.Runtime.Intrinsics.Arm.AdvSimd.FusedMultiplyAdd(c, a, b);
+        return a * b + c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store128(float* c, Vector128<float> v0, Vector128<float> v1, bool accumulate, Vector128<float> bias0, Vector128<float> bias1, Vector128<float> floor)
+    {
+        if (accumulate)
+        {
+            v0 += Vector128.Load(c);
+            v1 += Vector128.Load(c + 4);
+        }
+        Vector128.Max(v0 + bias0, floor).Store(c);
+        Vector128.Max(v1 + bias1, floor).Store(c + 4);
     }
 
     private static void Kernel6x16Scalar(int kc, float* a, float* b, float* c, int ldc, bool accumulate, float* bias, bool relu)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -110,11 +111,11 @@ public static class Lrn
     private static (int Start, int End) Partition(int count, int parts, int part) =>
         ((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts));
 
-    /// <summary>Every Inception LRN (β = ¾) on AVX-512 takes the fused loop.</summary>
-    private static bool Fused(LrnParameters p) => p.Beta == 0.75f && Vector512.IsHardwareAccelerated;
+    /// <summary>Every Inception LRN (β = ¾) takes the fused loop wherever the runtime has vectors (any width).</summary>
+    private static bool Fused(LrnParameters p) => p.Beta == 0.75f && Vector.IsHardwareAccelerated;
 
     /// <summary>
-    /// scale and scale^−¾ in one pass of 16-channel vectors: the window sum is <c>size</c> unaligned
+    /// scale and scale^−¾ in one pass of channel vectors (Vector&lt;float&gt;: 8 lanes on x86, 4 on ARM64): the window sum is <c>size</c> unaligned
     /// loads of the padded squares, and s^−¾ = 1/(√s·√√s) — no calls per pixel, no power function.
     /// </summary>
     private static void ScaleFused(LrnParameters p, ReadOnlySpan<float> x, float[] padded, Span<float> scale, Span<float> scalePow)
@@ -124,17 +125,17 @@ public static class Lrn
         pad[..p.Before].Clear();
         pad[(p.Before + c)..].Clear();
         TensorPrimitives.Multiply(x, x, pad.Slice(p.Before, c));
-        var alpha = Vector512.Create(p.Alpha / p.Size);
-        var k = Vector512.Create(p.K);
+        var alpha = new Vector<float>(p.Alpha / p.Size);
+        var k = new Vector<float>(p.K);
         int ch = 0;
-        for (; ch + 16 <= c; ch += 16)
+        for (; ch + Vector<float>.Count <= c; ch += Vector<float>.Count)
         {
-            var sum = Vector512.LoadUnsafe(ref padded[ch]);
-            for (int j = 1; j < p.Size; j++) sum += Vector512.LoadUnsafe(ref padded[ch + j]);
+            var sum = Vector.LoadUnsafe(ref padded[ch]);
+            for (int j = 1; j < p.Size; j++) sum += Vector.LoadUnsafe(ref padded[ch + j]);
             var s = sum * alpha + k;
-            var root = Vector512.Sqrt(s);
+            var root = Vector.SquareRoot(s);
             s.StoreUnsafe(ref scale[ch]);
-            (Vector512<float>.One / (root * Vector512.Sqrt(root))).StoreUnsafe(ref scalePow[ch]);
+            (Vector<float>.One / (root * Vector.SquareRoot(root))).StoreUnsafe(ref scalePow[ch]);
         }
         for (; ch < c; ch++)
         {

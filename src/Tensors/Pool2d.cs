@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -39,49 +41,65 @@ public static class Pool2d
             int n = row / g.OutH, oy = row % g.OutH;
             int wy = oy * g.StrideH - g.PadTop;
             int y0 = Math.Max(wy, 0), y1 = Math.Min(wy + g.KernelH, g.H);
-            Span<int> lanes = stackalloc int[16];
+            // Per output pixel, the window's in-image taps: where each starts in x, and its position kh·KW + kw.
+            Span<int> offsets = stackalloc int[g.KernelH * g.KernelW];
+            Span<int> positions = stackalloc int[g.KernelH * g.KernelW];
+            ref float xr = ref xs[xo];
             for (int ox = 0; ox < g.OutW; ox++)
             {
                 int wx = ox * g.StrideW - g.PadLeft;
                 int x0 = Math.Max(wx, 0), x1 = Math.Min(wx + g.KernelW, g.W);
-                int outBase = ((n * g.OutH + oy) * g.OutW + ox) * c;
-                int first = ((n * g.H + y0) * g.W + x0) * c;
-                int firstTap = (y0 - wy) * g.KernelW + (x0 - wx);
-                int ch = 0;
-                if (Vector512.IsHardwareAccelerated)
-                {
-                    for (; ch + 16 <= c; ch += 16)
+                int count = 0;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
                     {
-                        var best = Vector512.LoadUnsafe(ref xs[xo + first + ch]);
-                        var bestTap = Vector512.Create(firstTap);
-                        for (int iy = y0; iy < y1; iy++)
-                            for (int ix = x0; ix < x1; ix++)
-                            {
-                                var v = Vector512.LoadUnsafe(ref xs[xo + ((n * g.H + iy) * g.W + ix) * c + ch]);
-                                var greater = Vector512.GreaterThan(v, best);
-                                best = Vector512.ConditionalSelect(greater, v, best);
-                                bestTap = Vector512.ConditionalSelect(greater.AsInt32(), Vector512.Create((iy - wy) * g.KernelW + (ix - wx)), bestTap);
-                            }
+                        offsets[count] = ((n * g.H + iy) * g.W + ix) * c;
+                        positions[count++] = (iy - wy) * g.KernelW + (ix - wx);
+                    }
+                int outBase = ((n * g.OutH + oy) * g.OutW + ox) * c;
+                int ch = 0;
+                if (Vector.IsHardwareAccelerated && Vector<int>.Count is 4 or 8)
+                {
+                    // Vector<float>: 256 bits on AVX2 and AVX-512 machines, 128 on ARM64 and SSE, one loop for all.
+                    for (; ch + Vector<float>.Count <= c; ch += Vector<float>.Count)
+                    {
+                        var best = Vector.LoadUnsafe(ref xr, (nuint)(offsets[0] + ch));
+                        var bestTap = new Vector<int>(positions[0]);
+                        for (int t = 1; t < count; t++)
+                        {
+                            var v = Vector.LoadUnsafe(ref xr, (nuint)(offsets[t] + ch));
+                            var greater = Vector.GreaterThan(v, best); // strictly larger: the first maximum keeps its tap
+                            best = Vector.ConditionalSelect(greater, v, best);
+                            bestTap = Vector.ConditionalSelect(greater, new Vector<int>(positions[t]), bestTap);
+                        }
                         best.StoreUnsafe(ref ys[yo + outBase + ch]);
-                        bestTap.StoreUnsafe(ref lanes[0]);
-                        for (int l = 0; l < 16; l++) taps[outBase + ch + l] = (byte)lanes[l];
+                        StoreTaps(bestTap, ref taps[outBase + ch]);
                     }
                 }
                 for (; ch < c; ch++)
                 {
-                    float best = xs[xo + first + ch];
-                    int bestTap = firstTap;
-                    for (int iy = y0; iy < y1; iy++)
-                        for (int ix = x0; ix < x1; ix++)
-                        {
-                            float v = xs[xo + ((n * g.H + iy) * g.W + ix) * c + ch];
-                            if (v > best) { best = v; bestTap = (iy - wy) * g.KernelW + (ix - wx); }
-                        }
+                    float best = Unsafe.Add(ref xr, offsets[0] + ch);
+                    int bestTap = positions[0];
+                    for (int t = 1; t < count; t++)
+                    {
+                        float v = Unsafe.Add(ref xr, offsets[t] + ch);
+                        if (v > best) { best = v; bestTap = positions[t]; }
+                    }
                     ys[yo + outBase + ch] = best;
                     taps[outBase + ch] = (byte)bestTap;
                 }
             }
         });
+    }
+
+    /// <summary>Vector&lt;int&gt;.Count taps (each &lt; 256) narrowed to bytes and stored (4 or 8 lanes; the caller checks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTaps(Vector<int> taps, ref byte destination)
+    {
+        var words = Vector.Narrow(taps.As<int, uint>(), taps.As<int, uint>());
+        var bytes = Vector.Narrow(words, words).As<byte, ulong>();
+        if (Vector<int>.Count == 8) Unsafe.WriteUnaligned(ref destination, bytes[0]);
+        else Unsafe.WriteUnaligned(ref destination, (uint)bytes[0]);
     }
 
     /// <summary>
@@ -97,46 +115,65 @@ public static class Pool2d
         var dxb = dx.Buffer; int dxo = dx.Offset;
         var dyb = dy.Buffer; int dyo = dy.Offset;
         int c = g.C;
+        int most = g.KernelH * g.KernelW;
         Parallel.For(0, g.N * g.H, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, row =>
         {
             int n = row / g.H, iy = row % g.H;
             var (oy0, oy1) = Covering(iy + g.PadTop, g.KernelH, g.StrideH, g.OutH);
+            // Per input pixel, the windows that cover it: where each output starts, and this pixel's tap in it.
+            Span<int> outputs = stackalloc int[most];
+            Span<int> positions = stackalloc int[most];
+            ref float dyr = ref dyb[dyo];
             for (int ix = 0; ix < g.W; ix++)
             {
                 var (ox0, ox1) = Covering(ix + g.PadLeft, g.KernelW, g.StrideW, g.OutW);
+                int count = 0;
+                for (int oy = oy0; oy <= oy1; oy++)
+                    for (int ox = ox0; ox <= ox1; ox++)
+                    {
+                        outputs[count] = ((n * g.OutH + oy) * g.OutW + ox) * c;
+                        positions[count++] = (iy + g.PadTop - oy * g.StrideH) * g.KernelW + (ix + g.PadLeft - ox * g.StrideW);
+                    }
                 int at = dxo + ((n * g.H + iy) * g.W + ix) * c;
                 int ch = 0;
-                if (Avx512F.IsSupported)
+                if (Vector.IsHardwareAccelerated && Vector<int>.Count is 4 or 8)
                 {
-                    for (; ch + 16 <= c; ch += 16)
+                    for (; ch + Vector<float>.Count <= c; ch += Vector<float>.Count)
                     {
-                        var sum = accumulate ? Vector512.LoadUnsafe(ref dxb[at + ch]) : Vector512<float>.Zero;
-                        for (int oy = oy0; oy <= oy1; oy++)
-                            for (int ox = ox0; ox <= ox1; ox++)
-                            {
-                                int o = ((n * g.OutH + oy) * g.OutW + ox) * c + ch;
-                                int tap = (iy + g.PadTop - oy * g.StrideH) * g.KernelW + (ix + g.PadLeft - ox * g.StrideW);
-                                var recorded = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref taps[o]));
-                                var mine = Vector512.Equals(recorded, Vector512.Create(tap)).AsSingle();
-                                sum += Vector512.BitwiseAnd(Vector512.LoadUnsafe(ref dyb[dyo + o]), mine);
-                            }
+                        var sum = accumulate ? Vector.LoadUnsafe(ref dxb[at + ch]) : Vector<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            int o = outputs[t] + ch;
+                            var mine = Vector.Equals(WidenTaps(ref taps[o]), new Vector<int>(positions[t])).As<int, float>();
+                            sum += Vector.LoadUnsafe(ref dyr, (nuint)o) & mine;
+                        }
                         sum.StoreUnsafe(ref dxb[at + ch]);
                     }
                 }
                 for (; ch < c; ch++)
                 {
                     float sum = accumulate ? dxb[at + ch] : 0f;
-                    for (int oy = oy0; oy <= oy1; oy++)
-                        for (int ox = ox0; ox <= ox1; ox++)
-                        {
-                            int o = ((n * g.OutH + oy) * g.OutW + ox) * c + ch;
-                            int tap = (iy + g.PadTop - oy * g.StrideH) * g.KernelW + (ix + g.PadLeft - ox * g.StrideW);
-                            if (taps[o] == tap) sum += dyb[dyo + o];
-                        }
+                    for (int t = 0; t < count; t++)
+                        if (taps[outputs[t] + ch] == positions[t]) sum += Unsafe.Add(ref dyr, outputs[t] + ch);
                     dxb[at + ch] = sum;
                 }
             }
         });
+    }
+
+    /// <summary>Vector&lt;int&gt;.Count recorded taps (bytes) widened to int lanes (4 or 8 lanes; the caller checks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<int> WidenTaps(ref byte source)
+    {
+        if (Vector<int>.Count == 8)
+        {
+            var bytes = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref source)).AsByte();
+            return Avx2.IsSupported
+                ? Avx2.ConvertToVector256Int32(bytes).AsVector()
+                : Vector256.WidenLower(Vector128.WidenLower(bytes).ToVector256Unsafe()).AsInt32().AsVector();
+        }
+        var four = Vector128.CreateScalar(Unsafe.ReadUnaligned<uint>(ref source)).AsByte();
+        return Vector128.WidenLower(Vector128.WidenLower(four)).AsInt32().AsVector();
     }
 
     /// <summary>The outputs o0…o1 whose windows [o·stride, o·stride + kernel) cover padded position p.</summary>
