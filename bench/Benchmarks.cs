@@ -176,7 +176,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Contains("--ig-memory")) return MemoryReport.Run(args);
-        if (args.Contains("--profile")) return MemoryReport.Profile();
+        if (args.Contains("--profile")) return MemoryReport.Profile(args);
         Console.WriteLine($"// {InstructionSetJobs.CpuDescription()}; kernels of this process: {Gemm.InstructionSetPath}");
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, ManualConfig.Union(DefaultConfig.Instance, new BenchConfig()));
         return 0;
@@ -204,22 +204,27 @@ public static class MemoryReport
     /// Per-op forward/backward times for one 26-image chunk (the size IG uses at m = 50, batch 32), on
     /// the CPU or, with NATIVEIG_BENCH_DEVICE set, on that device (synchronised after every op).
     /// </summary>
-    public static int Profile()
+    public static int Profile(string[] args)
     {
+        // --batch N (default 26, one IG chunk at m = 50) and --forward-only (inference, as classify runs it).
+        int images = args.SkipWhile(a => a != "--batch").Skip(1).Select(int.Parse).FirstOrDefault(26);
+        bool forwardOnly = args.Contains("--forward-only");
         var deviceName = Environment.GetEnvironmentVariable("NATIVEIG_BENCH_DEVICE");
         using var device = deviceName is null ? null : NativeIg.Tensors.Gpu.GpuDevice.Open(deviceName);
         var model = device is null ? BenchData.LoadModel() : BenchData.LoadModel().ToDevice(device);
-        using var hostBatch = Tensor.Filled(0.5f, 26, 224, 224, 3);
+        using var hostBatch = Tensor.Filled(0.5f, images, 224, 224, 3);
         using var batch = hostBatch.To(device);
         Console.WriteLine($"// profile on {(device is null ? "cpu" : $"{device.Kind} ({device.Name})")}");
         TapeProfile? profile = null;
-        for (int run = 0; run < 3; run++)
+        for (int run = 0; run < (forwardOnly ? 20 : 3); run++)
         {
             profile = new TapeProfile();
-            using var tape = new Tape { Profile = profile };
+            using var tape = forwardOnly ? Tape.ForInference() : new Tape();
+            tape.Profile = profile;
             var x = tape.Input(batch);
             var selected = tape.SelectColumn(tape.Softmax(model.Logits(tape, x)), 554);
-            using var seed = Tensor.Filled(1f, 26);
+            if (forwardOnly) continue;
+            using var seed = Tensor.Filled(1f, images);
             tape.Backward(selected, seed);
             x.Grad!.Dispose();
         }

@@ -236,6 +236,35 @@ public class IntegratedGradientsMemoryTests
         Assert.True(large <= small * 1.1, $"peak {large} bytes at 2000 steps vs {small} at 50");
     }
 
+    /// <summary>
+    /// Issue 11 item 7: the peak grew with the steps because the chunk size did (26 images at m = 50,
+    /// 32 at m = 1000) and a shorter last chunk allocated buffers of its own. Full chunks and reuse of
+    /// larger pooled buffers make the peak one full batch at every step count.
+    /// </summary>
+    [Fact]
+    public void PeakMemoryIsTheSameAtEveryStepCount()
+    {
+        var w = Tensor.FromSpan(Random(3 * 3 * 3 * 8, 4).Select(v => v * 0.3f).ToArray(), 3, 3, 3, 8);
+        var fc = Tensor.FromSpan(Random(8 * 16 * 16, 5).Select(v => v * 0.01f).ToArray(), 8 * 16 * 16, 1);
+        var ig = new IntegratedGradients(new ConvModel(Variable.Parameter(w, "w"), Variable.Parameter(fc, "fc")));
+        using var x = TestUtil.RandomTensor(6, 16, 16, 3);
+        using var baseline = Tensor.Zeros(16, 16, 3);
+        using (ig.Attribute(x, baseline, 0, 20, batchSize: 8, output: TargetOutput.Logit)) { } // warm the pool
+        var peaks = new[] { 50, 240, 1000 }.Select(steps =>
+        {
+            BufferPool.Shared.ResetPeak();
+            long before = BufferPool.Shared.LiveBytes;
+            long pooledBefore = BufferPool.Shared.PooledBytes;
+            using (ig.Attribute(x, baseline, 0, steps, batchSize: 8, output: TargetOutput.Logit)) { }
+            return (Steps: steps, Peak: BufferPool.Shared.PeakLiveBytes - before, Growth: BufferPool.Shared.PooledBytes - pooledBefore);
+        }).ToArray();
+        foreach (var p in peaks)
+        {
+            Assert.True(Math.Abs(p.Peak - peaks[0].Peak) <= 0.05 * peaks[0].Peak, $"peak {p.Peak} bytes at {p.Steps} steps vs {peaks[0].Peak} at {peaks[0].Steps}");
+            Assert.True(p.Growth <= 0, $"the pool grew by {p.Growth} bytes at {p.Steps} steps: a chunk allocated new buffers");
+        }
+    }
+
     private sealed class ConvModel(Variable w, Variable fc) : IDifferentiableModel
     {
         public int[] ImageShape => [16, 16, 3];

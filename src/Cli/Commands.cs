@@ -10,18 +10,19 @@ internal static class Classify
     public static readonly string[] ValueOptions = ["--top", "--weights", "--labels", "--threads", "--device"];
     public static readonly string[] Flags = ["--json", "--skip-checksum"];
 
-    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         if (a.Positional.Count == 0) throw new UsageException("classify needs at least one IMAGE.");
         int top = a.Int("--top") ?? 5;
         if (top is < 1 or > GoogLeNet.ClassCount) throw new UsageException($"--top must be in 1…{GoogLeNet.ClassCount}.");
         Program.ApplyThreads(a);
+        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
         using var device = Program.OpenDevice(a);
         var model = Program.LoadModel(a, device);
-        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
         int failures = 0;
         foreach (var path in a.Positional)
         {
+            cancellation.ThrowIfCancellationRequested();
             Tensor image;
             try { image = ImageLoader.LoadForModel(path); }
             catch (Exception e) when (e is ImageFormatException or FormatException or IOException)
@@ -61,20 +62,25 @@ internal static class Explain
         ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device"];
     public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum"];
 
-    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
+    /// <summary>The largest --batch: each path image holds about 10 MB of GoogLeNet activations.</summary>
+    public const int MaxBatch = 256;
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
-        // Every argument is checked before the model loads or any gradient is computed.
+        // Every argument is checked before any file is read, the model loads or any gradient is computed.
         if (a.Positional.Count > 1) throw new UsageException("explain takes one IMAGE.");
-        string imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
         int steps = a.Int("--steps") ?? 50;
-        if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
+        if (steps is < 1 or > IntegratedGradients.MaxSteps) throw new UsageException($"--steps must be in 1…{IntegratedGradients.MaxSteps}, got {steps}.");
         double? autoTolerance = a.Double("--auto-steps");
         if (autoTolerance is not null && a.Value("--steps") is not null) throw new UsageException("Give --steps or --auto-steps, not both.");
-        if (autoTolerance is <= 0) throw new UsageException("--auto-steps needs a tolerance > 0 (e.g. 0.01 for 1%).");
+        if (autoTolerance is not null && !(autoTolerance > 0 && autoTolerance <= 1)) throw new UsageException("--auto-steps needs a tolerance in (0, 1] (e.g. 0.01 for 1%).");
         int maxSteps = a.Int("--max-steps") ?? 1600;
-        if (maxSteps < 50) throw new UsageException("--max-steps must be ≥ 50.");
+        if (maxSteps is < 50 or > IntegratedGradients.MaxSteps) throw new UsageException($"--max-steps must be in 50…{IntegratedGradients.MaxSteps}, got {maxSteps}.");
         int batch = a.Int("--batch") ?? 32;
-        if (batch < 1) throw new UsageException($"--batch must be ≥ 1, got {batch}.");
+        if (batch is < 1 or > MaxBatch) throw new UsageException($"--batch must be in 1…{MaxBatch}, got {batch}.");
+        string baselineSpec = a.Value("--baseline") ?? "black";
+        try { Baselines.ValidateSpec(baselineSpec); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
         IntegrationRule rule;
         try { rule = PathRules.Parse(a.Value("--rule") ?? "trapezoid"); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
@@ -91,35 +97,45 @@ internal static class Explain
             catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
         double? clip = a.Double("--clip");
-        if (clip is <= 0 or > 100) throw new UsageException("--clip must be a percentile in (0, 100].");
+        if (clip is not null && !(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
+        if (a.Value("--out") is "") throw new UsageException("--out needs a folder name.");
         Program.ApplyThreads(a);
 
+        // Then the cheap files, so that a bad label, image or output folder fails before the model loads.
+        string imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
+        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
+        int? requestedTarget = null;
+        if (a.Value("--target") is { } targetText)
+            requestedTarget = labels.Find(targetText) ?? throw new UsageException(
+                int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{GoogLeNet.ClassCount - 1}." : $"--target '{targetText}' is not an ImageNet label (e.g. \"fireboat\", \"giant panda\") or a class index.");
+        string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imagePath));
+        AtomicFiles.RequireWritableDirectory(outDir);
         using var image = ImageLoader.LoadForModel(imagePath);
-        using var baseline = Baselines.Parse(a.Value("--baseline") ?? "black", image);
+        using var baseline = Baselines.Parse(baselineSpec, image);
         using var device = Program.OpenDevice(a);
         var model = Program.LoadModel(a, device);
-        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
 
         using var batch1 = image.Reshape(1, GoogLeNet.InputSize, GoogLeNet.InputSize, 3);
         using var probabilities = model.PredictProbabilities(batch1);
         var top3 = GoogLeNet.TopK(probabilities.Span, 3);
-        int target = top3[0].Index;
-        if (a.Value("--target") is { } targetText)
-            target = labels.Find(targetText) ?? throw new UsageException(
-                int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{GoogLeNet.ClassCount - 1}." : $"--target '{targetText}' is not an ImageNet label (e.g. \"fireboat\", \"giant panda\") or a class index.");
+        int target = requestedTarget ?? top3[0].Index;
 
         var ig = new IntegratedGradients(model);
         var progress = Console.IsErrorRedirected ? null : new ProgressBar(stderr);
-        var result = autoTolerance is { } tol
-            ? ig.AutoSteps(image, baseline, target, tol, 50, maxSteps, batch, rule, output, progress)
-            : ig.Attribute(image, baseline, target, steps, batch, rule, output, progress);
-        progress?.Finish();
+        IgResult result;
+        try
+        {
+            result = autoTolerance is { } tol
+                ? ig.AutoSteps(image, baseline, target, tol, 50, maxSteps, batch, rule, output, progress, cancellation)
+                : ig.Attribute(image, baseline, target, steps, batch, rule, output, progress, cancellation);
+        }
+        finally { progress?.Finish(); }
         using (result)
         {
-            string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imagePath));
+            cancellation.ThrowIfCancellationRequested();
             string title = $"IG for '{labels[target]}' ({target}), {result.Steps} steps";
             var files = ExplanationFiles.Write(outDir, result, image, baseline, title, colormap, clip, a.Flag("--signed"));
-            string baselineName = a.Value("--baseline") ?? "black";
+            string baselineName = baselineSpec;
             if (a.Flag("--json"))
             {
                 var record = new

@@ -11,11 +11,32 @@ public sealed class UsageException(string message) : Exception(message);
 
 public static class Program
 {
-    public const int Success = 0, Failure = 1, BadArguments = 2;
+    public const int Success = 0, Failure = 1, BadArguments = 2, Interrupted = 130, Terminated = 143;
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    /// <summary>
+    /// Ctrl-C (SIGINT) and SIGTERM cancel the work through the library's cancellation token instead of
+    /// killing the process: the current chunk finishes, nothing half-written is left (outputs are
+    /// renamed into place only when complete), one line is printed, and the exit code is 130 or 143.
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        using var cancellation = new CancellationTokenSource();
+        int signalExit = 0;
+        void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            context.Cancel = true; // keep the process; the token stops the work
+            Interlocked.CompareExchange(ref signalExit, context.Signal == System.Runtime.InteropServices.PosixSignal.SIGTERM ? Terminated : Interrupted, 0);
+            cancellation.Cancel();
+        }
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+        int code = Run(args, Console.Out, Console.Error, cancellation.Token);
+        return code == Interrupted && signalExit != 0 ? signalExit : code;
+    }
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, CancellationToken.None);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         try
         {
@@ -27,8 +48,8 @@ public static class Program
             var rest = args[1..];
             return args[0] switch
             {
-                "classify" => Classify.Run(new Arguments(rest, Help.Classify, Classify.ValueOptions, Classify.Flags), stdout, stderr),
-                "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr),
+                "classify" => Classify.Run(new Arguments(rest, Help.Classify, Classify.ValueOptions, Classify.Flags), stdout, stderr, cancellation),
+                "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr, cancellation),
                 _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain."),
             };
         }
@@ -36,6 +57,12 @@ public static class Program
         {
             stdout.Write(help.Text);
             return Success;
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            stderr.WriteLine();
+            stderr.WriteLine("nativeig: interrupted; no output was written or replaced for the unfinished work.");
+            return Interrupted;
         }
         catch (UsageException e)
         {
@@ -86,12 +113,13 @@ public static class Program
     {
         if (a.Int("--threads") is { } threads)
         {
-            if (threads < 1) throw new UsageException("--threads must be ≥ 1.");
+            if (threads is < 1 or > 1024) throw new UsageException($"--threads must be in 1…1024, got {threads}.");
             Gemm.Threads = threads;
         }
     }
 
-    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    // NaN and infinities (a target the model gives no probability, say) are written as "NaN"/"Infinity" rather than failing the whole record.
+    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     internal static string Percent(double p) => (p * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 }
@@ -142,7 +170,7 @@ internal sealed class Arguments
     {
         var v = Value(name);
         if (v is null) return null;
-        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r)) throw new UsageException($"{name} needs an integer, got '{v}'.");
+        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r)) throw new UsageException($"{name} needs an integer (at most {int.MaxValue}), got '{v}'.");
         return r;
     }
 
@@ -150,7 +178,7 @@ internal sealed class Arguments
     {
         var v = Value(name);
         if (v is null) return null;
-        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r)) throw new UsageException($"{name} needs a number, got '{v}'.");
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) || !double.IsFinite(r)) throw new UsageException($"{name} needs a finite number, got '{v}'.");
         return r;
     }
 }
@@ -186,7 +214,8 @@ internal static class Help
           --device NAME      cpu (default), cuda, opencl, ilgpu-cpu, or auto (CUDA, then OpenCL, then cpu)
           -h, --help         this help
 
-        Exit codes: 0 success, 1 a failure (a bad image: the others are still classified), 2 bad arguments.
+        Exit codes: 0 success, 1 a failure (a bad image: the others are still classified), 2 bad arguments,
+        130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
         """;
 
@@ -198,11 +227,11 @@ internal static class Help
 
         Options:
           --target LABEL|INDEX   class to explain, by name ("fireboat") or index (default: the top class)
-          --steps M              path steps (default 50)
-          --auto-steps TOL       start at 50 steps and double until |delta| ≤ TOL·|F(x) − F(baseline)|
-          --max-steps N          limit for --auto-steps (default 1600)
-          --batch B              path images per forward/backward batch (default 32)
-          --baseline SPEC        black (default), white, noise[:seed], blur[:sigma], or an image PATH
+          --steps M              path steps, 1…1000000 (default 50)
+          --auto-steps TOL       start at 50 steps and double until |delta| ≤ TOL·|F(x) − F(baseline)|, TOL in (0, 1]
+          --max-steps N          limit for --auto-steps, 50…1000000 (default 1600)
+          --batch B              path images per forward/backward batch, 1…256 (default 32)
+          --baseline SPEC        black (default), white, noise[:seed], blur[:sigma ≤ 1000], or an image PATH
           --rule RULE            trapezoid (default), left, right, middle, gauss-legendre
           --output KIND          probability (default) or logit
           --out DIR              output folder (default ./ig-out/<image-name>/)
@@ -218,7 +247,9 @@ internal static class Help
           -h, --help             this help
 
         Writes figure.png, mask.png, overlay.png, saturation.png, interpolation.png, attributions.npy and
-        path.npy into the output folder.
+        path.npy into the output folder, each under a temporary name first and all renamed into place at
+        the end: an interrupted run (Ctrl-C: exit 130, SIGTERM: 143) leaves the previous outputs intact.
+        Exit codes: 0 success, 1 a bad file (image, weights, labels, output folder), 2 bad arguments.
 
         """;
 }

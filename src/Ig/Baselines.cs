@@ -24,7 +24,7 @@ public static class Baselines
     public static Tensor GaussianBlur(Tensor image, float sigma)
     {
         if (image.Rank != 3) throw new ArgumentException($"GaussianBlur expects an [H, W, C] image; got {image.ShapeString}.");
-        if (!(sigma > 0) || float.IsInfinity(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), $"Blur σ must be a positive number of pixels, got {sigma}.");
+        if (!(sigma > 0) || sigma > MaxBlurSigma) throw new ArgumentOutOfRangeException(nameof(sigma), $"Blur σ must be a number of pixels in (0, {MaxBlurSigma}], got {sigma}.");
         int h = image.Dim(0), w = image.Dim(1), c = image.Dim(2);
         int radius = (int)MathF.Ceiling(3 * sigma);
         var kernel = new float[2 * radius + 1];
@@ -51,14 +51,46 @@ public static class Baselines
         return result;
     }
 
+    /// <summary>The largest blur σ, in pixels: beyond a few hundred the blurred image is flat anyway.</summary>
+    public const float MaxBlurSigma = 1000f;
+
+    /// <summary>
+    /// Checks a baseline spec's syntax and ranges without reading any image: black, white,
+    /// noise[:integer seed], blur[:σ in (0, <see cref="MaxBlurSigma"/>]], or the path of an existing
+    /// file. Throws <see cref="ArgumentException"/> saying what is wrong.
+    /// </summary>
+    public static void ValidateSpec(string spec)
+    {
+        var (name, argument) = SplitSpec(spec);
+        switch (name.ToLowerInvariant())
+        {
+            case "black" or "white" when argument is null: return;
+            case "noise" or "uniform":
+                if (argument is not null && !int.TryParse(argument, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))
+                    throw new ArgumentException($"Baseline '{spec}': the noise seed must be an integer.");
+                return;
+            case "blur":
+                if (argument is not null && !(float.TryParse(argument, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float sigma) && sigma > 0 && sigma <= MaxBlurSigma))
+                    throw new ArgumentException($"Baseline '{spec}': the blur σ must be a number of pixels in (0, {MaxBlurSigma}].");
+                return;
+        }
+        if (Directory.Exists(spec)) throw new ArgumentException($"Baseline '{spec}' is a folder; an image file is needed.");
+        if (!File.Exists(spec))
+            throw new ArgumentException($"Baseline '{spec}' is neither black, white, noise[:seed], blur[:sigma] nor an existing image file.");
+    }
+
+    private static (string Name, string? Argument) SplitSpec(string spec) =>
+        spec.IndexOf(':') is var colon and > 0 && !File.Exists(spec) ? (spec[..colon], spec[(colon + 1)..]) : (spec, null);
+
     /// <summary>
     /// Parses a baseline spec: black, white, noise[:seed], blur[:sigma], or a path to an image (resized
     /// like the input). <paramref name="image"/> is the input (needed for blur and for the shape).
     /// </summary>
     public static Tensor Parse(string spec, Tensor image)
     {
+        ValidateSpec(spec);
         var shape = image.Shape.ToArray();
-        var (name, argument) = spec.IndexOf(':') is var colon and > 0 && !File.Exists(spec) ? (spec[..colon], spec[(colon + 1)..]) : (spec, null);
+        var (name, argument) = SplitSpec(spec);
         switch (name.ToLowerInvariant())
         {
             case "black": return Black(shape);
@@ -66,7 +98,7 @@ public static class Baselines
             case "noise" or "uniform":
                 {
                     int seed = 0;
-                    if (argument is not null && !int.TryParse(argument, out seed))
+                    if (argument is not null && !int.TryParse(argument, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out seed))
                         throw new ArgumentException($"Baseline '{spec}': the noise seed must be an integer.");
                     return UniformNoise(seed, shape);
                 }

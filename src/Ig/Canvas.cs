@@ -103,13 +103,11 @@ public sealed class Canvas
                 if (strip[sx, sy] == (0, 0, 0)) Set(x + sy, y - sx, c);
     }
 
-    public void SavePng(string path)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        using var stream = File.Create(path);
-        new ImageWriter().WritePng(Pixels, Width, Height, ColorComponents.RedGreenBlue, stream);
-    }
+    /// <summary>Writes the PNG atomically (a temporary name, then a rename).</summary>
+    public void SavePng(string path) => NativeIg.InceptionV1.AtomicFiles.WriteOne(path, WritePng);
+
+    /// <summary>The PNG bytes to a stream.</summary>
+    public void WritePng(Stream stream) => new ImageWriter().WritePng(Pixels, Width, Height, ColorComponents.RedGreenBlue, stream);
 
     private static byte ToByte(float v) => (byte)Math.Clamp(MathF.Round(v * 255f), 0f, 255f);
 

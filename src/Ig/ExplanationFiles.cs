@@ -25,17 +25,22 @@ public static class ExplanationFiles
             Path.Combine(directory, "saturation.png"), Path.Combine(directory, "attributions.npy"),
             Path.Combine(directory, "interpolation.png"), Path.Combine(directory, "path.npy"));
 
+        // Every file goes to a temporary name first and all are renamed together at the end, so an
+        // interrupted run leaves the previous outputs whole and never a mix of old and new.
+        using var files = new AtomicFiles();
         using var mask = Visualization.AttributionMask(result.Attributions, signed);
         var normalized = Visualization.Normalize(mask, clipPercentile, signed);
         using var colored = Visualization.Colorize(normalized, h, w, colormap, signed);
         using var overlay = Visualization.Overlay(image, colored);
-        Visualization.TutorialFigure(baseline, image, colored, overlay, title).SavePng(paths.Figure);
-        Visualization.SavePng(colored, paths.Mask);
-        Visualization.SavePng(overlay, paths.Overlay);
+        files.Write(paths.Figure, Visualization.TutorialFigure(baseline, image, colored, overlay, title).WritePng);
+        files.Write(paths.Mask, Visualization.ToCanvas(colored).WritePng);
+        files.Write(paths.Overlay, Visualization.ToCanvas(overlay).WritePng);
         string valueLabel = result.Output == TargetOutput.Probability ? "Model p(target class)" : "Target logit";
-        Visualization.SaturationPlots(result.Alphas, result.PathValues, result.MeanPathGradients, valueLabel).SavePng(paths.Saturation);
-        Visualization.InterpolationStrip(baseline, image).SavePng(paths.Interpolation);
-        Npy.Write(paths.Attributions, result.Attributions.Span, result.Attributions.Shape);
+        files.Write(paths.Saturation, Visualization.SaturationPlots(result.Alphas, result.PathValues, result.MeanPathGradients, valueLabel).WritePng);
+        files.Write(paths.Interpolation, Visualization.InterpolationStrip(baseline, image).WritePng);
+        var attributions = result.Attributions.Span.ToArray();
+        var shape = result.Attributions.Shape.ToArray();
+        files.Write(paths.Attributions, stream => Npy.Write(stream, attributions, shape));
         var path = new float[result.Alphas.Length * 3];
         for (int k = 0; k < result.Alphas.Length; k++)
         {
@@ -43,7 +48,9 @@ public static class ExplanationFiles
             path[3 * k + 1] = (float)result.PathValues[k];
             path[3 * k + 2] = (float)result.MeanPathGradients[k];
         }
-        Npy.Write(paths.Path, path, [result.Alphas.Length, 3]);
+        int rows = result.Alphas.Length;
+        files.Write(paths.Path, stream => Npy.Write(stream, path, [rows, 3]));
+        files.Commit();
         return paths;
     }
 }

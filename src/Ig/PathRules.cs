@@ -40,7 +40,7 @@ public static class PathRules
     /// <summary>The alphas where gradients are taken and each one's weight, for m steps.</summary>
     public static (double[] Alphas, double[] Weights) AlphasAndWeights(IntegrationRule rule, int steps)
     {
-        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be ≥ 1, got {steps}.");
+        if (steps is < 1 or > IntegratedGradients.MaxSteps) throw new ArgumentOutOfRangeException(nameof(steps), $"steps must be in 1…{IntegratedGradients.MaxSteps}, got {steps}.");
         int m = steps;
         switch (rule)
         {

@@ -165,11 +165,14 @@ public static class Visualization
         return canvas;
     }
 
-    /// <summary>An [H, W, 3] image in [0, 1] as a PNG.</summary>
-    public static void SavePng(Tensor image, string path)
+    /// <summary>An [H, W, 3] image in [0, 1] as a PNG (written atomically).</summary>
+    public static void SavePng(Tensor image, string path) => ToCanvas(image).SavePng(path);
+
+    /// <summary>An [H, W, 3] image in [0, 1] on a canvas of its size.</summary>
+    public static Canvas ToCanvas(Tensor image)
     {
         var canvas = new Canvas(image.Dim(1), image.Dim(0));
         canvas.DrawImage(0, 0, image);
-        canvas.SavePng(path);
+        return canvas;
     }
 }

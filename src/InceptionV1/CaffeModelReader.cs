@@ -20,12 +20,28 @@ public static class CaffeModelReader
 {
     public static IReadOnlyList<CaffeLayer> ReadFile(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}", path);
-        return Read(File.ReadAllBytes(path), path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}", path);
+        return Read(BoundedFile.ReadAll(path, MaxFileBytes, "caffemodel", m => new WeightsFormatException(m)), path);
     }
 
-    /// <summary>Decodes a whole NetParameter; <paramref name="source"/> names the file in errors.</summary>
+    /// <summary>The largest weights file read: 1 GiB (GoogLeNet's is 53 MB).</summary>
+    public const long MaxFileBytes = 1L << 30;
+
+    /// <summary>
+    /// Decodes a whole NetParameter; <paramref name="source"/> names the file in errors. Every failure is
+    /// a <see cref="WeightsFormatException"/> saying where in the file it happened.
+    /// </summary>
     public static IReadOnlyList<CaffeLayer> Read(byte[] bytes, string source)
+    {
+        try { return ReadChecked(bytes, source); }
+        catch (Exception e) when (e is OverflowException or ArgumentException or IndexOutOfRangeException or InvalidCastException)
+        {
+            // Every range is checked where it is read; this is the last guard, so no untyped exception leaves the reader.
+            throw new WeightsFormatException($"{source}: the file is damaged ({e.Message}).");
+        }
+    }
+
+    private static IReadOnlyList<CaffeLayer> ReadChecked(byte[] bytes, string source)
     {
         if (bytes.Length == 0) throw new WeightsFormatException($"{source}: the file is empty; expected a Caffe NetParameter.");
         var layers = new List<CaffeLayer>();
@@ -75,8 +91,12 @@ public static class CaffeModelReader
             switch (field)
             {
                 case >= 1 and <= 4 when wire == 0:
-                    legacyDims[field - 1] = checked((int)reader.Varint());
-                    break;
+                    {
+                        ulong dim = reader.Varint();
+                        if (dim > int.MaxValue) throw new WeightsFormatException($"{source}: {where}: legacy dimension {field} is {dim}, out of range.");
+                        legacyDims[field - 1] = (int)dim;
+                        break;
+                    }
                 case 5 when wire == 2:
                     {
                         var (s, e) = reader.LengthDelimited();
@@ -110,10 +130,13 @@ public static class CaffeModelReader
         }
         float[] data = packed is null ? values.ToArray() : values.Count == 0 ? packed : [.. packed, .. values];
         int[] dims;
-        if (shape is not null) dims = shape.Select(d => checked((int)d)).ToArray();
+        if (shape is not null) dims = shape.Select(d => (int)d).ToArray(); // each checked ≤ int.MaxValue in ReadShape
         else if (legacyDims.Any(d => d >= 0)) dims = legacyDims.Select(d => d < 0 ? 1 : d).ToArray();
         else dims = [data.Length];
-        long expected = dims.Aggregate(1L, (a, d) => a * d);
+        long expected = 1;
+        foreach (var d in dims)
+            if ((expected *= d) > int.MaxValue)
+                throw new WeightsFormatException($"{source}: {where}: shape [{string.Join(", ", dims)}] has more values than any blob can hold.");
         if (expected != data.Length)
             throw new WeightsFormatException($"{source}: {where}: shape [{string.Join(", ", dims)}] needs {expected} values but {data.Length} are stored.");
         return new CaffeBlob(dims, data);
@@ -125,17 +148,18 @@ public static class CaffeModelReader
         var reader = new ProtoReader(bytes, start, end, source, where + " shape");
         while (reader.Next(out int field, out int wire))
         {
-            if (field == 1 && wire == 0) dims.Add((long)reader.Varint());
+            if (field == 1 && wire == 0) dims.Add(reader.Varint() is var d && d > int.MaxValue ? -1 : (long)d);
             else if (field == 1 && wire == 2)
             {
                 var (s, e) = reader.LengthDelimited();
                 var inner = new ProtoReader(bytes, s, e, source, where + " shape");
-                while (inner.HasMore) dims.Add((long)inner.Varint());
+                while (inner.HasMore) dims.Add(inner.Varint() is var d && d > int.MaxValue ? -1 : (long)d);
             }
             else reader.Skip(wire);
         }
+        if (dims.Count > 32) throw new WeightsFormatException($"{source}: {where}: {dims.Count} dimensions (at most 32).");
         foreach (var d in dims)
-            if (d < 0 || d > int.MaxValue) throw new WeightsFormatException($"{source}: {where}: dimension {d} is out of range.");
+            if (d < 0 || d > int.MaxValue) throw new WeightsFormatException($"{source}: {where}: a dimension is out of range (0…{int.MaxValue}).");
         return dims;
     }
 
@@ -151,6 +175,7 @@ public static class CaffeModelReader
             field = wire = 0;
             if (_position >= end) return false;
             ulong key = Varint();
+            if (key >> 3 > 536_870_911) throw Error($"field number {key >> 3} at byte {_position} is out of range");
             field = (int)(key >> 3);
             wire = (int)(key & 7);
             if (field == 0) throw Error($"field number 0 at byte {_position}");
@@ -183,7 +208,8 @@ public static class CaffeModelReader
         public string String()
         {
             var (s, e) = LengthDelimited();
-            return System.Text.Encoding.UTF8.GetString(bytes, s, e - s);
+            if (e - s > 4096) throw Error($"a {e - s}-byte name at byte {s} (names are short)");
+            return ImageLoader.Printable(System.Text.Encoding.UTF8.GetString(bytes, s, e - s));
         }
 
         public float Fixed32AsFloat()

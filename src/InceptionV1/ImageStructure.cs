@@ -205,10 +205,32 @@ public static class ImageStructure
                 if (position >= b.Length) throw Truncated(source, "GIF", "it ends before the image data");
                 int codeSize = b[position];
                 if (codeSize is < 2 or > 11) throw new ImageFormatException($"{source}: the GIF's LZW code size {codeSize} is not valid.");
-                SkipSubBlocks(b, position + 1, source, out long dataBytes);
+                position = SkipSubBlocks(b, position + 1, source, out long dataBytes);
+                RequireGifTrailer(b, position, source);
                 return (new Header("GIF", width, height), dataBytes * 11_000);
             }
             else throw new ImageFormatException($"{source}: the GIF is damaged (block 0x{block:X2} at byte {position - 1}).");
+        }
+    }
+
+    /// <summary>The rest of the file is whole: extensions and further images, each complete, then the trailer 0x3B.</summary>
+    private static void RequireGifTrailer(ReadOnlySpan<byte> b, int position, string source)
+    {
+        while (true)
+        {
+            if (position >= b.Length) throw Truncated(source, "GIF", "no trailer after the last block");
+            byte block = b[position++];
+            if (block == 0x3B) return;
+            if (block == 0x21 && position < b.Length) position = SkipSubBlocks(b, position + 1, source, out _);
+            else if (block == 0x2C && position + 9 <= b.Length)
+            {
+                byte flags = b[position + 8];
+                position += 9;
+                if ((flags & 0x80) != 0) position += 3 << ((flags & 7) + 1);
+                if (position >= b.Length) throw Truncated(source, "GIF", "it ends before an image's data");
+                position = SkipSubBlocks(b, position + 1, source, out _);
+            }
+            else throw Truncated(source, "GIF", $"block 0x{block:X2} at byte {position - 1}");
         }
     }
 

@@ -13,35 +13,40 @@ public sealed class ImageFormatException(string message, Exception? inner = null
 /// </summary>
 public static class ImageLoader
 {
-    public const int MaxSide = 16384;
+    /// <summary>The largest image file read: 256 MiB.</summary>
+    public const long MaxFileBytes = 256L << 20;
 
     /// <summary>Loads a file as a [size, size, 3] RGB tensor in [0, 1].</summary>
-    public static Tensor LoadForModel(string path, int size = GoogLeNet.InputSize)
+    public static Tensor LoadForModel(string path, int size = GoogLeNet.InputSize, long maxPixels = ImageStructure.DefaultMaxPixels)
     {
-        using var image = Load(path);
+        using var image = Load(path, maxPixels);
         if (image.Dim(0) == size && image.Dim(1) == size) return image.Clone();
         return ResizeWithPad(image, size, size);
     }
 
     /// <summary>Loads a file at its own size: [H, W, 3] RGB in [0, 1].</summary>
-    public static Tensor Load(string path)
+    public static Tensor Load(string path, long maxPixels = ImageStructure.DefaultMaxPixels)
     {
+        if (Directory.Exists(path)) throw new ImageFormatException($"{path}: is a folder; an image file is needed.");
         if (!File.Exists(path)) throw new ImageFormatException($"{path}: file not found.");
         if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
         {
             var t = Npy.Read(path);
-            if (t.Rank != 3 || t.Dim(2) != 3)
+            string? problem = t.Rank != 3 || t.Dim(2) != 3 ? $"a .npy image must be [H, W, 3] float32 RGB in [0,1]; got shape {t.ShapeString}"
+                : (long)t.Dim(0) * t.Dim(1) > maxPixels ? $"the array is {t.Dim(1)}×{t.Dim(0)}, over the limit of {maxPixels / 1e6:0.#} megapixels"
+                : System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude<float>(t.Span) is var at && at >= 0 && !float.IsFinite(t.Span[at]) ? $"value {t.Span[at]} at index {at}; pixels must be finite numbers in [0, 1]"
+                : null;
+            if (problem is not null)
             {
-                var shape = t.ShapeString;
                 t.Dispose();
-                throw new ImageFormatException($"{path}: a .npy image must be [H, W, 3] float32 RGB in [0,1]; got shape {shape}.");
+                throw new ImageFormatException($"{path}: {problem}.");
             }
             return t;
         }
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) { throw new ImageFormatException($"{path}: cannot read the file: {e.Message}", e); }
-        return Decode(bytes, path);
+        try { bytes = BoundedFile.ReadAll(path, MaxFileBytes, "image", m => new ImageFormatException(m)); }
+        catch (IOException e) { throw new ImageFormatException($"{path}: cannot read the file: {e.Message}", e); }
+        return Decode(bytes, path, maxPixels);
     }
 
     /// <summary>How long one decode may run before it is abandoned with an error (a guard behind <see cref="ImageStructure"/>).</summary>
@@ -286,7 +291,16 @@ public static class Npy
         return fields;
     }
 
+    /// <summary>Writes a float32 .npy atomically (a temporary name, then a rename).</summary>
     public static void Write(string path, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
+    {
+        var copy = data.ToArray();
+        var dims = shape.ToArray();
+        AtomicFiles.WriteOne(path, stream => Write(stream, copy, dims));
+    }
+
+    /// <summary>A float32 .npy (version 1.0, C order) to a stream.</summary>
+    public static void Write(Stream stream, ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
     {
         if (Tensor.ElementCount(shape) != data.Length)
             throw new ArgumentException($"Npy.Write: {data.Length} values do not fill shape {Tensor.Describe(shape)}.");
@@ -294,7 +308,6 @@ public static class Npy
         string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}";
         int total = 10 + header.Length + 1;
         header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
-        using var stream = File.Create(path);
         stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
         stream.Write(BitConverter.GetBytes((ushort)header.Length));
         stream.Write(System.Text.Encoding.ASCII.GetBytes(header));
@@ -329,8 +342,10 @@ public sealed class ImageNetLabels
     /// </summary>
     public static ImageNetLabels Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
-        var lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToArray();
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
+        var bytes = BoundedFile.ReadAll(path, 16 << 20, "labels", m => new FormatException(m));
+        if (bytes.AsSpan().IndexOf((byte)0) >= 0) throw new FormatException($"{path}: not a text file (it holds NUL bytes); expected ImageNet labels, one per line.");
+        var lines = System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToArray();
         if (lines.Length == GoogLeNet.ClassCount + 1 && lines[0].Trim() == "background")
             return new ImageNetLabels(lines.Skip(1).Select(l => l.Trim()).ToArray());
         if (lines.Length == GoogLeNet.ClassCount)

@@ -22,8 +22,8 @@ public static class WeightsLoader
 
     public static GoogLeNet Load(string path, bool verifyChecksum = true)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}. {WeightsResolver.HowToGetWeights}", path);
-        var bytes = File.ReadAllBytes(path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}. {WeightsResolver.HowToGetWeights}", path);
+        var bytes = BoundedFile.ReadAll(path, CaffeModelReader.MaxFileBytes, "caffemodel", m => new WeightsFormatException(m));
         if (verifyChecksum) VerifyChecksum(path, bytes);
         return FromLayers(CaffeModelReader.Read(bytes, path), path);
     }
@@ -63,7 +63,9 @@ public static class WeightsLoader
     internal static GoogLeNet FromLayers(IReadOnlyList<CaffeLayer> layers, string source)
     {
         var byName = new Dictionary<string, CaffeLayer>();
-        foreach (var layer in layers) byName.TryAdd(layer.Name, layer);
+        foreach (var layer in layers)
+            if (!byName.TryAdd(layer.Name, layer) && layer.Blobs.Count > 0 | byName[layer.Name].Blobs.Count > 0)
+                throw new WeightsFormatException($"{source}: two layers are named '{layer.Name}'; which one holds the weights is ambiguous.");
         var result = new Dictionary<string, (Variable, Variable)>();
         var missing = GoogLeNet.ParameterLayers.Where(l => !byName.ContainsKey(l.Name)).Select(l => l.Name).ToList();
         if (missing.Count > 0)
@@ -78,11 +80,23 @@ public static class WeightsLoader
             int[] expectedWeight = kernel == 0 ? [outputs, inputs] : [outputs, inputs, kernel, kernel];
             RequireShape(source, name, "weights", weight.Shape, expectedWeight);
             RequireShape(source, name, "bias", bias.Shape, [outputs]);
+            RequireFinite(source, name, "weights", weight.Data);
+            RequireFinite(source, name, "bias", bias.Data);
             var w = kernel == 0 ? TransposeMatrix(weight.Data, outputs, inputs) : OihwToHwio(weight.Data, outputs, inputs, kernel);
             var b = Tensor.FromSpan(bias.Data, outputs);
             result[name] = (Variable.Parameter(w, name + "/weights"), Variable.Parameter(b, name + "/bias"));
         }
         return new GoogLeNet(result);
+    }
+
+    /// <summary>A NaN or infinity in a parameter poisons every output ("tench: NaN%"): refused with its place.</summary>
+    private static void RequireFinite(string source, string layer, string blob, float[] values)
+    {
+        int at = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude<float>(values);
+        if (at < 0 || float.IsFinite(values[at])) return;
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                throw new WeightsFormatException($"{source}: layer '{layer}' {blob} hold {values[i]} at index {i}; weights must be finite numbers.");
     }
 
     private static void RequireShape(string source, string layer, string blob, int[] actual, int[] expected)

@@ -249,7 +249,7 @@ public sealed class BufferPool
     public (float[] Buffer, int Offset) Rent(int length)
     {
         int capacity = SizeClass(length);
-        if (_free.TryGetValue(capacity, out var bag) && bag.TryTake(out var buffer))
+        if (TryTakePooled(capacity, out var buffer))
             Interlocked.Add(ref _pooledBytes, -(long)buffer.Length * sizeof(float));
         else
             buffer = GC.AllocateUninitializedArray<float>(capacity + AlignFloats, pinned: true);
@@ -257,6 +257,22 @@ public sealed class BufferPool
         long peak;
         while (live > (peak = Interlocked.Read(ref _peakLiveBytes)) && Interlocked.CompareExchange(ref _peakLiveBytes, live, peak) != peak) { }
         return (buffer, AlignedOffset(buffer));
+    }
+
+    /// <summary>
+    /// An idle buffer of this size class or, failing that, of one of the next four (at most 2× the
+    /// size): a smaller workload after a larger one (IG's last, shorter chunk) reuses the larger one's
+    /// memory instead of allocating more, so peak memory is set by the largest batch alone.
+    /// </summary>
+    private bool TryTakePooled(int capacity, out float[] buffer)
+    {
+        for (int step = 0, c = capacity; step < 5 && c > 0; step++, c = SizeClass(c + 1))
+        {
+            if (_free.TryGetValue(c, out var bag) && bag.TryTake(out buffer!)) return true;
+            if (c <= 64) break; // small sizes are exact: no neighbours worth taking
+        }
+        buffer = null!;
+        return false;
     }
 
     public void Return(float[] buffer)

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using NativeIg.Cli;
+using NativeIg.InceptionV1;
+using Xunit;
+using Xunit.Abstractions;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+[CollectionDefinition("fuzz", DisableParallelization = true)]
+public class FuzzCollection;
+
+/// <summary>
+/// A bounded fuzz run over every parser of untrusted input: images of each format, .npy files,
+/// caffemodels and the command line. Seeds are made here (no committed binaries), mutations are
+/// deterministic (seeded), and every case must end in success or the parser's own typed error within
+/// 10 s and 1.5 GiB of allocation. A failure names the input kind, seed and case, so it can be replayed
+/// and turned into a named regression test (HostileInputTests).
+/// </summary>
+[Collection("fuzz")]
+public class FuzzTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan CaseTime = TimeSpan.FromSeconds(10);
+    private const long CaseBytes = 3L << 29; // 1.5 GiB
+
+    /// <summary>Runs one case and checks its outcome, time and allocation.</summary>
+    private static void Case(string what, Action action, params Type[] typed)
+    {
+        long allocated = GC.GetTotalAllocatedBytes();
+        var clock = Stopwatch.StartNew();
+        try { action(); }
+        catch (Exception e) when (typed.Any(t => t.IsInstanceOfType(e)))
+        {
+            Assert.DoesNotContain(e.Message, char.IsControl);
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"{what}: untyped {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+        }
+        Assert.True(clock.Elapsed < CaseTime, $"{what}: took {clock.Elapsed}");
+        long used = GC.GetTotalAllocatedBytes() - allocated;
+        Assert.True(used < CaseBytes, $"{what}: allocated {used:N0} bytes");
+    }
+
+    /// <summary>Bit flips, interesting bytes, cuts, copies and deletions, a few per case.</summary>
+    private static byte[] Mutate(byte[] seed, Random r)
+    {
+        var b = new List<byte>(seed);
+        int edits = 1 + r.Next(4);
+        for (int e = 0; e < edits && b.Count > 0; e++)
+        {
+            int at = r.Next(b.Count);
+            switch (r.Next(7))
+            {
+                case 0: b[at] ^= (byte)(1 << r.Next(8)); break;
+                case 1: b[at] = new byte[] { 0, 0xFF, 0x7F, 0x80, 0x01, 0xFE }[r.Next(6)]; break;
+                case 2: b.RemoveRange(at, b.Count - at); break; // truncate
+                case 3: b.RemoveRange(at, Math.Min(b.Count - at, 1 + r.Next(16))); break;
+                case 4: b.InsertRange(at, b.Skip(r.Next(b.Count)).Take(1 + r.Next(32)).ToArray()); break;
+                case 5: for (int i = 0; i < 4 && at + i < b.Count; i++) b[at + i] = 0xFF; break;
+                default: b[at] = (byte)r.Next(256); break;
+            }
+        }
+        return b.ToArray();
+    }
+
+    [Fact]
+    public void ImagesOfEveryFormat()
+    {
+        var seeds = new (string Name, byte[] Bytes)[]
+        {
+            ("png", TestImages.Png(23, 17, 3)), ("jpg", TestImages.Jpeg(23, 17, 3)), ("bmp", TestImages.Bmp(23, 17, 3)),
+            ("gif", TestImages.Gif(9, 7)), ("tga", TestImages.Tga(5, 4, 3)),
+        };
+        int cases = 0, decoded = 0;
+        foreach (var (name, bytes) in seeds)
+        {
+            var r = new Random(name.GetHashCode(StringComparison.Ordinal) & 0xFFFF);
+            for (int i = 0; i < 800; i++, cases++)
+            {
+                var input = Mutate(bytes, r);
+                Case($"{name} case {i}", () =>
+                {
+                    using var t = ImageLoader.Decode(input, $"fuzz.{name}");
+                    decoded++;
+                }, typeof(ImageFormatException));
+            }
+        }
+        output.WriteLine($"{cases} image cases, {decoded} decoded, the rest refused with ImageFormatException");
+        Assert.Equal(4000, cases);
+    }
+
+    [Fact]
+    public void NpyFiles()
+    {
+        var dir = TempDir();
+        var valid = Path.Combine(dir, "seed.npy");
+        NativeIg.InceptionV1.Npy.Write(valid, Random(2 * 3 * 3, 1), [2, 3, 3]);
+        var seed = File.ReadAllBytes(valid);
+        var r = new Random(11);
+        var path = Path.Combine(dir, "case.npy");
+        for (int i = 0; i < 500; i++)
+        {
+            File.WriteAllBytes(path, Mutate(seed, r));
+            Case($"npy case {i}", () => { using var t = NativeIg.InceptionV1.Npy.Read(path); }, typeof(FormatException));
+            Case($"npy image case {i}", () => { using var t = ImageLoader.Load(path); }, typeof(FormatException), typeof(ImageFormatException));
+        }
+    }
+
+    [Fact]
+    public void Caffemodels()
+    {
+        var seeds = new[] { CaffeWriter.Modern(), CaffeWriter.Legacy() };
+        var r = new Random(7);
+        int cases = 0;
+        foreach (var seed in seeds)
+        {
+            Assert.NotEmpty(CaffeModelReader.Read(seed, "seed")); // the seeds themselves are valid
+            for (int i = 0; i < 1000; i++, cases++)
+            {
+                var input = Mutate(seed, r);
+                Case($"caffemodel case {cases}", () => CaffeModelReader.Read(input, "fuzz.caffemodel"), typeof(WeightsFormatException));
+            }
+        }
+    }
+
+    [Fact]
+    public void CommandLines()
+    {
+        string[] commands = ["classify", "explain", "nonsense"];
+        string[] options = ["--steps", "--batch", "--max-steps", "--auto-steps", "--baseline", "--rule", "--output", "--clip", "--top",
+            "--threads", "--target", "--colormap", "--device", "--out", "--json", "--signed", "--unknown", "-x"];
+        string[] values = ["0", "-1", "1", "50", "2147483647", "2147483648", "99999999999999", "NaN", "Infinity", "-Infinity", "1e308", "0.5",
+            "", "abc", "blur:1e9", "blur:0", "noise:abc", "noise:-5", "white", "gauss-legendre", "logit", "fireboat", "1000", "\u0000", "../..", "/dev/zero"];
+        var missingWeights = Path.Combine(TempDir(), "none.caffemodel");
+        var image = Shared("images/fireboat.jpg");
+        var r = new Random(5);
+        for (int i = 0; i < 400; i++)
+        {
+            var args = new List<string> { commands[r.Next(commands.Length)] };
+            if (r.Next(3) > 0) args.Add(image);
+            for (int k = r.Next(4); k > 0; k--)
+            {
+                args.Add(options[r.Next(options.Length)]);
+                if (r.Next(5) > 0) args.Add(values[r.Next(values.Length)]);
+            }
+            args.AddRange(["--weights", missingWeights]); // any run that gets past the arguments stops at the weights
+            var stdout = new StringWriter(); var stderr = new StringWriter();
+            int code = -1;
+            Case($"command line {i}: {string.Join(' ', args)}", () => code = Program.Run(args.ToArray(), stdout, stderr));
+            Assert.True(code is 0 or 1 or 2, $"command line {i}: {string.Join(' ', args)} exited {code}");
+            if (code != 0) Assert.StartsWith("nativeig:", stderr.ToString().TrimStart());
+        }
+    }
+}
+
+/// <summary>Small NetParameter files written with the protobuf wire format (the fuzz seeds).</summary>
+internal static class CaffeWriter
+{
+    public static byte[] Modern() => Message(
+        Field(100, Message(Field(1, "conv"u8.ToArray()), Field(2, "Convolution"u8.ToArray()),
+            Field(7, Blob(shape: [2, 1, 3, 3])), Field(7, Blob(shape: [2])))),
+        Field(100, Message(Field(1, "relu"u8.ToArray()), Field(2, "ReLU"u8.ToArray()))));
+
+    public static byte[] Legacy() => Message(
+        Field(2, Message(Field(4, "fc"u8.ToArray()), Varint(5, 14),
+            Field(6, Message(Varint(1, 1), Varint(2, 1), Varint(3, 2), Varint(4, 3), Field(5, Floats(6)))))));
+
+    private static byte[] Blob(int[] shape)
+    {
+        var dims = new List<byte>();
+        foreach (var d in shape) dims.AddRange(VarintBytes((ulong)d));
+        return Message(Field(7, Message(Field(1, dims.ToArray()))), Field(5, Floats(shape.Aggregate(1, (a, d) => a * d))));
+    }
+
+    private static byte[] Floats(int n) => Enumerable.Range(0, n).SelectMany(i => BitConverter.GetBytes(i * 0.25f - 1f)).ToArray();
+
+    private static byte[] Message(params byte[][] fields) => fields.SelectMany(f => f).ToArray();
+
+    private static byte[] Field(int number, byte[] payload) => [.. VarintBytes((ulong)(number << 3 | 2)), .. VarintBytes((ulong)payload.Length), .. payload];
+
+    private static byte[] Varint(int number, ulong value) => [.. VarintBytes((ulong)(number << 3)), .. VarintBytes(value)];
+
+    private static byte[] VarintBytes(ulong v)
+    {
+        var b = new List<byte>();
+        do { byte x = (byte)(v & 0x7F); v >>= 7; b.Add(v != 0 ? (byte)(x | 0x80) : x); } while (v != 0);
+        return b.ToArray();
+    }
+}
