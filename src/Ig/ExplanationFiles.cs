@@ -32,12 +32,28 @@ public static class ExplanationFiles
         var normalized = Visualization.Normalize(mask, clipPercentile, signed);
         using var colored = Visualization.Colorize(normalized, h, w, colormap, signed);
         using var overlay = Visualization.Overlay(image, colored);
-        files.Write(paths.Figure, Visualization.TutorialFigure(baseline, image, colored, overlay, title).WritePng);
-        files.Write(paths.Mask, Visualization.ToCanvas(colored).WritePng);
-        files.Write(paths.Overlay, Visualization.ToCanvas(overlay).WritePng);
         string valueLabel = result.Output == TargetOutput.Probability ? "Model p(target class)" : "Target logit";
-        files.Write(paths.Saturation, Visualization.SaturationPlots(result.Alphas, result.PathValues, result.MeanPathGradients, valueLabel).WritePng);
-        files.Write(paths.Interpolation, Visualization.InterpolationStrip(baseline, image).WritePng);
+        // The five pictures are drawn and PNG-encoded in parallel (encoding is most of the time), then written.
+        var pictures = new (string Path, Func<Canvas> Draw)[]
+        {
+            (paths.Figure, () => Visualization.TutorialFigure(baseline, image, colored, overlay, title)),
+            (paths.Mask, () => Visualization.ToCanvas(colored)),
+            (paths.Overlay, () => Visualization.ToCanvas(overlay)),
+            (paths.Saturation, () => Visualization.SaturationPlots(result.Alphas, result.PathValues, result.MeanPathGradients, valueLabel)),
+            (paths.Interpolation, () => Visualization.InterpolationStrip(baseline, image)),
+        };
+        var encoded = new byte[pictures.Length][];
+        Parallel.For(0, pictures.Length, i =>
+        {
+            using var memory = new MemoryStream();
+            pictures[i].Draw().WritePng(memory);
+            encoded[i] = memory.ToArray();
+        });
+        for (int i = 0; i < pictures.Length; i++)
+        {
+            var bytes = encoded[i];
+            files.Write(pictures[i].Path, stream => stream.Write(bytes));
+        }
         var attributions = result.Attributions.Span.ToArray();
         var shape = result.Attributions.Shape.ToArray();
         files.Write(paths.Attributions, stream => Npy.Write(stream, attributions, shape));
