@@ -197,6 +197,8 @@ public static class MemoryReport
         Console.WriteLine($"IG fireboat m={steps} batch 32: {r.Elapsed.TotalSeconds:F2} s (first run in this process, includes first-touch of its memory)");
         Console.WriteLine($"  peak tensor memory (BufferPool)   {BufferPool.Shared.PeakLiveBytes / 1048576.0:F0} MiB");
         Console.WriteLine($"  peak resident set (VmHWM)         {PeakResidentMiB():F0} MiB");
+        var gc = GC.GetGCMemoryInfo();
+        Console.WriteLine($"  GC heap now / committed           {gc.HeapSizeBytes / 1048576.0:F0} / {gc.TotalCommittedBytes / 1048576.0:F0} MiB (pooled tensors {BufferPool.Shared.PooledBytes / 1048576.0:F0} MiB, byte masks {ScratchPool.AllocatedBytes / 1048576.0:F0} MiB, GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)})");
         return 0;
     }
 

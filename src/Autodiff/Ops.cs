@@ -370,7 +370,7 @@ public sealed partial class Tape
     /// <summary>A byte array from the scratch pool that goes back on Dispose (ReLU masks, max-pool taps).</summary>
     private sealed class PooledBytes(int length) : IDisposable
     {
-        public byte[] Array { get; private set; } = ScratchPool.Bytes.Rent(length);
+        public byte[] Array { get; private set; } = ScratchPool.RentBytes(length);
 
         /// <summary>mask[i] = 1 where y[i] &gt; 0.</summary>
         public static PooledBytes ReluMask(ReadOnlySpan<float> y)
@@ -383,7 +383,7 @@ public sealed partial class Tape
         public void Dispose()
         {
             if (Array.Length == 0) return;
-            ScratchPool.Bytes.Return(Array);
+            ScratchPool.ReturnBytes(Array);
             Array = [];
         }
     }

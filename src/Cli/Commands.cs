@@ -102,15 +102,18 @@ internal static class Explain
         Program.ApplyThreads(a);
 
         // Then the cheap files, so that a bad label, image or output folder fails before the model loads.
-        string imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
+        string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
+        if (imagePath is null && !(a.Flag("--json")))
+            stderr.WriteLine($"No IMAGE given and the tutorial's fireboat.jpg was not found: explaining the built-in example {BuiltInExampleName} (Kevin Dooley, CC BY 2.0).");
+        string imageName = imagePath ?? BuiltInExampleName;
         var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
         int? requestedTarget = null;
         if (a.Value("--target") is { } targetText)
             requestedTarget = labels.Find(targetText) ?? throw new UsageException(
                 int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{GoogLeNet.ClassCount - 1}." : $"--target '{targetText}' is not an ImageNet label (e.g. \"fireboat\", \"giant panda\") or a class index.");
-        string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imagePath));
+        string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imageName));
         AtomicFiles.RequireWritableDirectory(outDir);
-        using var image = ImageLoader.LoadForModel(imagePath);
+        using var image = imagePath is null ? BuiltInExample() : ImageLoader.LoadForModel(imagePath);
         using var baseline = Baselines.Parse(baselineSpec, image);
         using var device = Program.OpenDevice(a);
         var model = Program.LoadModel(a, device);
@@ -140,7 +143,7 @@ internal static class Explain
             {
                 var record = new
                 {
-                    image = imagePath, target, label = labels[target], steps = result.Steps, rule = PathRules.Name(rule), baseline = baselineName,
+                    image = imageName, target, label = labels[target], steps = result.Steps, rule = PathRules.Name(rule), baseline = baselineName,
                     output = output == TargetOutput.Probability ? "probability" : "logit",
                     f_input = result.FInput, f_baseline = result.FBaseline, sum = result.Sum, delta = result.Delta,
                     seconds = Math.Round(result.Elapsed.TotalSeconds, 3),
@@ -151,7 +154,7 @@ internal static class Explain
             }
             else
             {
-                stdout.WriteLine($"{imagePath}");
+                stdout.WriteLine(imageName);
                 foreach (var (index, p) in top3) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
                 stdout.WriteLine($"Integrated Gradients for '{labels[target]}' ({target}), {PathRules.Name(rule)} rule, {result.Steps} steps, baseline {baselineName}, F = {(output == TargetOutput.Probability ? "probability" : "logit")}");
                 stdout.WriteLine($"  F(x)        = {result.FInput:G6}");
@@ -165,8 +168,25 @@ internal static class Explain
         return Program.Success;
     }
 
-    /// <summary>fireboat.jpg from $NATIVEIG_EXAMPLES, else an images/ folder in shared/ or ../shared/ up the directory tree.</summary>
-    internal static string DefaultExample()
+    /// <summary>The file name of the example embedded in this assembly (see src/Cli/Examples/ATTRIBUTION.md).</summary>
+    internal const string BuiltInExampleName = "giant_panda.jpg";
+
+    /// <summary>The built-in example, a 224×224 photo of a giant panda (Kevin Dooley, CC BY 2.0), ready for the model.</summary>
+    internal static Tensor BuiltInExample()
+    {
+        using var stream = typeof(Explain).Assembly.GetManifestResourceStream("NativeIg.Cli.Examples." + BuiltInExampleName)
+            ?? throw new InvalidOperationException("The built-in example image is missing from the nativeig assembly.");
+        using var memory = new MemoryStream();
+        stream.CopyTo(memory);
+        using var decoded = ImageLoader.Decode(memory.ToArray(), BuiltInExampleName + " (built in)");
+        return ImageLoader.ResizeWithPad(decoded, GoogLeNet.InputSize, GoogLeNet.InputSize);
+    }
+
+    /// <summary>
+    /// The tutorial's fireboat.jpg from $NATIVEIG_EXAMPLES, else from an images/ folder in shared/ or
+    /// ../shared/ up the directory tree; null when there is none (the built-in example is used).
+    /// </summary>
+    internal static string? DefaultExample()
     {
         const string name = "fireboat.jpg";
         var fromEnvironment = Environment.GetEnvironmentVariable("NATIVEIG_EXAMPLES");
@@ -182,7 +202,7 @@ internal static class Explain
                 var candidate = Path.GetFullPath(Path.Combine(dir, sub, name));
                 if (File.Exists(candidate)) return candidate;
             }
-        throw new FileNotFoundException($"No IMAGE given and the default example {name} was not found (set NATIVEIG_EXAMPLES to its folder, or pass an image).");
+        return null;
     }
 }
 
