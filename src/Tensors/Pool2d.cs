@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -61,16 +62,58 @@ public static class Pool2d
                 if (Vector.IsHardwareAccelerated && Vector<int>.Count is 4 or 8)
                 {
                     // Vector<float>: 256 bits on AVX2 and AVX-512 machines, 128 on ARM64 and SSE, one loop for all.
-                    for (; ch + Vector<float>.Count <= c; ch += Vector<float>.Count)
+                    // Four channel vectors per pass share each tap's offset and position (and overlap their latencies).
+                    int w = Vector<float>.Count;
+                    ref int offset0 = ref MemoryMarshal.GetReference(offsets);
+                    ref int position0 = ref MemoryMarshal.GetReference(positions);
+                    for (; ch + 4 * w <= c; ch += 4 * w)
                     {
-                        var best = Vector.LoadUnsafe(ref xr, (nuint)(offsets[0] + ch));
-                        var bestTap = new Vector<int>(positions[0]);
+                        var best0 = Vector.LoadUnsafe(ref xr, (nuint)(offset0 + ch));
+                        var best1 = Vector.LoadUnsafe(ref xr, (nuint)(offset0 + ch + w));
+                        var best2 = Vector.LoadUnsafe(ref xr, (nuint)(offset0 + ch + 2 * w));
+                        var best3 = Vector.LoadUnsafe(ref xr, (nuint)(offset0 + ch + 3 * w));
+                        var tap0 = new Vector<int>(position0);
+                        Vector<int> tap1 = tap0, tap2 = tap0, tap3 = tap0;
                         for (int t = 1; t < count; t++)
                         {
-                            var v = Vector.LoadUnsafe(ref xr, (nuint)(offsets[t] + ch));
-                            var greater = Vector.GreaterThan(v, best); // strictly larger: the first maximum keeps its tap
+                            int at = Unsafe.Add(ref offset0, t) + ch;
+                            var position = new Vector<int>(Unsafe.Add(ref position0, t));
+                            var v0 = Vector.LoadUnsafe(ref xr, (nuint)at);
+                            var v1 = Vector.LoadUnsafe(ref xr, (nuint)(at + w));
+                            var v2 = Vector.LoadUnsafe(ref xr, (nuint)(at + 2 * w));
+                            var v3 = Vector.LoadUnsafe(ref xr, (nuint)(at + 3 * w));
+                            var greater0 = Vector.GreaterThan(v0, best0); // strictly larger: the first maximum keeps its tap
+                            var greater1 = Vector.GreaterThan(v1, best1);
+                            var greater2 = Vector.GreaterThan(v2, best2);
+                            var greater3 = Vector.GreaterThan(v3, best3);
+                            best0 = Vector.ConditionalSelect(greater0, v0, best0);
+                            best1 = Vector.ConditionalSelect(greater1, v1, best1);
+                            best2 = Vector.ConditionalSelect(greater2, v2, best2);
+                            best3 = Vector.ConditionalSelect(greater3, v3, best3);
+                            tap0 = Vector.ConditionalSelect(greater0, position, tap0);
+                            tap1 = Vector.ConditionalSelect(greater1, position, tap1);
+                            tap2 = Vector.ConditionalSelect(greater2, position, tap2);
+                            tap3 = Vector.ConditionalSelect(greater3, position, tap3);
+                        }
+                        best0.StoreUnsafe(ref ys[yo + outBase + ch]);
+                        best1.StoreUnsafe(ref ys[yo + outBase + ch + w]);
+                        best2.StoreUnsafe(ref ys[yo + outBase + ch + 2 * w]);
+                        best3.StoreUnsafe(ref ys[yo + outBase + ch + 3 * w]);
+                        StoreTaps(tap0, ref taps[outBase + ch]);
+                        StoreTaps(tap1, ref taps[outBase + ch + w]);
+                        StoreTaps(tap2, ref taps[outBase + ch + 2 * w]);
+                        StoreTaps(tap3, ref taps[outBase + ch + 3 * w]);
+                    }
+                    for (; ch + w <= c; ch += w)
+                    {
+                        var best = Vector.LoadUnsafe(ref xr, (nuint)(offset0 + ch));
+                        var bestTap = new Vector<int>(position0);
+                        for (int t = 1; t < count; t++)
+                        {
+                            var v = Vector.LoadUnsafe(ref xr, (nuint)(Unsafe.Add(ref offset0, t) + ch));
+                            var greater = Vector.GreaterThan(v, best);
                             best = Vector.ConditionalSelect(greater, v, best);
-                            bestTap = Vector.ConditionalSelect(greater, new Vector<int>(positions[t]), bestTap);
+                            bestTap = Vector.ConditionalSelect(greater, new Vector<int>(Unsafe.Add(ref position0, t)), bestTap);
                         }
                         best.StoreUnsafe(ref ys[yo + outBase + ch]);
                         StoreTaps(bestTap, ref taps[outBase + ch]);
@@ -138,13 +181,37 @@ public static class Pool2d
                 int ch = 0;
                 if (Vector.IsHardwareAccelerated && Vector<int>.Count is 4 or 8)
                 {
-                    for (; ch + Vector<float>.Count <= c; ch += Vector<float>.Count)
+                    int w = Vector<float>.Count;
+                    ref int output0 = ref MemoryMarshal.GetReference(outputs);
+                    ref int position0 = ref MemoryMarshal.GetReference(positions);
+                    ref byte tapr = ref MemoryMarshal.GetArrayDataReference(taps);
+                    for (; ch + 4 * w <= c; ch += 4 * w)
+                    {
+                        var sum0 = accumulate ? Vector.LoadUnsafe(ref dxb[at + ch]) : Vector<float>.Zero;
+                        var sum1 = accumulate ? Vector.LoadUnsafe(ref dxb[at + ch + w]) : Vector<float>.Zero;
+                        var sum2 = accumulate ? Vector.LoadUnsafe(ref dxb[at + ch + 2 * w]) : Vector<float>.Zero;
+                        var sum3 = accumulate ? Vector.LoadUnsafe(ref dxb[at + ch + 3 * w]) : Vector<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            int o = Unsafe.Add(ref output0, t) + ch;
+                            var position = new Vector<int>(Unsafe.Add(ref position0, t));
+                            sum0 += Vector.LoadUnsafe(ref dyr, (nuint)o) & Vector.Equals(WidenTaps(ref Unsafe.Add(ref tapr, o)), position).As<int, float>();
+                            sum1 += Vector.LoadUnsafe(ref dyr, (nuint)(o + w)) & Vector.Equals(WidenTaps(ref Unsafe.Add(ref tapr, o + w)), position).As<int, float>();
+                            sum2 += Vector.LoadUnsafe(ref dyr, (nuint)(o + 2 * w)) & Vector.Equals(WidenTaps(ref Unsafe.Add(ref tapr, o + 2 * w)), position).As<int, float>();
+                            sum3 += Vector.LoadUnsafe(ref dyr, (nuint)(o + 3 * w)) & Vector.Equals(WidenTaps(ref Unsafe.Add(ref tapr, o + 3 * w)), position).As<int, float>();
+                        }
+                        sum0.StoreUnsafe(ref dxb[at + ch]);
+                        sum1.StoreUnsafe(ref dxb[at + ch + w]);
+                        sum2.StoreUnsafe(ref dxb[at + ch + 2 * w]);
+                        sum3.StoreUnsafe(ref dxb[at + ch + 3 * w]);
+                    }
+                    for (; ch + w <= c; ch += w)
                     {
                         var sum = accumulate ? Vector.LoadUnsafe(ref dxb[at + ch]) : Vector<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
-                            int o = outputs[t] + ch;
-                            var mine = Vector.Equals(WidenTaps(ref taps[o]), new Vector<int>(positions[t])).As<int, float>();
+                            int o = Unsafe.Add(ref output0, t) + ch;
+                            var mine = Vector.Equals(WidenTaps(ref Unsafe.Add(ref tapr, o)), new Vector<int>(Unsafe.Add(ref position0, t))).As<int, float>();
                             sum += Vector.LoadUnsafe(ref dyr, (nuint)o) & mine;
                         }
                         sum.StoreUnsafe(ref dxb[at + ch]);
