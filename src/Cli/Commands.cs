@@ -60,7 +60,7 @@ internal static class Explain
 {
     public static readonly string[] ValueOptions =
         ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device"];
-    public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum"];
+    public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet"];
 
     /// <summary>The largest --batch: each path image holds about 10 MB of GoogLeNet activations.</summary>
     public const int MaxBatch = 256;
@@ -124,7 +124,8 @@ internal static class Explain
         int target = requestedTarget ?? top3[0].Index;
 
         var ig = new IntegratedGradients(model);
-        var progress = Console.IsErrorRedirected ? null : new ProgressBar(stderr);
+        var progress = a.Flag("--quiet") || a.Flag("--json") ? null
+            : new ProgressReporter(stderr, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
         IgResult result;
         try
         {
@@ -162,10 +163,25 @@ internal static class Explain
                 stdout.WriteLine($"  sum(attr)   = {result.Sum:G6}");
                 stdout.WriteLine($"  delta       = {result.Delta:+0.000000;-0.000000} ({result.RelativeDelta * 100:0.00}% of F(x) - F(baseline))");
                 stdout.WriteLine($"  seconds     = {result.Elapsed.TotalSeconds:0.00}");
+                WriteHints(stderr, a, result, labels[target], probabilities.Span[target]);
                 stdout.WriteLine($"Wrote {files.Figure}, {Path.GetFileName(files.Mask)}, {Path.GetFileName(files.Overlay)}, {Path.GetFileName(files.Saturation)}, {Path.GetFileName(files.Interpolation)}, {Path.GetFileName(files.Attributions)}, {Path.GetFileName(files.Path)}");
             }
         }
         return Program.Success;
+    }
+
+    /// <summary>
+    /// What a careful reader of the numbers would say: an integral whose completeness gap is over 5% of
+    /// F(x) − F(x′) needs more steps; a target the model gives under 1% is a class it does not predict.
+    /// </summary>
+    internal static void WriteHints(TextWriter stderr, Arguments a, IgResult result, string label, float probability)
+    {
+        if (a.Flag("--quiet")) return;
+        if (result.RelativeDelta > 0.05)
+            stderr.WriteLine($"hint: the integral is poor: delta is {result.RelativeDelta * 100:0.#}% of F(x) - F(baseline) (over 5%). " +
+                $"Raise the steps (--steps {Math.Min(IntegratedGradients.MaxSteps, result.Steps * 4)}) or let them grow until it is good (--auto-steps 0.01).");
+        if (probability < 0.01f)
+            stderr.WriteLine($"note: the model gives '{label}' only {probability * 100:0.###}%: this explains a class the model does not predict for this image.");
     }
 
     /// <summary>The file name of the example embedded in this assembly (see src/Cli/Examples/ATTRIBUTION.md).</summary>
@@ -206,15 +222,39 @@ internal static class Explain
     }
 }
 
-/// <summary>A one-line progress bar on stderr, redrawn per chunk of the path.</summary>
-internal sealed class ProgressBar(TextWriter stderr) : IProgress<IgProgress>
+/// <summary>
+/// Progress of the path on stderr. On a terminal: one line redrawn per chunk with a bar, elapsed time,
+/// rate and time left. When stderr is redirected (a log, CI, a scheduler): one plain line per chunk,
+/// no carriage returns. <see cref="Finish"/> ends a redrawn line, so an interrupt leaves no half bar.
+/// </summary>
+internal sealed class ProgressReporter(TextWriter stderr, bool live) : IProgress<IgProgress>
 {
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private bool _drawn;
+
     public void Report(IgProgress value)
     {
-        const int width = 30;
+        double elapsed = _clock.Elapsed.TotalSeconds;
+        double rate = elapsed > 0 ? value.ImagesDone / elapsed : 0;
+        string left = rate > 0 && value.ImagesDone < value.ImagesTotal ? $", {Seconds((value.ImagesTotal - value.ImagesDone) / rate)} left" : "";
+        string baseline = value.Baselines > 1 ? $" (baseline {value.BaselineIndex + 1}/{value.Baselines})" : "";
+        string text = $"path {value.ImagesDone}/{value.ImagesTotal} images{baseline}, {Seconds(elapsed)} elapsed, {rate:0.0} images/s{left}";
+        if (!live)
+        {
+            stderr.WriteLine($"  {text}");
+            return;
+        }
+        const int width = 24;
         int filled = value.ImagesTotal == 0 ? width : value.ImagesDone * width / value.ImagesTotal;
-        stderr.Write($"\r  path [{new string('#', filled)}{new string('.', width - filled)}] {value.ImagesDone}/{value.ImagesTotal}");
+        stderr.Write($"\r  [{new string('#', filled)}{new string('.', width - filled)}] {text}\u001b[K");
+        _drawn = true;
     }
 
-    public void Finish() => stderr.WriteLine();
+    public void Finish()
+    {
+        if (_drawn) stderr.WriteLine();
+        _drawn = false;
+    }
+
+    private static string Seconds(double s) => s < 60 ? $"{s:0.0} s" : $"{(int)(s / 60)} min {s % 60:00} s";
 }

@@ -40,6 +40,11 @@ public static class Program
     {
         try
         {
+            if (args.Length == 1 && args[0] is "--version")
+            {
+                stdout.WriteLine(Version);
+                return Success;
+            }
             if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
             {
                 stdout.Write(Help.Main);
@@ -119,6 +124,10 @@ public static class Program
     }
 
     // NaN and infinities (a target the model gives no probability, say) are written as "NaN"/"Infinity" rather than failing the whole record.
+    /// <summary>"nativeig 1.0.0 (kernels: AVX2+FMA; .NET 10.0.1; linux-x64)": what to put in a bug report.</summary>
+    internal static string Version =>
+        $"nativeig {typeof(Program).Assembly.GetName().Version?.ToString(3)} (kernels: {Gemm.InstructionSetPath}; .NET {Environment.Version}; {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier})";
+
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     internal static string Percent(double p) => (p * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
@@ -192,7 +201,8 @@ internal static class Help
           nativeig classify IMAGE... [--top K] [--json]            top-K ImageNet labels per image
           nativeig explain [IMAGE] [--target LABEL|INDEX] ...      Integrated Gradients attributions and figures
 
-        Run 'nativeig COMMAND --help' for a command's options.
+        Run 'nativeig COMMAND --help' for a command's options; 'nativeig --version' for the version and
+        the instruction-set path the kernels take on this machine.
         Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel
         (get it with `bash weights/fetch.sh`).
 
@@ -239,6 +249,7 @@ internal static class Help
           --clip PCT             clip the mask at this percentile of |attr| (e.g. 99) before scaling
           --signed               signed mask: positive and negative attributions in two colours
           --json                 one JSON object on stdout instead of text
+          --quiet                no progress and no hints on stderr (errors still go there)
           --weights PATH         the caffemodel
           --labels PATH          synset_words.txt or ImageNetLabels.txt
           --skip-checksum        do not verify the weights' SHA-256

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using ILGPU;
 using ILGPU.Runtime;
+using NativeIg.Tensors;
 using NativeIg.Tensors.Gpu;
 using Tensor = NativeIg.Tensors.Tensor;
 
@@ -26,9 +27,14 @@ internal sealed class HostPathIntegral(IntegratedGradients ig, Tensor image, Ten
 {
     private readonly double[] _integral = new double[image.Length];
 
+    private int _largestChunk;
+
     public override (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights)
     {
         int size = image.Length;
+        // A chunk shorter than an earlier one reuses that one's buffers, tensor for tensor (flat peak memory).
+        _largestChunk = Math.Max(_largestChunk, alphas.Length);
+        using var scale = BufferPool.ScaleRequests(_largestChunk, alphas.Length);
         using var path = IntegratedGradients.InterpolateImages(baseline, image, alphas);
         var (gradients, values) = ig.ComputeGradients(path, target, output);
         using (gradients)

@@ -245,11 +245,42 @@ public sealed class BufferPool
 
     public void ResetPeak() => Interlocked.Exchange(ref _peakLiveBytes, LiveBytes);
 
+    private static readonly AsyncLocal<(int Full, int Part)> s_batchScale = new();
+
+    /// <summary>
+    /// While the returned scope is open, rents first look for the buffer a request
+    /// <paramref name="full"/>/<paramref name="part"/> times larger would get: a batch of k images run
+    /// after batches of B (full = B, part = k) then takes, tensor by tensor, the buffers the full batches used, instead of
+    /// allocating smaller ones or taking ones a later tensor of the same batch needs. Flows into the
+    /// worker threads of the parallel kernels with the execution context.
+    /// </summary>
+    public static IDisposable ScaleRequests(int full, int part)
+    {
+        var previous = s_batchScale.Value;
+        s_batchScale.Value = full > part && part > 0 ? (full, part) : default;
+        return new Restore(previous);
+    }
+
+    /// <summary>The size class a request of <paramref name="length"/> would have in the larger batch of an open <see cref="ScaleRequests"/>, if any.</summary>
+    internal static int? ScaledClass(int length)
+    {
+        var (full, part) = s_batchScale.Value;
+        if (part == 0 || length <= 64) return null;
+        // Integer arithmetic: a tensor of k images scales to exactly the B-image tensor's length.
+        long scaled = ((long)length * full + part - 1) / part;
+        return scaled > int.MaxValue - AlignFloats ? null : SizeClass((int)scaled);
+    }
+
+    private sealed class Restore((int, int) previous) : IDisposable
+    {
+        public void Dispose() => s_batchScale.Value = previous;
+    }
+
     /// <summary>A buffer with room for <paramref name="length"/> floats from a 64-byte-aligned offset.</summary>
     public (float[] Buffer, int Offset) Rent(int length)
     {
         int capacity = SizeClass(length);
-        if (TryTakePooled(capacity, out var buffer))
+        if ((ScaledClass(length) is int scaled && _free.TryGetValue(scaled, out var bag) && bag.TryTake(out var buffer)) || TryTakePooled(capacity, out buffer))
             Interlocked.Add(ref _pooledBytes, -(long)buffer.Length * sizeof(float));
         else
             buffer = GC.AllocateUninitializedArray<float>(capacity + AlignFloats, pinned: true);
@@ -260,13 +291,15 @@ public sealed class BufferPool
     }
 
     /// <summary>
-    /// An idle buffer of this size class or, failing that, of one of the next four (at most 2× the
-    /// size): a smaller workload after a larger one (IG's last, shorter chunk) reuses the larger one's
-    /// memory instead of allocating more, so peak memory is set by the largest batch alone.
+    /// An idle buffer of this size class or, inside <see cref="ScaleRequests"/> (a smaller batch after
+    /// larger ones), of one of the next four classes (at most 2× the size), so the smaller batch reuses
+    /// memory instead of allocating more. Outside such a scope only the exact class is taken: repeated
+    /// identical work then reuses exactly its own buffers and the pool cannot drift into holding more.
     /// </summary>
     private bool TryTakePooled(int capacity, out float[] buffer)
     {
-        for (int step = 0, c = capacity; step < 5 && c > 0; step++, c = SizeClass(c + 1))
+        int classes = s_batchScale.Value.Part == 0 ? 1 : 5;
+        for (int step = 0, c = capacity; step < classes && c > 0; step++, c = SizeClass(c + 1))
         {
             if (_free.TryGetValue(c, out var bag) && bag.TryTake(out buffer!)) return true;
             if (c <= 64) break; // small sizes are exact: no neighbours worth taking
@@ -328,7 +361,9 @@ public static class ScratchPool
     public static byte[] RentBytes(int length)
     {
         int capacity = BufferPool.SizeClass(length);
-        for (int step = 0, c = capacity; step < 5 && c > 0; step++, c = BufferPool.SizeClass(c + 1))
+        if (BufferPool.ScaledClass(length) is int scaled && s_free.TryGetValue(scaled, out var scaledBag) && scaledBag.TryTake(out var match)) return match;
+        int classes = BufferPool.ScaledClass(1 << 20) is null ? 1 : 5; // larger arrays only for a smaller batch (see BufferPool)
+        for (int step = 0, c = capacity; step < classes && c > 0; step++, c = BufferPool.SizeClass(c + 1))
         {
             if (s_free.TryGetValue(c, out var bag) && bag.TryTake(out var array)) return array;
             if (c <= 64) break;
