@@ -8,15 +8,9 @@ namespace NativeIg.Tests;
 [Collection("model")]
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => RunCli(args);
 
-    private static string[] Model => ["--weights", Shared("weights/bvlc_googlenet.caffemodel"), "--labels", Shared("labels/synset_words.txt")];
+    private static string[] Model => ModelArguments;
 
     [Fact]
     public void ClassifyPrintsTheTutorialsLines()

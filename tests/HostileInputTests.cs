@@ -301,13 +301,7 @@ public class HostileWeightsTests
 [Collection("model")]
 public class HostileCommandLineTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => RunCli(args);
 
     private static string Missing => Path.Combine(TempDir(), "no-such.caffemodel");
 
@@ -404,7 +398,7 @@ public class HostileCommandLineTests
         Assert.Equal(130, code);
         Assert.Contains("interrupted", stderr.ToString());
         Assert.Equal("previous run", File.ReadAllText(previous));
-        Assert.Equal(["figure.png"], Directory.GetFiles(outDir).Select(Path.GetFileName).ToArray());
+        Assert.Equal(["figure.png"], Directory.GetFiles(outDir).Select(f => Path.GetFileName(f)).ToArray());
     }
 }
 
@@ -458,7 +452,7 @@ public class SignalTests
         Assert.Equal(143, process.ExitCode);
         Assert.Contains("interrupted", error.Result);
         Assert.Equal("previous run", File.ReadAllText(previous));
-        Assert.Equal(["mask.png"], Directory.GetFiles(outDir).Select(Path.GetFileName).ToArray());
+        Assert.Equal(["mask.png"], Directory.GetFiles(outDir).Select(f => Path.GetFileName(f)).ToArray());
     }
 }
 
@@ -478,7 +472,7 @@ public class AtomicOutputTests
             Assert.Equal("old a", File.ReadAllText(a)); // nothing visible before the commit
         }
         Assert.Equal("old a", File.ReadAllText(a));
-        Assert.Equal(["a.png"], Directory.GetFiles(dir).Select(Path.GetFileName).ToArray());
+        Assert.Equal(["a.png"], Directory.GetFiles(dir).Select(f => Path.GetFileName(f)).ToArray());
     }
 
     [Fact]

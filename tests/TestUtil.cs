@@ -59,6 +59,18 @@ internal static class TestUtil
     public static string Shared(string relative) =>
         Path.Combine(SharedDir ?? throw new InvalidOperationException("../shared (weights, images, references) is required for this test and was not found."), relative);
 
+    /// <summary>Runs the nativeig command line in this process: exit code, stdout and stderr.</summary>
+    public static (int Code, string Out, string Err) RunCli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = NativeIg.Cli.Program.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>--weights and --labels from ../shared.</summary>
+    public static string[] ModelArguments => ["--weights", Shared("weights/bvlc_googlenet.caffemodel"), "--labels", Shared("labels/synset_words.txt")];
+
     public static string TempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "nativeig-tests", Guid.NewGuid().ToString("N"));

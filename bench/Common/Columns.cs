@@ -14,22 +14,27 @@ public interface IFlopCount
     double Flops(string method);
 }
 
-/// <summary>GFLOP/s = the method's FLOPs / its mean time, as a BenchmarkDotNet column.</summary>
-public sealed class GflopsColumn : IColumn
+/// <summary>A numeric, always-shown custom column: what every column of ours has in common.</summary>
+public abstract class NumberColumn(string id, string name, int priority, string legend) : IColumn
 {
-    public string Id => "GFLOPs";
-    public string ColumnName => "GFLOP/s";
+    public string Id => id;
+    public string ColumnName => name;
     public bool AlwaysShow => true;
     public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
+    public int PriorityInCategory => priority;
     public bool IsNumeric => true;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Floating-point operations per second (2 per multiply-add), billions";
+    public string Legend => legend;
     public bool IsAvailable(Summary summary) => true;
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+    public abstract string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style);
+}
 
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+/// <summary>GFLOP/s = the method's FLOPs / its mean time, as a BenchmarkDotNet column.</summary>
+public sealed class GflopsColumn() : NumberColumn("GFLOPs", "GFLOP/s", 0, "Floating-point operations per second (2 per multiply-add), billions")
+{
+    public override string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         var report = summary[benchmarkCase];
         if (report?.ResultStatistics is null) return "-";

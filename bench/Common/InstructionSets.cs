@@ -64,21 +64,10 @@ public static class InstructionSetJobs
 /// "% of peak": a row's GFLOP/s against the FMA-loop peak measured in the same run by
 /// <c>FmaPeakBenchmarks</c> on the same job (instruction-set path) with the same thread count.
 /// </summary>
-public sealed class PercentOfPeakColumn(Func<BenchmarkCase, double> flops, Func<BenchmarkCase, int> threads) : IColumn
+public sealed class PercentOfPeakColumn(Func<BenchmarkCase, double> flops, Func<BenchmarkCase, int> threads)
+    : NumberColumn("PercentOfPeak", "% of path peak", 1, "GFLOP/s as a share of the FMA peak measured in this run on the same path and thread count")
 {
-    public string Id => "PercentOfPeak";
-    public string ColumnName => "% of path peak";
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 1;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "GFLOP/s as a share of the FMA peak measured in this run on the same path and thread count";
-    public bool IsAvailable(Summary summary) => true;
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    public override string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         var report = summary[benchmarkCase];
         if (report?.ResultStatistics is null) return "-";
