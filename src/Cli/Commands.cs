@@ -13,6 +13,7 @@ internal static class Classify
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         if (a.Positional.Count == 0) throw new UsageException("classify needs at least one IMAGE.");
+        if (a.Positional.Count(p => p == "-") > 1) throw new UsageException("Standard input (-) can be read once: give - at most once.");
         int top = a.Int("--top") ?? 5;
         if (top is < 1 or > GoogLeNet.ClassCount) throw new UsageException($"--top must be in 1…{GoogLeNet.ClassCount}.");
         Program.ApplyThreads(a);
@@ -24,7 +25,7 @@ internal static class Classify
         {
             cancellation.ThrowIfCancellationRequested();
             Tensor image;
-            try { image = ImageLoader.LoadForModel(path); }
+            try { image = Program.LoadImage(path); }
             catch (Exception e) when (e is ImageFormatException or FormatException or IOException)
             {
                 stderr.WriteLine($"nativeig: {e.Message}");
@@ -96,8 +97,9 @@ internal static class Explain
             try { colormap = Colormap.Parse(cmap); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
-        double? clip = a.Double("--clip");
-        if (clip is not null && !(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
+        // 99 by default: a few hot pixels otherwise take the whole colour scale and leave the mask dim.
+        double clip = a.Double("--clip") ?? 99;
+        if (!(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
         if (a.Value("--out") is "") throw new UsageException("--out needs a folder name.");
         Program.ApplyThreads(a);
 
@@ -105,7 +107,7 @@ internal static class Explain
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
         if (imagePath is null && !(a.Flag("--json")))
             stderr.WriteLine($"No IMAGE given and the tutorial's fireboat.jpg was not found: explaining the built-in example {BuiltInExampleName} (Kevin Dooley, CC BY 2.0).");
-        string imageName = imagePath ?? BuiltInExampleName;
+        string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? BuiltInExampleName;
         var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
         int? requestedTarget = null;
         if (a.Value("--target") is { } targetText)
@@ -113,7 +115,7 @@ internal static class Explain
                 int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{GoogLeNet.ClassCount - 1}." : $"--target '{targetText}' is not an ImageNet label (e.g. \"fireboat\", \"giant panda\") or a class index.");
         string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imageName));
         AtomicFiles.RequireWritableDirectory(outDir);
-        using var image = imagePath is null ? BuiltInExample() : ImageLoader.LoadForModel(imagePath);
+        using var image = imagePath is null ? BuiltInExample() : Program.LoadImage(imagePath);
         using var baseline = Baselines.Parse(baselineSpec, image);
         using var device = Program.OpenDevice(a);
         var model = Program.LoadModel(a, device);
@@ -138,7 +140,7 @@ internal static class Explain
         {
             cancellation.ThrowIfCancellationRequested();
             string title = $"IG for '{labels[target]}' ({target}), {result.Steps} steps";
-            var files = ExplanationFiles.Write(outDir, result, image, baseline, title, colormap, clip, a.Flag("--signed"));
+            var files = ExplanationFiles.Write(outDir, result, image, baseline, title, colormap, clip < 100 ? clip : null, a.Flag("--signed"));
             string baselineName = baselineSpec;
             if (a.Flag("--json"))
             {

@@ -114,6 +114,31 @@ public static class Program
         }
     }
 
+    /// <summary>The name standard input has in messages and outputs when an IMAGE is `-`.</summary>
+    internal const string StandardInputName = "stdin";
+
+    /// <summary>
+    /// An image ready for the model from a path, or from standard input for `-` (read once, at most
+    /// <see cref="ImageLoader.MaxFileBytes"/>, checked and decoded like a file).
+    /// </summary>
+    internal static Tensor LoadImage(string path, Stream? standardInput = null)
+    {
+        if (path != "-") return ImageLoader.LoadForModel(path);
+        using var input = standardInput ?? Console.OpenStandardInput();
+        using var memory = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = input.Read(buffer)) > 0)
+        {
+            if (memory.Length + read > ImageLoader.MaxFileBytes)
+                throw new ImageFormatException($"{StandardInputName}: more than {ImageLoader.MaxFileBytes:N0} bytes; not an image this tool reads.");
+            memory.Write(buffer, 0, read);
+        }
+        using var decoded = ImageLoader.Decode(memory.ToArray(), StandardInputName);
+        return decoded.Dim(0) == GoogLeNet.InputSize && decoded.Dim(1) == GoogLeNet.InputSize
+            ? decoded.Clone() : ImageLoader.ResizeWithPad(decoded, GoogLeNet.InputSize, GoogLeNet.InputSize);
+    }
+
     internal static void ApplyThreads(Arguments a)
     {
         if (a.Int("--threads") is { } threads)
@@ -144,13 +169,30 @@ internal sealed class Arguments
     private readonly Dictionary<string, string?> _options = new();
     public List<string> Positional { get; } = [];
 
+    /// <summary>Short forms: -t target, -m steps (the paper's m), -o out, -b batch, -j json, -q quiet.</summary>
+    private static readonly Dictionary<string, string> Aliases = new()
+    {
+        ["-t"] = "--target", ["-m"] = "--steps", ["-o"] = "--out", ["-b"] = "--batch", ["-j"] = "--json", ["-q"] = "--quiet",
+    };
+
+    /// <summary>
+    /// GNU-style arguments: --name value, --name=value, short aliases, @file (one argument per line,
+    /// blank lines and # comments skipped), `--` (everything after it is positional), and `-`
+    /// (standard input) as a positional.
+    /// </summary>
     public Arguments(string[] args, string help, string[] valueOptions, string[] flags)
     {
+        args = ExpandResponseFiles(args);
+        bool onlyPositional = false;
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
+            if (onlyPositional) { Positional.Add(a); continue; }
+            if (a == "--") { onlyPositional = true; continue; }
             if (a is "-h" or "--help") throw new HelpRequested(help);
-            if (!a.StartsWith("--", StringComparison.Ordinal)) { Positional.Add(a); continue; }
+            if (Aliases.TryGetValue(a, out var longName)) a = longName;
+            if (a == "-" || !a.StartsWith('-')) { Positional.Add(a); continue; }
+            if (!a.StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"Unknown option '{a}'.");
             string name = a;
             string? value = null;
             int eq = a.IndexOf('=');
@@ -170,6 +212,24 @@ internal sealed class Arguments
             else throw new UsageException($"Unknown option '{name}'.");
             _options[name] = value;
         }
+    }
+
+    /// <summary>Replaces each @file argument by the file's lines (not recursively: an @ inside a file is literal).</summary>
+    private static string[] ExpandResponseFiles(string[] args)
+    {
+        var expanded = new List<string>();
+        foreach (var a in args)
+        {
+            if (!a.StartsWith('@') || a.Length == 1) { expanded.Add(a); continue; }
+            var path = a[1..];
+            if (!File.Exists(path)) throw new UsageException($"Response file '{path}' not found.");
+            foreach (var line in File.ReadLines(path))
+            {
+                var t = line.Trim();
+                if (t.Length > 0 && !t.StartsWith('#')) expanded.Add(t);
+            }
+        }
+        return expanded.ToArray();
     }
 
     public bool Flag(string name) => _options.ContainsKey(name);
@@ -212,11 +272,13 @@ internal static class Help
         Usage: nativeig classify IMAGE... [options]
 
         Classifies each image (JPEG, PNG, BMP, GIF, or a .npy [224, 224, 3] float32 array in [0,1]),
-        resized with padding to 224×224 like TensorFlow's resize_with_pad.
+        resized with padding to 224×224 like TensorFlow's resize_with_pad. IMAGE `-` reads one image
+        from standard input. Arguments may come from a file: @args.txt (one per line); after `--`
+        every argument is an IMAGE.
 
         Options:
           --top K            labels to show per image (default 5)
-          --json             one JSON object per image on stdout
+          -j, --json         one JSON object per image on stdout
           --weights PATH     the caffemodel (default: $NATIVEIG_WEIGHTS, then weights/bvlc_googlenet.caffemodel)
           --labels PATH      synset_words.txt or ImageNetLabels.txt (default: found beside the weights or in labels/)
           --skip-checksum       do not verify the weights' SHA-256
@@ -233,23 +295,26 @@ internal static class Help
         Usage: nativeig explain [IMAGE] [options]
 
         Integrated Gradients for one image (default: the tutorial's fireboat.jpg, found in ../shared/images
-        or $NATIVEIG_EXAMPLES) against a baseline, with the completeness check Σattr vs F(x) − F(baseline).
+        or $NATIVEIG_EXAMPLES, else the built-in giant panda photo; `-` reads the image from standard
+        input) against a baseline, with the completeness check Σattr vs F(x) − F(baseline).
+        Arguments may come from a file: @args.txt (one per line); after `--` every argument is an IMAGE.
 
         Options:
-          --target LABEL|INDEX   class to explain, by name ("fireboat") or index (default: the top class)
-          --steps M              path steps, 1…1000000 (default 50)
+          -t, --target LABEL|INDEX   class to explain, by name ("fireboat") or index (default: the top class)
+          -m, --steps M          path steps, 1…1000000 (default 50)
           --auto-steps TOL       start at 50 steps and double until |delta| ≤ TOL·|F(x) − F(baseline)|, TOL in (0, 1]
           --max-steps N          limit for --auto-steps, 50…1000000 (default 1600)
-          --batch B              path images per forward/backward batch, 1…256 (default 32)
+          -b, --batch B          path images per forward/backward batch, 1…256 (default 32)
           --baseline SPEC        black (default), white, noise[:seed], blur[:sigma ≤ 1000], or an image PATH
           --rule RULE            trapezoid (default), left, right, middle, gauss-legendre
           --output KIND          probability (default) or logit
-          --out DIR              output folder (default ./ig-out/<image-name>/)
+          -o, --out DIR          output folder (default ./ig-out/<image-name>/)
           --colormap NAME        inferno (default), viridis, diverging
-          --clip PCT             clip the mask at this percentile of |attr| (e.g. 99) before scaling
+          --clip PCT             clip the mask at this percentile of |attr| before scaling (default 99;
+                                 100 gives the tutorial's exact, unclipped look)
           --signed               signed mask: positive and negative attributions in two colours
-          --json                 one JSON object on stdout instead of text
-          --quiet                no progress and no hints on stderr (errors still go there)
+          -j, --json             one JSON object on stdout instead of text
+          -q, --quiet            no progress and no hints on stderr (errors still go there)
           --weights PATH         the caffemodel
           --labels PATH          synset_words.txt or ImageNetLabels.txt
           --skip-checksum        do not verify the weights' SHA-256

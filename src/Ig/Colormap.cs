@@ -38,14 +38,23 @@ public sealed class Colormap
         return (_table[3 * i], _table[3 * i + 1], _table[3 * i + 2]);
     }
 
+    /// <summary>
+    /// Blue (negative) through a light neutral grey (zero) to orange (positive): the blue–orange pair
+    /// stays distinct under the common colour-vision deficiencies (red–green did not), and zero is a
+    /// neutral grey rather than the background white.
+    /// </summary>
     private static byte[] BuildDiverging()
     {
+        (float R, float G, float B) negative = (0.13f, 0.40f, 0.67f), neutral = (0.87f, 0.87f, 0.87f), positive = (0.90f, 0.45f, 0.05f);
         var t = new byte[768];
         for (int i = 0; i < 256; i++)
         {
             float s = i / 255f * 2f - 1f; // −1 … 1
-            float r = s < 0 ? 1f : 1f - s * 0.85f, g = s > 0 ? 1f - s * 0.35f : 1f + s * 0.85f, b = 1f - MathF.Abs(s) * 0.85f;
-            t[3 * i] = (byte)MathF.Round(r * 255); t[3 * i + 1] = (byte)MathF.Round(g * 255); t[3 * i + 2] = (byte)MathF.Round(b * 255);
+            var end = s < 0 ? negative : positive;
+            float f = MathF.Abs(s);
+            t[3 * i] = (byte)MathF.Round((neutral.R + (end.R - neutral.R) * f) * 255);
+            t[3 * i + 1] = (byte)MathF.Round((neutral.G + (end.G - neutral.G) * f) * 255);
+            t[3 * i + 2] = (byte)MathF.Round((neutral.B + (end.B - neutral.B) * f) * 255);
         }
         return t;
     }

@@ -30,13 +30,15 @@ public static class ExplanationFiles
         using var files = new AtomicFiles();
         using var mask = Visualization.AttributionMask(result.Attributions, signed);
         var normalized = Visualization.Normalize(mask, clipPercentile, signed);
+        var range = Visualization.DisplayRange(mask, clipPercentile, signed);
         using var colored = Visualization.Colorize(normalized, h, w, colormap, signed);
         using var overlay = Visualization.Overlay(image, colored);
         string valueLabel = result.Output == TargetOutput.Probability ? "Model p(target class)" : "Target logit";
         // The five pictures are drawn and PNG-encoded in parallel (encoding is most of the time), then written.
         var pictures = new (string Path, Func<Canvas> Draw)[]
         {
-            (paths.Figure, () => Visualization.TutorialFigure(baseline, image, colored, overlay, title)),
+            (paths.Figure, () => Visualization.TutorialFigure(baseline, image, colored, overlay, title,
+                colorBar: new Visualization.ColorBar(colormap, range.Low, range.High, signed ? "SUM ATTR" : "SUM |ATTR|"))),
             (paths.Mask, () => Visualization.ToCanvas(colored)),
             (paths.Overlay, () => Visualization.ToCanvas(overlay)),
             (paths.Saturation, () => Visualization.SaturationPlots(result.Alphas, result.PathValues, result.MeanPathGradients, valueLabel)),

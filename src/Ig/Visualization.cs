@@ -6,7 +6,6 @@ namespace NativeIg.Ig;
 public static class Visualization
 {
     private static readonly (byte, byte, byte) Black = (0, 0, 0);
-    private static readonly (byte, byte, byte) Grey = (160, 160, 160);
     private static readonly (byte, byte, byte) Blue = (31, 119, 180);
 
     /// <summary>Mask [H, W]: Σ over channels of |attr| (the tutorial), or Σ attr when <paramref name="signed"/>.</summary>
@@ -81,13 +80,34 @@ public static class Visualization
         return result;
     }
 
-    /// <summary>The tutorial's 2×2 figure: baseline, original, attribution mask, overlay, each titled.</summary>
-    public static Canvas TutorialFigure(Tensor baseline, Tensor image, Tensor coloredMask, Tensor overlay, string? caption = null, int scale = 2)
+    /// <summary>The values at the two ends of the colour scale after <see cref="Normalize"/>: what a colour bar is labelled with.</summary>
+    public static (float Low, float High) DisplayRange(Tensor mask, double? clipPercentile = null, bool signed = false)
+    {
+        var v = mask.ToArray();
+        float limit = clipPercentile is { } pct ? Percentile(v.Select(MathF.Abs).ToArray(), pct) : float.PositiveInfinity;
+        var clipped = v.Select(x => Math.Clamp(x, -limit, limit)).ToArray();
+        if (clipped.Length == 0) return (0, 0);
+        if (signed)
+        {
+            float maxAbs = clipped.Max(MathF.Abs);
+            return (-maxAbs, maxAbs);
+        }
+        return (clipped.Min(), clipped.Max());
+    }
+
+    /// <summary>A colour scale for the figure: the colormap, the values at its ends, and what they measure.</summary>
+    public sealed record ColorBar(Colormap Colormap, float Low, float High, string Label);
+
+    /// <summary>
+    /// The tutorial's 2×2 figure: baseline, original, attribution mask, overlay, each titled; with a
+    /// <paramref name="colorBar"/>, a labelled colour scale beside the mask row.
+    /// </summary>
+    public static Canvas TutorialFigure(Tensor baseline, Tensor image, Tensor coloredMask, Tensor overlay, string? caption = null, int scale = 2, ColorBar? colorBar = null)
     {
         int h = image.Dim(0) * scale, w = image.Dim(1) * scale;
-        const int margin = 16, titleHeight = 30;
+        const int margin = 16, titleHeight = 30, barWidth = 24, barSpace = 150;
         int captionHeight = caption is null ? 0 : 30;
-        var canvas = new Canvas(2 * w + 3 * margin, captionHeight + 2 * (h + titleHeight) + 3 * margin);
+        var canvas = new Canvas(2 * w + 3 * margin + (colorBar is null ? 0 : barSpace), captionHeight + 2 * (h + titleHeight) + 3 * margin);
         if (caption is not null) canvas.TextCentered(canvas.Width / 2, margin, caption, Black);
         var panels = new[] { ("Baseline image", baseline), ("Original image", image), ("Attribution mask", coloredMask), ("Overlay", overlay) };
         for (int i = 0; i < 4; i++)
@@ -97,8 +117,23 @@ public static class Visualization
             canvas.TextCentered(x + w / 2, y, panels[i].Item1, Black);
             canvas.DrawImage(x, y + titleHeight, panels[i].Item2, scale);
         }
+        if (colorBar is not null)
+        {
+            // The bar spans the mask row's height: top = High, bottom = Low, with both values and the quantity named.
+            int x = 2 * w + 3 * margin, top = captionHeight + margin + h + titleHeight + margin + titleHeight;
+            for (int row = 0; row < h; row++)
+                canvas.Fill(x, top + row, barWidth, 1, colorBar.Colormap.Map(1f - row / (float)(h - 1)));
+            canvas.Text(x + barWidth + 6, top - 7, FormatScale(colorBar.High), Black);
+            canvas.Text(x + barWidth + 6, top + h - 7, FormatScale(colorBar.Low), Black);
+            if (colorBar.Low < 0 && colorBar.High > 0) canvas.Text(x + barWidth + 6, top + h / 2 - 7, "0", Black);
+            canvas.TextCentered(x + barWidth / 2 + 40, top - titleHeight, colorBar.Label, Black);
+        }
         return canvas;
     }
+
+    private static string FormatScale(float v) =>
+        v == 0 ? "0" : Math.Abs(v) >= 0.01 && Math.Abs(v) < 1000 ? v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)
+        : v.ToString("0.0E+0", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The tutorial's saturation plots side by side: F (target probability) over alpha, and the mean
@@ -111,12 +146,29 @@ public static class Visualization
         var normalized = meanGradients.Select(g => gMax > gMin ? (g - gMin) / (gMax - gMin) : 0).ToArray();
         double vMin = Math.Min(0, values.Min()), vMax = Math.Max(values.Max(), vMin + 1e-12);
         if (vMin >= 0 && vMax <= 1) (vMin, vMax) = (0, 1);
-        Plot(canvas, 100, 50, 500, 340, alphas, values, vMin, vMax, "Target class probability over alpha", valueLabel);
-        Plot(canvas, 720, 50, 500, 340, alphas, normalized, 0, 1, "Average pixel gradients over alpha (normalized)", "Average pixel gradients");
+        var (low, high, step) = NiceTicks(vMin, vMax);
+        // The tutorial's title for probabilities; the value's own name for anything else (a logit).
+        string title = valueLabel == "Model p(target class)" ? "Target class probability over alpha" : $"{valueLabel} over alpha";
+        Plot(canvas, 100, 50, 500, 340, alphas, values, low, high, step, title, valueLabel);
+        Plot(canvas, 720, 50, 500, 340, alphas, normalized, 0, 1, 0.2, "Average pixel gradients over alpha (normalized)", "Average pixel gradients");
         return canvas;
     }
 
-    private static void Plot(Canvas c, int x0, int y0, int w, int h, IReadOnlyList<double> xs, IReadOnlyList<double> ys, double yMin, double yMax, string title, string yLabel)
+    /// <summary>
+    /// An axis range that covers [min, max] with ticks at round values (1, 2, 2.5 or 5 × 10^k apart,
+    /// about five of them): a logit axis reads 0, 2, 4, … rather than 1.69, 3.37, ….
+    /// </summary>
+    public static (double Low, double High, double Step) NiceTicks(double min, double max, int about = 5)
+    {
+        if (!(max > min)) max = min + 1;
+        double raw = (max - min) / about;
+        double magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double step = new[] { 1, 2, 2.5, 5, 10 }.Select(f => f * magnitude).First(s => s >= raw * 0.999);
+        double low = Math.Floor(min / step + 1e-9) * step, high = Math.Ceiling(max / step - 1e-9) * step;
+        return (low, high, step);
+    }
+
+    private static void Plot(Canvas c, int x0, int y0, int w, int h, IReadOnlyList<double> xs, IReadOnlyList<double> ys, double yMin, double yMax, double yStep, string title, string yLabel)
     {
         c.TextCentered(x0 + w / 2, y0 - 36, title, Black);
         c.Line(x0, y0 + h, x0 + w, y0 + h, Black);
@@ -125,11 +177,19 @@ public static class Visualization
         c.Line(x0, y0, x0 + w, y0, Black);
         for (int t = 0; t <= 5; t++)
         {
-            int px = x0 + t * w / 5, py = y0 + h - t * h / 5;
+            int px = x0 + t * w / 5;
             c.Line(px, y0 + h, px, y0 + h + 5, Black);
             c.TextCentered(px, y0 + h + 10, (t / 5.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), Black);
+        }
+        // Y ticks at the round values NiceTicks chose, labelled with only the decimals the step needs.
+        int ticks = (int)Math.Round((yMax - yMin) / yStep);
+        int decimals = 0;
+        while (decimals < 6 && Math.Abs(yStep * Math.Pow(10, decimals) - Math.Round(yStep * Math.Pow(10, decimals))) > 1e-6) decimals++;
+        for (int t = 0; t <= ticks; t++)
+        {
+            int py = y0 + h - (int)Math.Round((double)t / ticks * h);
             c.Line(x0 - 5, py, x0, py, Black);
-            string label = (yMin + (yMax - yMin) * t / 5).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+            string label = (yMin + t * yStep).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture);
             c.Text(x0 - 10 - Canvas.TextWidth(label), py - 7, label, Black);
         }
         c.TextCentered(x0 + w / 2, y0 + h + 34, "Alpha", Black);
@@ -161,7 +221,6 @@ public static class Visualization
             using var view = one.Reshape(h, w, 3);
             canvas.DrawImage(x, margin + titleHeight, view);
         }
-        canvas.Fill(0, canvas.Height - 2, canvas.Width, 2, Grey);
         return canvas;
     }
 
