@@ -17,7 +17,7 @@ internal static class Classify
         int top = a.Int("--top") ?? 5;
         if (top is < 1 or > GoogLeNet.ClassCount) throw new UsageException($"--top must be in 1…{GoogLeNet.ClassCount}.");
         Program.ApplyThreads(a);
-        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
+        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         using var device = Program.OpenDevice(a);
         var model = Program.LoadModel(a, device);
         int failures = 0;
@@ -108,7 +108,7 @@ internal static class Explain
         if (imagePath is null && !(a.Flag("--json")))
             stderr.WriteLine($"No IMAGE given and the tutorial's fireboat.jpg was not found: explaining the built-in example {BuiltInExampleName} (Kevin Dooley, CC BY 2.0).");
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? BuiltInExampleName;
-        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"));
+        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         int? requestedTarget = null;
         if (a.Value("--target") is { } targetText)
             requestedTarget = labels.Find(targetText) ?? throw new UsageException(

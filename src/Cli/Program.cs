@@ -55,7 +55,8 @@ public static class Program
             {
                 "classify" => Classify.Run(new Arguments(rest, Help.Classify, Classify.ValueOptions, Classify.Flags), stdout, stderr, cancellation),
                 "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr, cancellation),
-                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain."),
+                "weights" => WeightsCommand.Run(new Arguments(rest, Help.Weights, WeightsCommand.ValueOptions, WeightsCommand.Flags), stdout, stderr, cancellation),
+                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, weights."),
             };
         }
         catch (HelpRequested help)
@@ -260,11 +261,25 @@ internal static class Help
         Usage:
           nativeig classify IMAGE... [--top K] [--json]            top-K ImageNet labels per image
           nativeig explain [IMAGE] [--target LABEL|INDEX] ...      Integrated Gradients attributions and figures
+          nativeig weights fetch [--from DIR] [--to DIR]          get the weights and labels (checksum-verified)
+          nativeig weights path                                   the weights file the commands would use
 
         Run 'nativeig COMMAND --help' for a command's options; 'nativeig --version' for the version and
         the instruction-set path the kernels take on this machine.
-        Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel
-        (get it with `bash weights/fetch.sh`).
+        Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel, else the
+        per-user cache ($XDG_CACHE_HOME/nativeig or ~/.cache/nativeig) that `nativeig weights fetch` fills.
+
+        """;
+
+    public const string Weights = """
+        Usage: nativeig weights fetch [--from DIR] [--to DIR]
+               nativeig weights path [--weights PATH]
+
+        fetch puts bvlc_googlenet.caffemodel and synset_words.txt into the per-user cache
+        ($XDG_CACHE_HOME/nativeig, else ~/.cache/nativeig) or --to DIR: copied from --from DIR when given
+        (a folder holding them, e.g. a shared mirror), else downloaded (the BVLC model zoo, ~51 MB). The
+        weights must match a known GoogLeNet checksum; each file is written to a temporary name and
+        renamed only when complete. path prints the weights file classify and explain would use.
 
         """;
 

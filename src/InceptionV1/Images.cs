@@ -371,16 +371,25 @@ public sealed class ImageNetLabels
         return null;
     }
 
-    /// <summary>Finds the labels file: next to the weights, in labels/ folders of the working tree, or ../shared/labels.</summary>
-    public static ImageNetLabels LoadDefault(string? explicitPath = null)
+    /// <summary>
+    /// Finds the labels file: <paramref name="explicitPath"/>; synset_words.txt beside the weights in use
+    /// (<paramref name="weightsPath"/>); labels/ and weights/ folders up the working tree; ../shared/labels;
+    /// the per-user cache.
+    /// </summary>
+    public static ImageNetLabels LoadDefault(string? explicitPath = null, string? weightsPath = null)
     {
         if (!string.IsNullOrWhiteSpace(explicitPath)) return Load(explicitPath);
+        if (!string.IsNullOrWhiteSpace(weightsPath) && Path.GetDirectoryName(Path.GetFullPath(weightsPath)) is { } weightsDir)
+            foreach (var name in new[] { "synset_words.txt", "ImageNetLabels.txt" })
+                if (File.Exists(Path.Combine(weightsDir, name))) return Load(Path.Combine(weightsDir, name));
         foreach (var dir in WeightsResolver.SearchDirectories())
             foreach (var candidate in new[] { "labels/synset_words.txt", "weights/synset_words.txt", "shared/labels/synset_words.txt", "../shared/labels/synset_words.txt" })
             {
                 var path = Path.Combine(dir, candidate);
                 if (File.Exists(path)) return Load(path);
             }
-        throw new FileNotFoundException("No ImageNet labels found (labels/synset_words.txt). Pass --labels PATH, or run `bash weights/fetch.sh`, which copies them beside the weights.");
+        var cached = Path.Combine(WeightsResolver.CacheDirectory, "synset_words.txt");
+        if (File.Exists(cached)) return Load(cached);
+        throw new FileNotFoundException("No ImageNet labels found (labels/synset_words.txt). Pass --labels PATH, or run `nativeig weights fetch` or `bash weights/fetch.sh`, which put them beside the weights.");
     }
 }

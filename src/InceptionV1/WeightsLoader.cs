@@ -131,15 +131,32 @@ public static class WeightsLoader
     }
 }
 
-/// <summary>Finds the weights file: explicit path, then NATIVEIG_WEIGHTS, then a weights/ folder.</summary>
+/// <summary>
+/// Finds the weights file: explicit path, then NATIVEIG_WEIGHTS, then a weights/ folder (the working
+/// directory and the application's, with their parents), then the per-user cache that
+/// `nativeig weights fetch` fills.
+/// </summary>
 public static class WeightsResolver
 {
     public const string EnvironmentVariable = "NATIVEIG_WEIGHTS";
 
     public const string HowToGetWeights =
-        "Get the BVLC GoogLeNet weights with `bash weights/fetch.sh` (from the project root; it copies them from a local mirror " +
-        "such as ../shared/weights or downloads them, and verifies the SHA-256), then pass --weights PATH, set NATIVEIG_WEIGHTS=PATH, " +
-        "or leave the file at weights/bvlc_googlenet.caffemodel.";
+        "Get the BVLC GoogLeNet weights with `nativeig weights fetch` (into the per-user cache) or `bash weights/fetch.sh` " +
+        "(from the project root, into weights/); both verify the checksum. Or pass --weights PATH, or set NATIVEIG_WEIGHTS=PATH.";
+
+    /// <summary>The per-user cache: $XDG_CACHE_HOME/nativeig, else ~/.cache/nativeig (on every OS; %LOCALAPPDATA% when there is no home).</summary>
+    public static string CacheDirectory
+    {
+        get
+        {
+            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)) return Path.Combine(xdg, "nativeig");
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            return string.IsNullOrEmpty(home)
+                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "nativeig")
+                : Path.Combine(home, ".cache", "nativeig");
+        }
+    }
 
     public static string Resolve(string? explicitPath = null)
     {
@@ -159,7 +176,16 @@ public static class WeightsResolver
             var candidate = Path.Combine(dir, "weights", WeightsLoader.FileName);
             if (File.Exists(candidate)) return candidate;
         }
-        throw new FileNotFoundException($"No weights found (looked at --weights, {EnvironmentVariable}, and weights/{WeightsLoader.FileName} in the current directory and its parents). {HowToGetWeights}");
+        var cached = Path.Combine(CacheDirectory, WeightsLoader.FileName);
+        if (File.Exists(cached)) return cached;
+        throw new FileNotFoundException($"No weights found (looked at --weights, {EnvironmentVariable}, weights/{WeightsLoader.FileName} in the current directory and its parents, and {cached}). {HowToGetWeights}");
+    }
+
+    /// <summary>The path <see cref="Resolve"/> would return, or null where it would throw (to look for labels beside it).</summary>
+    public static string? TryResolve(string? explicitPath = null)
+    {
+        try { return Resolve(explicitPath); }
+        catch (FileNotFoundException) { return null; }
     }
 
     /// <summary>The current directory and the application's directory, each with its parents.</summary>
