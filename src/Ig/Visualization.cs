@@ -141,7 +141,7 @@ public static class Visualization
     /// </summary>
     public static Canvas SaturationPlots(IReadOnlyList<double> alphas, IReadOnlyList<double> values, IReadOnlyList<double> meanGradients, string valueLabel = "Model p(target class)")
     {
-        var canvas = new Canvas(1260, 480);
+        var canvas = new Canvas(1300, 480); // room for the right plot's title (48 characters) inside the margin
         double gMin = meanGradients.Min(), gMax = meanGradients.Max();
         var normalized = meanGradients.Select(g => gMax > gMin ? (g - gMin) / (gMax - gMin) : 0).ToArray();
         double vMin = Math.Min(0, values.Min()), vMax = Math.Max(values.Max(), vMin + 1e-12);
