@@ -187,7 +187,7 @@ internal sealed class Arguments
         bool onlyPositional = false;
         for (int i = 0; i < args.Length; i++)
         {
-            string a = args[i];
+            string a = args[i], given = a;
             if (onlyPositional) { Positional.Add(a); continue; }
             if (a == "--") { onlyPositional = true; continue; }
             if (a is "-h" or "--help") throw new HelpRequested(help);
@@ -210,7 +210,7 @@ internal sealed class Arguments
                     value = args[++i];
                 }
             }
-            else throw new UsageException($"Unknown option '{name}'.");
+            else throw new UsageException(given == a ? $"Unknown option '{name}'." : $"Unknown option '{given}' ({name}) for this command.");
             _options[name] = value;
         }
     }

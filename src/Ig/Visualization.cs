@@ -125,7 +125,13 @@ public static class Visualization
                 canvas.Fill(x, top + row, barWidth, 1, colorBar.Colormap.Map(1f - row / (float)(h - 1)));
             canvas.Text(x + barWidth + 6, top - 7, FormatScale(colorBar.High), Black);
             canvas.Text(x + barWidth + 6, top + h - 7, FormatScale(colorBar.Low), Black);
-            if (colorBar.Low < 0 && colorBar.High > 0) canvas.Text(x + barWidth + 6, top + h / 2 - 7, "0", Black);
+            if (colorBar.Low < 0 && colorBar.High > 0)
+            {
+                // A signed scale: say which end is which, and where zero sits.
+                canvas.Text(x + barWidth + 6, top + h / 2 - 7, "0", Black);
+                canvas.Text(x + barWidth + 6, top + 18, "POSITIVE", Black);
+                canvas.Text(x + barWidth + 6, top + h - 32, "NEGATIVE", Black);
+            }
             canvas.TextCentered(x + barWidth / 2 + 40, top - titleHeight, colorBar.Label, Black);
         }
         return canvas;
