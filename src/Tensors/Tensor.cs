@@ -271,6 +271,9 @@ public sealed class BufferPool
         return scaled > int.MaxValue - AlignFloats ? null : SizeClass((int)scaled);
     }
 
+    /// <summary>How many size classes, from the requested one up, an idle buffer may come from: the next four (≤ 2×) inside a <see cref="ScaleRequests"/> scope, else the exact class only.</summary>
+    internal static int ClassesToSearch => s_batchScale.Value.Part == 0 ? 1 : 5;
+
     private sealed class Restore((int, int) previous) : IDisposable
     {
         public void Dispose() => s_batchScale.Value = previous;
@@ -298,8 +301,7 @@ public sealed class BufferPool
     /// </summary>
     private bool TryTakePooled(int capacity, out float[] buffer)
     {
-        int classes = s_batchScale.Value.Part == 0 ? 1 : 5;
-        for (int step = 0, c = capacity; step < classes && c > 0; step++, c = SizeClass(c + 1))
+        for (int step = 0, c = capacity, classes = ClassesToSearch; step < classes && c > 0; step++, c = SizeClass(c + 1))
         {
             if (_free.TryGetValue(c, out var bag) && bag.TryTake(out buffer!)) return true;
             if (c <= 64) break; // small sizes are exact: no neighbours worth taking
@@ -362,8 +364,7 @@ public static class ScratchPool
     {
         int capacity = BufferPool.SizeClass(length);
         if (BufferPool.ScaledClass(length) is int scaled && s_free.TryGetValue(scaled, out var scaledBag) && scaledBag.TryTake(out var match)) return match;
-        int classes = BufferPool.ScaledClass(1 << 20) is null ? 1 : 5; // larger arrays only for a smaller batch (see BufferPool)
-        for (int step = 0, c = capacity; step < classes && c > 0; step++, c = BufferPool.SizeClass(c + 1))
+        for (int step = 0, c = capacity, classes = BufferPool.ClassesToSearch; step < classes && c > 0; step++, c = BufferPool.SizeClass(c + 1))
         {
             if (s_free.TryGetValue(c, out var bag) && bag.TryTake(out var array)) return array;
             if (c <= 64) break;
