@@ -165,6 +165,12 @@ public class CliConventionTests
         (code, _, error) = RunCli("classify", "@/no/such/args.txt");
         Assert.Equal(2, code);
         Assert.Contains("Response file", error);
+        if (File.Exists("/dev/zero")) // a device as a response file is refused, not read forever
+        {
+            (code, _, error) = RunCli("classify", "@/dev/zero");
+            Assert.Equal(2, code);
+            Assert.Contains("not a regular file", error);
+        }
     }
 
     [Fact]

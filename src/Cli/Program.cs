@@ -224,7 +224,9 @@ internal sealed class Arguments
             if (!a.StartsWith('@') || a.Length == 1) { expanded.Add(a); continue; }
             var path = a[1..];
             if (!File.Exists(path)) throw new UsageException($"Response file '{path}' not found.");
-            foreach (var line in File.ReadLines(path))
+            // Bounded like every other input file: a device or a huge file is an error, not an endless read.
+            var bytes = BoundedFile.ReadAll(path, 1 << 20, "response", m => new UsageException(m));
+            foreach (var line in System.Text.Encoding.UTF8.GetString(bytes).Split('\n'))
             {
                 var t = line.Trim();
                 if (t.Length > 0 && !t.StartsWith('#')) expanded.Add(t);
