@@ -35,7 +35,8 @@ public static class InstructionSetJobs
         if (!avx2 && !avx512) yield return template.WithId(NativeName);
     }
 
-    private static string NativeName =>
+    /// <summary>The job name of the path this process takes: AVX-512, AVX2 or 128-bit.</summary>
+    public static string NativeName =>
         Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? "AVX-512" :
         Avx2.IsSupported && Fma.IsSupported ? "AVX2" : "128-bit";
 
@@ -91,15 +92,16 @@ public static class FmaPeak
     /// <summary>Independent accumulator chains: enough to cover the FMA latency on two pipes.</summary>
     public const int Chains = 12;
 
-    public static int Lanes =>
-        Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? 16 :
-        Avx2.IsSupported && Fma.IsSupported ? 8 : 4;
+    /// <summary>Float lanes of the widest vector of the path this process takes.</summary>
+    public static int Lanes => LanesOf(InstructionSetJobs.NativeName);
+
+    /// <summary>Float lanes of a path's widest vector, by job name (another job name: this process's path).</summary>
+    public static int LanesOf(string path) => path switch { "AVX-512" => 16, "AVX2" => 8, "128-bit" => 4, _ => LanesOf(InstructionSetJobs.NativeName) };
 
     /// <summary>FLOPs of one call with the case's thread count, for the lane width of the job's path.</summary>
     public static double Flops(BenchmarkCase c)
     {
         int threads = (int)(c.Parameters.Items.FirstOrDefault(p => p.Name == "Threads")?.Value ?? 1);
-        int lanes = c.Job.Id switch { "AVX-512" => 16, "AVX2" => 8, "128-bit" => 4, _ => Lanes };
-        return 2.0 * Iterations * Chains * lanes * threads;
+        return 2.0 * Iterations * Chains * LanesOf(c.Job.Id) * threads;
     }
 }

@@ -105,7 +105,7 @@ internal static class Explain
 
         // Then the cheap files, so that a bad label, image or output folder fails before the model loads.
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
-        if (imagePath is null && !(a.Flag("--json")))
+        if (imagePath is null && !a.Flag("--json"))
             stderr.WriteLine($"No IMAGE given and the tutorial's fireboat.jpg was not found: explaining the built-in example {BuiltInExampleName} (Kevin Dooley, CC BY 2.0).");
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? BuiltInExampleName;
         var labels = ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
@@ -141,12 +141,11 @@ internal static class Explain
             cancellation.ThrowIfCancellationRequested();
             string title = $"IG for '{labels[target]}' ({target}), {result.Steps} steps";
             var files = ExplanationFiles.Write(outDir, result, image, baseline, title, colormap, clip < 100 ? clip : null, a.Flag("--signed"));
-            string baselineName = baselineSpec;
             if (a.Flag("--json"))
             {
                 var record = new
                 {
-                    image = imageName, target, label = labels[target], steps = result.Steps, rule = PathRules.Name(rule), baseline = baselineName,
+                    image = imageName, target, label = labels[target], steps = result.Steps, rule = PathRules.Name(rule), baseline = baselineSpec,
                     output = output == TargetOutput.Probability ? "probability" : "logit",
                     f_input = result.FInput, f_baseline = result.FBaseline, sum = result.Sum, delta = result.Delta,
                     seconds = Math.Round(result.Elapsed.TotalSeconds, 3),
@@ -159,7 +158,7 @@ internal static class Explain
             {
                 stdout.WriteLine(imageName);
                 foreach (var (index, p) in top3) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
-                stdout.WriteLine($"Integrated Gradients for '{labels[target]}' ({target}), {PathRules.Name(rule)} rule, {result.Steps} steps, baseline {baselineName}, F = {(output == TargetOutput.Probability ? "probability" : "logit")}");
+                stdout.WriteLine($"Integrated Gradients for '{labels[target]}' ({target}), {PathRules.Name(rule)} rule, {result.Steps} steps, baseline {baselineSpec}, F = {(output == TargetOutput.Probability ? "probability" : "logit")}");
                 stdout.WriteLine($"  F(x)        = {result.FInput:G6}");
                 stdout.WriteLine($"  F(baseline) = {result.FBaseline:G6}");
                 stdout.WriteLine($"  sum(attr)   = {result.Sum:G6}");
@@ -196,8 +195,7 @@ internal static class Explain
             ?? throw new InvalidOperationException("The built-in example image is missing from the nativeig assembly.");
         using var memory = new MemoryStream();
         stream.CopyTo(memory);
-        using var decoded = ImageLoader.Decode(memory.ToArray(), BuiltInExampleName + " (built in)");
-        return ImageLoader.ResizeWithPad(decoded, GoogLeNet.InputSize, GoogLeNet.InputSize);
+        return ImageLoader.DecodeForModel(memory.ToArray(), BuiltInExampleName + " (built in)");
     }
 
     /// <summary>

@@ -135,9 +135,7 @@ public static class Program
                 throw new ImageFormatException($"{StandardInputName}: more than {ImageLoader.MaxFileBytes:N0} bytes; not an image this tool reads.");
             memory.Write(buffer, 0, read);
         }
-        using var decoded = ImageLoader.Decode(memory.ToArray(), StandardInputName);
-        return decoded.Dim(0) == GoogLeNet.InputSize && decoded.Dim(1) == GoogLeNet.InputSize
-            ? decoded.Clone() : ImageLoader.ResizeWithPad(decoded, GoogLeNet.InputSize, GoogLeNet.InputSize);
+        return ImageLoader.DecodeForModel(memory.ToArray(), StandardInputName);
     }
 
     internal static void ApplyThreads(Arguments a)

@@ -56,9 +56,7 @@ public static class ExplanationFiles
             var bytes = encoded[i];
             files.Write(pictures[i].Path, stream => stream.Write(bytes));
         }
-        var attributions = result.Attributions.Span.ToArray();
-        var shape = result.Attributions.Shape.ToArray();
-        files.Write(paths.Attributions, stream => Npy.Write(stream, attributions, shape));
+        files.Write(paths.Attributions, stream => Npy.Write(stream, result.Attributions.Span, result.Attributions.Shape));
         var path = new float[result.Alphas.Length * 3];
         for (int k = 0; k < result.Alphas.Length; k++)
         {
@@ -66,8 +64,7 @@ public static class ExplanationFiles
             path[3 * k + 1] = (float)result.PathValues[k];
             path[3 * k + 2] = (float)result.MeanPathGradients[k];
         }
-        int rows = result.Alphas.Length;
-        files.Write(paths.Path, stream => Npy.Write(stream, path, [rows, 3]));
+        files.Write(paths.Path, stream => Npy.Write(stream, path, [result.Alphas.Length, 3]));
         files.Commit();
         return paths;
     }

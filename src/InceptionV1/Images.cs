@@ -20,9 +20,18 @@ public static class ImageLoader
     public static Tensor LoadForModel(string path, int size = GoogLeNet.InputSize, long maxPixels = ImageStructure.DefaultMaxPixels)
     {
         using var image = Load(path, maxPixels);
-        if (image.Dim(0) == size && image.Dim(1) == size) return image.Clone();
-        return ResizeWithPad(image, size, size);
+        return ToModelSize(image, size);
     }
+
+    /// <summary>Image bytes (a stream's, an embedded resource's) as a [size, size, 3] RGB tensor in [0, 1]; <paramref name="source"/> names them in errors.</summary>
+    public static Tensor DecodeForModel(byte[] bytes, string source, int size = GoogLeNet.InputSize, long maxPixels = ImageStructure.DefaultMaxPixels)
+    {
+        using var image = Decode(bytes, source, maxPixels);
+        return ToModelSize(image, size);
+    }
+
+    private static Tensor ToModelSize(Tensor image, int size) =>
+        image.Dim(0) == size && image.Dim(1) == size ? image.Clone() : ResizeWithPad(image, size, size);
 
     /// <summary>Loads a file at its own size: [H, W, 3] RGB in [0, 1].</summary>
     public static Tensor Load(string path, long maxPixels = ImageStructure.DefaultMaxPixels)
