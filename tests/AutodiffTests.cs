@@ -5,147 +5,6 @@ using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 
-/// <summary>
-/// Every op's backward against central finite differences of its double-precision forward
-/// (<see cref="DoubleOps"/>). The analytic gradient is float32, so the comparison allows float32
-/// rounding: |analytic − numeric| ≤ 1e-4·max|numeric| + 1e-5.
-/// </summary>
-public class GradientCheckTests
-{
-    private const double Rtol = 1e-4, Atol = 1e-5;
-
-    /// <summary>Runs op on a recording tape with input x (and seed dL/dy), returns dL/dx.</summary>
-    private static float[] Analytic(float[] x, int[] shape, Func<Tape, Variable, Variable> op, int seedSeed, out double[] seed)
-    {
-        using var X = Tensor.FromSpan(x, shape);
-        using var tape = new Tape();
-        var input = tape.Input(X);
-        var y = op(tape, input);
-        using var seedTensor = Tensor.FromSpan(Random(y.Value.Length, seedSeed), y.Value.Shape.ToArray());
-        seed = DoubleOps.ToDouble(seedTensor.Span);
-        tape.Backward(y, seedTensor);
-        var grad = input.Grad!.ToArray();
-        input.Grad.Dispose();
-        return grad;
-    }
-
-    private static void Check(string what, float[] x, int[] shape, Func<Tape, Variable, Variable> op, Func<double[], double[]> reference)
-    {
-        var analytic = Analytic(x, shape, op, 99, out var seed);
-        var numeric = DoubleOps.NumericGradient(reference, DoubleOps.ToDouble(x), seed);
-        AssertClose(numeric.Select(v => (float)v).ToArray(), analytic, Atol, Rtol, what);
-    }
-
-    public static TheoryData<int, int, int, int, int, int, int> ConvCases => new()
-    {
-        // n, size, ci, kernel, stride, pad, co
-        { 1, 5, 3, 3, 1, 1, 4 }, { 2, 6, 2, 3, 2, 1, 3 }, { 1, 7, 3, 7, 2, 3, 2 }, { 1, 4, 5, 1, 1, 0, 3 }, { 1, 5, 2, 5, 1, 2, 2 },
-    };
-
-    [Theory]
-    [MemberData(nameof(ConvCases))]
-    public void Conv2dInputAndFilterGradients(int n, int size, int ci, int kernel, int stride, int pad, int co)
-    {
-        var g = WindowGeometry.ConvCaffe(n, size, size, ci, kernel, stride, pad);
-        var x = Random(n * size * size * ci, 1);
-        var w = Random(kernel * kernel * ci * co, 2);
-        var b = Random(co, 3);
-        foreach (bool relu in new[] { false, true })
-        {
-            using var W = Tensor.FromSpan(w, kernel, kernel, ci, co);
-            using var B = Tensor.FromSpan(b, co);
-            var wv = Variable.Parameter(W, "w");
-            var bv = Variable.Parameter(B, "b");
-            Check($"conv dX relu={relu}", x, g.InputShape, (t, v) => t.Conv2d(v, wv, bv, g, relu),
-                xd => DoubleOps.Conv(g, xd, DoubleOps.ToDouble(w), DoubleOps.ToDouble(b), co, relu));
-            // dW: the filter is the variable, x fixed
-            using var X = Tensor.FromSpan(x, g.InputShape);
-            var xv = Variable.Parameter(X, "x");
-            Check($"conv dW relu={relu}", w, [kernel, kernel, ci, co], (t, v) => t.Conv2d(xv, v, bv, g, relu),
-                wd => DoubleOps.Conv(g, DoubleOps.ToDouble(x), wd, DoubleOps.ToDouble(b), co, relu));
-            using var W2 = Tensor.FromSpan(w, kernel, kernel, ci, co);
-            var wv2 = Variable.Parameter(W2, "w");
-            Check($"conv db relu={relu}", b, [co], (t, v) => t.Conv2d(xv, wv2, v, g, relu),
-                bd => DoubleOps.Conv(g, DoubleOps.ToDouble(x), DoubleOps.ToDouble(w), bd, co, relu));
-        }
-    }
-
-    [Theory]
-    [InlineData(1, 6, 3, 3, 2, 0)]
-    [InlineData(2, 5, 2, 3, 1, 1)]
-    [InlineData(1, 7, 17, 2, 3, 0)]
-    public void PoolGradients(int n, int size, int c, int kernel, int stride, int pad)
-    {
-        var g = WindowGeometry.PoolCaffe(n, size, size, c, kernel, stride, pad);
-        var x = Random(n * size * size * c, 4);
-        Check("max pool", x, g.InputShape, (t, v) => t.MaxPool(v, g), xd => DoubleOps.MaxPool(g, xd));
-        foreach (var divisor in new[] { AvgPoolDivisor.IncludePadding, AvgPoolDivisor.ValidOnly })
-            Check($"avg pool {divisor}", x, g.InputShape, (t, v) => t.AvgPool(v, g, divisor), xd => DoubleOps.AvgPool(g, xd, divisor));
-    }
-
-    [Theory]
-    [InlineData(5, 0.75f, 7)]
-    [InlineData(3, 0.6f, 4)]
-    [InlineData(4, 0.75f, 9)]
-    public void LrnGradient(int size, float beta, int channels)
-    {
-        var p = new LrnParameters(size, 0.7f, beta, 1.2f);
-        var x = Random(2 * 3 * channels, 5, -2, 2);
-        Check("lrn", x, [1, 2, 3, channels], (t, v) => t.Lrn(v, p), xd => DoubleOps.Lrn(p, xd, channels));
-    }
-
-    [Fact]
-    public void SoftmaxAndLogSoftmaxGradients()
-    {
-        var x = Random(3 * 7, 6, -3, 3);
-        Check("softmax", x, [3, 7], (t, v) => t.Softmax(v), xd => DoubleOps.Softmax(xd, 7));
-        Check("log-softmax", x, [3, 7], (t, v) => t.LogSoftmax(v), xd => DoubleOps.Softmax(xd, 7, log: true));
-    }
-
-    [Fact]
-    public void FullyConnectedGradients()
-    {
-        int n = 2, inputs = 6, outputs = 5;
-        var x = Random(n * inputs, 7); var w = Random(inputs * outputs, 8); var b = Random(outputs, 9);
-        using var W = Tensor.FromSpan(w, inputs, outputs); using var B = Tensor.FromSpan(b, outputs); using var X = Tensor.FromSpan(x, n, inputs);
-        var wv = Variable.Parameter(W, "w"); var bv = Variable.Parameter(B, "b"); var xv = Variable.Parameter(X, "x");
-        Check("fc dX", x, [n, inputs], (t, v) => t.FullyConnected(v, wv, bv), xd => DoubleOps.FullyConnected(xd, DoubleOps.ToDouble(w), DoubleOps.ToDouble(b), n, inputs, outputs));
-        Check("fc dW", w, [inputs, outputs], (t, v) => t.FullyConnected(xv, v, bv), wd => DoubleOps.FullyConnected(DoubleOps.ToDouble(x), wd, DoubleOps.ToDouble(b), n, inputs, outputs));
-        Check("fc db", b, [outputs], (t, v) => t.FullyConnected(xv, wv, v), bd => DoubleOps.FullyConnected(DoubleOps.ToDouble(x), DoubleOps.ToDouble(w), bd, n, inputs, outputs));
-    }
-
-    [Fact]
-    public void ElementwiseGradients()
-    {
-        var x = Random(12, 10);
-        var other = Random(12, 11);
-        using var O = Tensor.FromSpan(other, 3, 4);
-        var ov = Variable.Parameter(O, "other");
-        Check("relu", x, [3, 4], (t, v) => t.Relu(v), xd => xd.Select(v => Math.Max(v, 0)).ToArray());
-        Check("add", x, [3, 4], (t, v) => t.Add(v, ov), xd => xd.Select((v, i) => v + other[i]).ToArray());
-        Check("mul", x, [3, 4], (t, v) => t.Mul(v, ov), xd => xd.Select((v, i) => v * other[i]).ToArray());
-        Check("add self", x, [3, 4], (t, v) => t.Add(v, v), xd => xd.Select(v => 2 * v).ToArray());
-        Check("mul self", x, [3, 4], (t, v) => t.Mul(v, v), xd => xd.Select(v => v * v).ToArray());
-        Check("scale", x, [3, 4], (t, v) => t.Scale(v, -2.5f), xd => xd.Select(v => -2.5 * v).ToArray());
-        Check("sum", x, [3, 4], (t, v) => t.Sum(v), xd => [xd.Sum()]);
-        Check("mean", x, [3, 4], (t, v) => t.Mean(v), xd => [xd.Average()]);
-        Check("select column", x, [3, 4], (t, v) => t.SelectColumn(v, 2), xd => [xd[2], xd[6], xd[10]]);
-        Check("reshape", x, [3, 4], (t, v) => t.Reshape(v, [2, 6]), xd => xd);
-        Check("minimum", x, [3, 4], (t, v) => t.Minimum(v, 0.3f), xd => xd.Select(v => Math.Min(v, 0.3)).ToArray());
-        Check("concat", x, [1, 2, 2, 3], (t, v) => t.Concat("c", v, t.Scale(v, 2f)), xd =>
-            DoubleOps.Concat([(xd, 3), (xd.Select(v => 2 * v).ToArray(), 3)], 4));
-        int[] source = [2, 0, 1];
-        float[] scale = [255f, -1f, 0.5f], shift = [-104f, 3f, 0f];
-        Check("channel affine", x, [1, 2, 2, 3], (t, v) => t.ChannelAffine(v, source, scale, shift), xd =>
-        {
-            var y = new double[xd.Length];
-            for (int px = 0; px < 4; px++)
-                for (int c = 0; c < 3; c++) y[px * 3 + c] = scale[c] * xd[px * 3 + source[c]] + shift[c];
-            return y;
-        });
-    }
-}
-
 /// <summary>The tape's contract: accumulation, frozen weights, memory release, clear errors.</summary>
 public class TapeTests
 {
@@ -307,7 +166,7 @@ public class CompositeNetworkTests
         using var X = Tensor.FromSpan(x, shape);
         using var tape = Tape.ForInference();
         var y = tape.Softmax(net.Logits(tape, tape.Input(X, requiresGrad: false)));
-        return DoubleOps.ToDouble(y.Value.Span);
+        return ToDouble(y.Value.Span);
     }
 
     [Fact]
@@ -325,18 +184,18 @@ public class CompositeNetworkTests
         var seed = Random(6, 21);
         using var S = Tensor.FromSpan(seed, 2, 3);
         tape.Backward(probabilities, S);
-        var numeric = DoubleOps.NumericGradient(xd => DoubleLogitsByFiniteDifferenceHelper(net, xd.Select(v => (float)v).ToArray(), shape), DoubleOps.ToDouble(x), DoubleOps.ToDouble(seed), 1e-3);
+        var numeric = OpCheck.NumericGradient(xd => DoubleLogitsByFiniteDifferenceHelper(net, xd.Select(v => (float)v).ToArray(), shape), ToDouble(x), ToDouble(seed), 1e-3);
         AssertClose(numeric.Select(v => (float)v).ToArray(), input.Grad!.Span, 2e-4, 2e-2, "tiny inception dX");
         foreach (var p in net.Parameters)
         {
             var original = p.Value.ToArray();
-            var numericP = DoubleOps.NumericGradient(pd =>
+            var numericP = OpCheck.NumericGradient(pd =>
             {
                 pd.Select(v => (float)v).ToArray().CopyTo(p.Value.Span);
                 var r = DoubleLogitsByFiniteDifferenceHelper(net, x, shape);
                 original.CopyTo(p.Value.Span);
                 return r;
-            }, DoubleOps.ToDouble(original), DoubleOps.ToDouble(seed), 1e-3);
+            }, ToDouble(original), ToDouble(seed), 1e-3);
             AssertClose(numericP.Select(v => (float)v).ToArray(), p.Grad!.Span, 2e-4, 2e-2, $"tiny inception d{p.Name}");
         }
         input.Grad!.Dispose();

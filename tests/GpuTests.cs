@@ -92,15 +92,13 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using var B = device.Upload(Tensor.FromSpan(b, co));
         using var Y = device.Allocate(g.N, g.OutH, g.OutW, co);
         device.Kernels.ConvForward(g, X, W, B, Y, relu: true);
-        var expected = new float[Y.Length];
-        Conv2dReference.Forward(g, x, w, b, expected, co, relu: true);
+        var expected = ToFloat(Conv2dReference.Forward(g, ToDouble(x), ToDouble(w), ToDouble(b), co, relu: true));
         using (var y = Y.ToHost()) AssertClose(expected, y.Span, 1e-6, DotTolerance(k), $"GPU conv forward {g}");
 
         using var DY = device.Upload(Tensor.FromSpan(dy, g.N, g.OutH, g.OutW, co));
         using var DX = device.Allocate(g.InputShape);
         device.Kernels.ConvBackwardData(g, DY, W, DX);
-        var expectedDx = new float[DX.Length];
-        Conv2dReference.BackwardData(g, dy, w, expectedDx, co);
+        var expectedDx = ToFloat(Conv2dReference.BackwardData(g, ToDouble(dy), ToDouble(w), co));
         using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, DotTolerance(k * co), $"GPU conv backward-data {g}");
         if (stride > 1)
         {
@@ -115,8 +113,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
 
         using var DW = device.Allocate(kernel, kernel, ci, co);
         device.Kernels.ConvBackwardFilter(g, X, DY, DW);
-        var expectedDw = new float[DW.Length];
-        Conv2dReference.BackwardFilter(g, x, dy, expectedDw, new float[co], co);
+        var expectedDw = ToFloat(Conv2dReference.BackwardFilter(g, ToDouble(x), ToDouble(dy), co).Filter);
         using (var dw = DW.ToHost()) AssertClose(expectedDw, dw.Span, 1e-6, DotTolerance(g.OutputPixels), $"GPU conv backward-filter {g}");
         device.Kernels.ConvBackwardFilter(g, X, DY, DW, accumulate: true);
         using (var dw = DW.ToHost()) AssertClose(expectedDw.Select(v => 2 * v).ToArray(), dw.Span, 1e-6, DotTolerance(g.OutputPixels), $"GPU conv backward-filter, accumulated {g}");
@@ -135,8 +132,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using var tapStorage = Device.Allocate(Y.Length);
         var taps = tapStorage.View.Cast<int>();
         K.MaxPoolForward(g, X, Y, taps);
-        var expected = new float[Y.Length]; var expectedTaps = new byte[Y.Length];
-        Pool2dReference.MaxForward(g, x, expected, expectedTaps);
+        var expected = ToFloat(Pool2dReference.MaxForward(g, ToDouble(x), out var expectedTaps));
         using (var y = Y.ToHost()) Assert.Equal(expected, y.ToArray());
         Device.Synchronize();
         var recordedTaps = new int[Y.Length];
@@ -147,21 +143,16 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using var DY = Device.Upload(Tensor.FromSpan(dy, n, g.OutH, g.OutW, c));
         using var DX = Device.Allocate(g.InputShape);
         K.MaxPoolBackward(g, DY, taps, DX);
-        var expectedDx = new float[DX.Length];
-        Pool2dReference.MaxBackward(g, dy, expectedTaps, expectedDx);
+        var expectedDx = Pool2dReference.MaxBackward(g, ToDouble(dy), expectedTaps);
         using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, 1e-6, "GPU max pool backward");
 
         foreach (var divisor in new[] { AvgPoolDivisor.IncludePadding, AvgPoolDivisor.ValidOnly })
         {
             K.AvgPoolForward(g, X, Y, divisor);
-            var expectedAvg = new float[Y.Length];
-            Pool2dReference.AvgForward(g, x, expectedAvg, divisor);
+            var expectedAvg = Pool2dReference.AvgForward(g, ToDouble(x), divisor);
             using (var y = Y.ToHost()) AssertClose(expectedAvg, y.Span, 1e-6, 1e-6, $"GPU avg pool {divisor}");
             K.AvgPoolBackward(g, DY, DX, divisor);
-            using var cpuDy = Tensor.FromSpan(dy, n, g.OutH, g.OutW, c);
-            using var cpuDx = Tensor.Uninitialized(g.InputShape);
-            Pool2d.AvgBackward(g, cpuDy, cpuDx, divisor);
-            using (var dx = DX.ToHost()) AssertClose(cpuDx.Span, dx.Span, 1e-6, 1e-6, $"GPU avg pool backward {divisor}");
+            using (var dx = DX.ToHost()) AssertClose(Pool2dReference.AvgBackward(g, ToDouble(dy), divisor), dx.Span, 1e-6, 1e-6, $"GPU avg pool backward {divisor}");
         }
     }
 
@@ -175,14 +166,12 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using var X = Device.Upload(Tensor.FromSpan(x, 1, 2, 3, channels));
         using var Y = Device.Allocate(1, 2, 3, channels);
         K.LrnForward(p, X, Y);
-        var expected = new float[x.Length];
-        LrnReference.Forward(p, x, expected, channels);
+        var expected = LrnReference.Forward(p, ToDouble(x), channels);
         using (var y = Y.ToHost()) AssertClose(expected, y.Span, 1e-6, 1e-5, "GPU LRN forward");
         using var DY = Device.Upload(Tensor.FromSpan(dy, 1, 2, 3, channels));
         using var DX = Device.Allocate(1, 2, 3, channels);
         K.LrnBackward(p, X, DY, DX);
-        var expectedDx = new float[x.Length];
-        LrnReference.Backward(p, x, dy, expectedDx, channels);
+        var expectedDx = LrnReference.Backward(p, ToDouble(x), ToDouble(dy), channels);
         using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-6, 1e-5, "GPU LRN backward");
     }
 
@@ -193,14 +182,13 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using var X = Device.Upload(Tensor.FromSpan(x, 3, 11));
         using var Y = Device.Allocate(3, 11);
         K.Softmax(X, Y, 11);
-        var expected = new float[x.Length];
-        Elementwise.Softmax(x, expected, 11);
+        var expectedY = SoftmaxReference.Forward(ToDouble(x), 11);
+        var expected = ToFloat(expectedY);
         using (var y = Y.ToHost()) AssertClose(expected, y.Span, 1e-7, 1e-6, "GPU softmax");
         using var DY = Device.Upload(Tensor.FromSpan(dy, 3, 11));
         using var DX = Device.Allocate(3, 11);
         K.SoftmaxBackward(Y, DY, DX, 11);
-        var expectedDx = new float[x.Length];
-        Elementwise.SoftmaxBackward(expected, dy, expectedDx, 11);
+        var expectedDx = SoftmaxReference.Backward(expectedY, ToDouble(dy), 11);
         using (var dx = DX.ToHost()) AssertClose(expectedDx, dx.Span, 1e-7, 1e-5, "GPU softmax backward");
 
         K.ReluBackward(X, DY, DX);
@@ -217,8 +205,12 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         using (var gpuCat = cat.ToHost()) Assert.Equal(cpuCat.ToArray(), gpuCat.ToArray());
         using var dA = Device.Allocate(2, 3, 2);
         using var dB = Device.Allocate(2, 3, 5);
-        K.ConcatBackward(cat, [dA, dB]);
+        K.ConcatBackward(cat, 0, dA);
+        K.ConcatBackward(cat, 2, dB);
+        using (var back = dA.ToHost()) Assert.Equal(a.ToArray(), back.ToArray());
         using (var back = dB.ToHost()) Assert.Equal(b.ToArray(), back.ToArray());
+        K.ConcatBackward(cat, 2, dB, accumulate: true);
+        using (var back = dB.ToHost()) Assert.Equal(b.ToArray().Select(v => 2 * v).ToArray(), back.ToArray());
 
         using var sum = Device.Allocate(2, 3, 2);
         K.Axpby(A, dA, sum, 2f, -1f);

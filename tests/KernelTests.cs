@@ -181,8 +181,7 @@ public class Conv2dTests
         using var W = Tensor.FromSpan(w, g.KernelH, g.KernelW, g.C, co);
         using var B = Tensor.FromSpan(b, co);
         using var Y = Tensor.Uninitialized(g.N, g.OutH, g.OutW, co);
-        var expected = new float[Y.Length];
-        Conv2dReference.Forward(g, x, w, b, expected, co, relu);
+        var expected = Conv2dReference.Forward(g, ToDouble(x), ToDouble(w), ToDouble(b), co, relu);
         foreach (var kernel in GemmTests.Kernels)
         {
             Conv2d.Forward(g, X, W, B, Y, relu, kernel);
@@ -200,8 +199,7 @@ public class Conv2dTests
         using var W = Tensor.FromSpan(w, g.KernelH, g.KernelW, g.C, co);
         using var DY = Tensor.FromSpan(dy, g.N, g.OutH, g.OutW, co);
         using var DX = Tensor.Uninitialized(g.InputShape);
-        var expected = new float[DX.Length];
-        Conv2dReference.BackwardData(g, dy, w, expected, co);
+        var expected = ToFloat(Conv2dReference.BackwardData(g, ToDouble(dy), ToDouble(w), co));
         Conv2d.BackwardData(g, DY, W, DX);
         int taps = (g.KernelH + g.StrideH - 1) / g.StrideH * ((g.KernelW + g.StrideW - 1) / g.StrideW) * co;
         AssertClose(expected, DX.Span, 1e-6, DotTolerance(taps), $"{what} backward-data {g}");
@@ -211,9 +209,7 @@ public class Conv2dTests
         if (!filter) return;
         using var DW = Tensor.Uninitialized(g.KernelH, g.KernelW, g.C, co);
         using var DB = Tensor.Uninitialized(co);
-        var expectedW = new float[DW.Length];
-        var expectedB = new float[co];
-        Conv2dReference.BackwardFilter(g, x, dy, expectedW, expectedB, co);
+        var (expectedW, expectedB) = Conv2dReference.BackwardFilter(g, ToDouble(x), ToDouble(dy), co);
         Conv2d.BackwardFilter(g, X, DY, DW, DB);
         AssertClose(expectedW, DW.Span, 1e-6, DotTolerance(g.OutputPixels), $"{what} backward-filter dW {g}");
         AssertClose(expectedB, DB.Span, 1e-6, DotTolerance(g.OutputPixels), $"{what} backward-filter db {g}");
@@ -257,17 +253,14 @@ public class PoolTests
         using var Y = Tensor.Uninitialized(n, g.OutH, g.OutW, c);
         var taps = new byte[Y.Length];
         Pool2d.MaxForward(g, X, Y, taps);
-        var expected = new float[Y.Length];
-        var expectedTaps = new byte[Y.Length];
-        Pool2dReference.MaxForward(g, x, expected, expectedTaps);
+        var expected = ToFloat(Pool2dReference.MaxForward(g, ToDouble(x), out var expectedTaps));
         Assert.Equal(expected, Y.ToArray());
         Assert.Equal(expectedTaps, taps);
         var dy = Random(Y.Length, 32);
         using var DY = Tensor.FromSpan(dy, Y.Shape.ToArray());
         using var DX = Tensor.Uninitialized(g.InputShape);
         Pool2d.MaxBackward(g, DY, taps, DX);
-        var expectedDx = new float[DX.Length];
-        Pool2dReference.MaxBackward(g, dy, expectedTaps, expectedDx);
+        var expectedDx = Pool2dReference.MaxBackward(g, ToDouble(dy), expectedTaps);
         AssertClose(expectedDx, DX.Span, 1e-6, 1e-6, "max pool backward");
     }
 
@@ -294,9 +287,13 @@ public class PoolTests
             using var X = Tensor.FromSpan(x, g.InputShape);
             using var Y = Tensor.Uninitialized(n, g.OutH, g.OutW, c);
             Pool2d.AvgForward(g, X, Y, divisor);
-            var expected = new float[Y.Length];
-            Pool2dReference.AvgForward(g, x, expected, divisor);
+            var expected = Pool2dReference.AvgForward(g, ToDouble(x), divisor);
             AssertClose(expected, Y.Span, 1e-6, 1e-6, $"avg pool {divisor}");
+            var dy = Random(Y.Length, 34);
+            using var DY = Tensor.FromSpan(dy, Y.Shape.ToArray());
+            using var DX = Tensor.Uninitialized(g.InputShape);
+            Pool2d.AvgBackward(g, DY, DX, divisor);
+            AssertClose(Pool2dReference.AvgBackward(g, ToDouble(dy), divisor), DX.Span, 1e-6, 1e-6, $"avg pool backward {divisor}");
         }
     }
 
@@ -346,15 +343,13 @@ public class LrnTests
         using var X = Tensor.FromSpan(x, 1, pixels, 1, c);
         using var Y = Tensor.Uninitialized(1, pixels, 1, c);
         Lrn.Forward(p, X, Y);
-        var expected = new float[x.Length];
-        LrnReference.Forward(p, x, expected, c);
+        var expected = LrnReference.Forward(p, ToDouble(x), c);
         AssertClose(expected, Y.Span, 1e-6, 1e-5, "LRN forward");
         var dy = Random(x.Length, 42);
         using var DY = Tensor.FromSpan(dy, 1, pixels, 1, c);
         using var DX = Tensor.Uninitialized(1, pixels, 1, c);
         Lrn.Backward(p, X, DY, DX);
-        var expectedDx = new float[x.Length];
-        LrnReference.Backward(p, x, dy, expectedDx, c);
+        var expectedDx = LrnReference.Backward(p, ToDouble(x), ToDouble(dy), c);
         AssertClose(expectedDx, DX.Span, 1e-6, 1e-5, "LRN backward");
     }
 }
@@ -366,11 +361,11 @@ public class ElementwiseTests
     {
         var x = new float[] { 1000f, 999f, -1000f, 0f, 1f, 2f, 3f, 4f };
         var y = new float[8];
-        Elementwise.Softmax(x, y, 4);
-        var expected = DoubleOps.Softmax(DoubleOps.ToDouble(x), 4);
+        Softmax.Forward(x, y, 4);
+        var expected = SoftmaxReference.Forward(ToDouble(x), 4);
         for (int i = 0; i < 8; i++) Assert.Equal(expected[i], y[i], 6);
-        Elementwise.LogSoftmax(x, y, 4);
-        expected = DoubleOps.Softmax(DoubleOps.ToDouble(x), 4, log: true);
+        Softmax.LogForward(x, y, 4);
+        expected = SoftmaxReference.Forward(ToDouble(x), 4, log: true);
         for (int i = 0; i < 8; i++) Assert.True(Math.Abs(expected[i] - y[i]) <= 1e-6 * Math.Max(1, Math.Abs(expected[i])), $"log-softmax[{i}]: {y[i]} vs {expected[i]}");
     }
 
@@ -382,7 +377,7 @@ public class ElementwiseTests
         using var X = Tensor.FromSpan(x, n, inputs); using var W = Tensor.FromSpan(w, inputs, outputs);
         using var B = Tensor.FromSpan(b, outputs); using var Y = Tensor.Uninitialized(n, outputs);
         FullyConnected.Forward(X, W, B, Y);
-        var expected = DoubleOps.FullyConnected(DoubleOps.ToDouble(x), DoubleOps.ToDouble(w), DoubleOps.ToDouble(b), n, inputs, outputs);
+        var expected = FullyConnectedReference.Forward(ToDouble(x), ToDouble(w), ToDouble(b), n, inputs, outputs);
         AssertClose(expected.Select(v => (float)v).ToArray(), Y.Span, 1e-6, DotTolerance(inputs), "FC");
         using var badW = Tensor.Zeros(inputs + 1, outputs);
         Assert.Throws<ArgumentException>(() => FullyConnected.Forward(X, badW, B, Y));
@@ -418,11 +413,11 @@ public class ElementwiseTests
         {
             var y = Random(n, n);
             var mask = new byte[n];
-            Elementwise.ReluMask(y, mask);
+            Relu.Mask(y, mask);
             for (int i = 0; i < n; i++) Assert.Equal(y[i] > 0 ? 1 : 0, mask[i]);
             var g = Random(n, 1000 + n);
             var masked = (float[])g.Clone();
-            Elementwise.ApplyMask(masked, mask);
+            Relu.ApplyMask(masked, mask);
             for (int i = 0; i < n; i++) Assert.Equal(y[i] > 0 ? g[i] : 0f, masked[i]);
         }
     }

@@ -14,6 +14,20 @@ internal static class TestUtil
         return a;
     }
 
+    public static double[] ToDouble(ReadOnlySpan<float> x)
+    {
+        var d = new double[x.Length];
+        for (int i = 0; i < x.Length; i++) d[i] = x[i];
+        return d;
+    }
+
+    public static float[] ToFloat(ReadOnlySpan<double> x)
+    {
+        var f = new float[x.Length];
+        for (int i = 0; i < x.Length; i++) f[i] = (float)x[i];
+        return f;
+    }
+
     public static Tensor RandomTensor(int seed, params int[] shape) => Tensor.FromSpan(Random(Tensor.ElementCount(shape), seed), shape);
 
     /// <summary>
@@ -33,6 +47,10 @@ internal static class TestUtil
         }
         Assert.True(worst <= tolerance, $"{what}: max |diff| {worst:E3} at {worstAt} (expected {(worstAt >= 0 ? expected[worstAt] : 0)}, got {(worstAt >= 0 ? actual[worstAt] : 0)}) exceeds {tolerance:E3}");
     }
+
+    /// <summary>A float32 result against a double-precision reference (rounded to float first, as the kernels' outputs are).</summary>
+    public static void AssertClose(double[] expected, ReadOnlySpan<float> actual, double atol, double rtol, string what) =>
+        AssertClose(ToFloat(expected), actual, atol, rtol, what);
 
     /// <summary>
     /// Tolerance for a float32 dot product of length k against a double-accumulated reference: each

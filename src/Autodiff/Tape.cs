@@ -4,7 +4,7 @@ namespace NativeIg.Autodiff;
 
 /// <summary>
 /// Records operations as they run so that <see cref="Backward"/> can replay their chain rules in
-/// reverse. Ops are methods of the tape (in Ops*.cs), each holding its forward and its backward
+/// reverse. Ops are methods of the tape, one file per op family in Ops/, each holding its forward and its backward
 /// together: the forward computes the output and returns a closure that, given ∂L/∂output, adds
 /// ∂L/∂input into each input that requires a gradient.
 /// </summary>
@@ -63,8 +63,8 @@ public sealed partial class Tape : IDisposable
         {
             if (output.Value.Length != 1)
                 throw new ArgumentException($"Backward without a seed needs a scalar output; {output} has {output.Value.Length} elements. Pass a seed of shape {output.Value.ShapeString}.");
-            output.Grad = Tensor.Filled(1f, output.Value.Shape.ToArray());
-            if (device is not null) output.Grad = MoveTo(output.Grad, device);
+            output.Grad = Tensor.Uninitialized(device, output.Value.Shape.ToArray());
+            output.Grad.Fill(1f);
         }
         else
         {
@@ -72,8 +72,7 @@ public sealed partial class Tape : IDisposable
                 throw new ArgumentException($"Backward seed shape {seed.ShapeString} does not match the output shape {output.Value.ShapeString}.");
             var g = seed.To(device); // a copy, on the output's device
             if (output.Grad is null) output.Grad = g;
-            else if (device is not null) { device.Kernels.Axpby(output.Grad.Gpu, g.Gpu, output.Grad.Gpu, 1f, 1f); g.Dispose(); }
-            else { System.Numerics.Tensors.TensorPrimitives.Add(output.Grad.Span, g.Span, output.Grad.Span); g.Dispose(); }
+            else { Tensor.ScaleInto(output.Grad, g, accumulate: true); g.Dispose(); }
         }
         try
         {
@@ -118,13 +117,6 @@ public sealed partial class Tape : IDisposable
         if (v.Grad is not null) return (v.Grad, true);
         v.Grad = Tensor.Uninitialized(v.Value.Device, v.Value.Shape.ToArray());
         return (v.Grad, false);
-    }
-
-    private static Tensor MoveTo(Tensor host, NativeIg.Tensors.Gpu.GpuDevice device)
-    {
-        var moved = host.To(device);
-        host.Dispose();
-        return moved;
     }
 
     /// <summary>
