@@ -70,43 +70,58 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
     {
         Validate(image, baselines, target, steps, batchSize);
         var clock = Stopwatch.StartNew();
+        var gradientClock = new Stopwatch();
+        // 1. The alphas along the path, and the integration rule's weight for each.
         var (alphas, weights) = PathRules.AlphasAndWeights(rule, steps);
-        int size = image.Length;
-        var attributions = new double[size];
+        var attributions = new double[image.Length];
         var pathValues = new double[alphas.Length];
         var meanGradients = new double[alphas.Length];
-        double fBaseline = 0;
         // F at a path endpoint that is bitwise the input or a baseline needs no forward of its own.
         double? fInputFromPath = null;
         var fBaselineFromPath = new double?[baselines.Count];
-        var gradientClock = new Stopwatch();
+        GradientFunction gradientsAt = images => GradientsWhereTheModelIs(images, target, output);
         for (int b = 0; b < baselines.Count; b++)
         {
             var baseline = baselines[b];
-            // On a device model the whole path stays on the device: interpolation, gradients and the
-            // weighted sum; per chunk only F and the mean gradient of each path image come back.
+            // Where the steps run: in host memory, or all on the model's device (only F and the mean
+            // gradient of each path image come back per chunk).
             using PathIntegral path = Model.Device is { } device
-                ? new DevicePathIntegral(this, device, image, baseline, target, output, Math.Min(batchSize, alphas.Length))
-                : new HostPathIntegral(this, image, baseline, target, output);
+                ? new DevicePathIntegral(device, image, baseline, Math.Min(batchSize, alphas.Length), gradientsAt)
+                : new HostPathIntegral(image, baseline, gradientsAt);
+            // Chunk by chunk, so memory is bounded by the batch and not by the number of steps.
             foreach (var (start, count) in Chunks(alphas.Length, batchSize))
             {
                 cancellation.ThrowIfCancellationRequested();
                 gradientClock.Start();
-                var (values, rowMeans) = path.Add(alphas.AsSpan(start, count), weights.AsSpan(start, count));
+                float[] values;
+                double[] means;
+                using (path.BeginChunk(count))
+                {
+                    // 2. Interpolate the path images x′ + α(x − x′).
+                    using var images = path.InterpolateImages(alphas.AsSpan(start, count));
+                    // 3. Compute the gradients of F at each of them (and F itself).
+                    var (gradients, fValues) = path.ComputeGradients(images);
+                    using (gradients)
+                    {
+                        // 4. Integral approximation: add the rule's weighted sum of this chunk's gradients.
+                        path.IntegralApproximation(gradients, weights.AsSpan(start, count));
+                        means = path.MeanGradients(gradients);
+                    }
+                    values = fValues;
+                }
                 gradientClock.Stop();
                 for (int j = 0; j < count; j++)
                 {
                     pathValues[start + j] += values[j] / baselines.Count;
-                    meanGradients[start + j] += rowMeans[j] / baselines.Count;
+                    meanGradients[start + j] += means[j] / baselines.Count;
                     // The path's endpoints are the baseline and the input exactly (InterpolateImages).
                     if (alphas[start + j] == 0) fBaselineFromPath[b] = values[j];
                     if (alphas[start + j] == 1) fInputFromPath = values[j];
                 }
                 progress?.Report(new IgProgress(start + count, alphas.Length, b, baselines.Count));
             }
-            var integral = path.Integral();
-            var x = image.Span; var xb = baseline.Span;
-            for (int i = 0; i < size; i++) attributions[i] += integral[i] * ((double)x[i] - xb[i]) / baselines.Count;
+            // 5. Scale the integral by the input difference (x − x′), averaged over the baselines.
+            ScaleByInputDifference(path.Integral(), image, baseline, attributions, baselines.Count);
         }
         // Otherwise F(x) and F(x′) take their own forward: x′ + 1·(x − x′) need not be x in float32.
         var missing = new List<Tensor>();
@@ -115,12 +130,12 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
             if (fBaselineFromPath[b] is null) missing.Add(baselines[b]);
         var evaluated = missing.Count > 0 ? Evaluate(missing, target, output) : [];
         int next = 0;
-        double fInput = fInputFromPath ?? evaluated[next++];
+        double fInput = fInputFromPath ?? evaluated[next++], fBaseline = 0;
         for (int b = 0; b < baselines.Count; b++) fBaseline += (fBaselineFromPath[b] ?? evaluated[next++]) / baselines.Count;
 
         var result = Tensor.Uninitialized(image.Shape.ToArray());
         var r = result.Span;
-        for (int i = 0; i < size; i++) r[i] = (float)attributions[i];
+        for (int i = 0; i < r.Length; i++) r[i] = (float)attributions[i];
         return new IgResult
         {
             Attributions = result, Target = target, Output = output, Rule = rule, Steps = steps,
@@ -186,7 +201,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         return (host, values);
     }
 
-    /// <summary>∂F/∂images for a batch already on the model's device; the gradients stay there.</summary>
+    /// <summary>∂F/∂images for a batch already where the model is; the gradients stay there.</summary>
     internal (Tensor Gradients, float[] Values) GradientsWhereTheModelIs(Tensor images, int target, TargetOutput output)
     {
         using var tape = new Tape();
@@ -203,17 +218,27 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
     /// <summary>Σ_k weight_k·gradients[k] (the tutorial's integral_approximation with the rule's weights).</summary>
     public static Tensor IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights)
     {
+        var sum = new double[gradients.Length / Math.Max(gradients.Dim(0), 1)];
+        IntegralApproximation(gradients, weights, sum);
+        var result = Tensor.Uninitialized(gradients.Shape[1..].ToArray());
+        for (int i = 0; i < sum.Length; i++) result[i] = (float)sum[i];
+        return result;
+    }
+
+    /// <summary>sum += Σ_k weight_k·gradients[k], in float64: the running form <see cref="AttributeAveraged"/> feeds chunk by chunk.</summary>
+    public static void IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights, Span<double> sum)
+    {
         if (gradients.Dim(0) != weights.Length)
             throw new ArgumentException($"IntegralApproximation: {gradients.Dim(0)} gradients but {weights.Length} weights.");
         int size = gradients.Length / weights.Length;
-        var shape = gradients.Shape[1..].ToArray();
-        var sum = new double[size];
+        if (sum.Length != size) throw new ArgumentException($"IntegralApproximation: a sum of {sum.Length} values for gradients of {size}.");
         var g = gradients.Span;
         for (int k = 0; k < weights.Length; k++)
-            for (int i = 0; i < size; i++) sum[i] += weights[k] * g[k * size + i];
-        var result = Tensor.Uninitialized(shape);
-        for (int i = 0; i < size; i++) result[i] = (float)sum[i];
-        return result;
+        {
+            var row = g.Slice(k * size, size);
+            double weight = weights[k];
+            for (int i = 0; i < size; i++) sum[i] += weight * row[i];
+        }
     }
 
     /// <summary>(x − x′) ⊙ integrated gradients: the attributions.</summary>
@@ -225,6 +250,19 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         TensorPrimitives.Subtract(image.Span, baseline.Span, result.Span);
         TensorPrimitives.Multiply(result.Span, integratedGradients.Span, result.Span);
         return result;
+    }
+
+    /// <summary>
+    /// attributions += (x − x′) ⊙ integral / <paramref name="averageOver"/>, in float64: the form
+    /// <see cref="AttributeAveraged"/> uses to average over baselines.
+    /// </summary>
+    public static void ScaleByInputDifference(ReadOnlySpan<double> integral, Tensor image, Tensor baseline, Span<double> attributions, int averageOver = 1)
+    {
+        Tensor.RequireSameShape(baseline, image, "ScaleByInputDifference (baseline vs image)");
+        if (integral.Length != image.Length || attributions.Length != image.Length)
+            throw new ArgumentException($"ScaleByInputDifference: integral of {integral.Length} and attributions of {attributions.Length} values for an image of {image.Length}.");
+        var x = image.Span; var xb = baseline.Span;
+        for (int i = 0; i < x.Length; i++) attributions[i] += integral[i] * ((double)x[i] - xb[i]) / averageOver;
     }
 
     /// <summary>F for single images [H, W, C] (inference only).</summary>

@@ -7,49 +7,63 @@ using Tensor = NativeIg.Tensors.Tensor;
 
 namespace NativeIg.Ig;
 
-/// <summary>
-/// The running integral Σ_k w_k·∂F/∂x(x′ + α_k(x − x′)) along one straight path, fed chunk by chunk.
-/// Each chunk reports F and the mean input gradient at its path images (the saturation plots).
-/// </summary>
-internal abstract class PathIntegral : IDisposable
-{
-    /// <summary>Adds the chunk's weighted gradients; returns F and the mean gradient of each of its path images.</summary>
-    public abstract (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights);
+/// <summary>∂F/∂images for a batch of path images where the model is, and F of each (the tutorial's compute_gradients).</summary>
+internal delegate (Tensor Gradients, float[] Values) GradientFunction(Tensor images);
 
-    /// <summary>The integral so far, the image's length.</summary>
+/// <summary>
+/// Where the tutorial's steps run for one straight path x′ → x: in host memory, or on the model's
+/// device. <see cref="IntegratedGradients.AttributeAveraged"/> calls the steps in the tutorial's order;
+/// a strategy only decides where the tensors live. It is handed the gradient function and knows nothing
+/// of the model or of its owner. The running integral Σ_k w_k·∂F/∂x(x′ + α_k(x − x′)) is kept in float64.
+/// </summary>
+internal abstract class PathIntegral(GradientFunction gradients) : IDisposable
+{
+    /// <summary>A scope around one chunk's work (the host uses it to reuse the largest chunk's buffers).</summary>
+    public virtual IDisposable? BeginChunk(int count) => null;
+
+    /// <summary>Path images [count, H, W, C] = x′ + α_k·(x − x′).</summary>
+    public abstract Tensor InterpolateImages(ReadOnlySpan<double> alphas);
+
+    /// <summary>∂F/∂x at each path image, and F there.</summary>
+    public (Tensor Gradients, float[] Values) ComputeGradients(Tensor images) => gradients(images);
+
+    /// <summary>integral += Σ_k weight_k·gradients[k].</summary>
+    public abstract void IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights);
+
+    /// <summary>The mean of each path image's gradient (the tutorial's saturation plot).</summary>
+    public abstract double[] MeanGradients(Tensor gradients);
+
+    /// <summary>The integral so far, the image's length, in host memory.</summary>
     public abstract double[] Integral();
 
     public virtual void Dispose() { }
 }
 
-/// <summary>The path on the host: path images and gradients in host memory, the sum in float64.</summary>
-internal sealed class HostPathIntegral(IntegratedGradients ig, Tensor image, Tensor baseline, int target, TargetOutput output) : PathIntegral
+/// <summary>The path in host memory: the public static steps of <see cref="IntegratedGradients"/>, as they are.</summary>
+internal sealed class HostPathIntegral(Tensor image, Tensor baseline, GradientFunction gradients) : PathIntegral(gradients)
 {
     private readonly double[] _integral = new double[image.Length];
-
     private int _largestChunk;
 
-    public override (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights)
+    /// <summary>A chunk shorter than an earlier one reuses that one's buffers, tensor for tensor (flat peak memory).</summary>
+    public override IDisposable BeginChunk(int count)
     {
-        int size = image.Length;
-        // A chunk shorter than an earlier one reuses that one's buffers, tensor for tensor (flat peak memory).
-        _largestChunk = Math.Max(_largestChunk, alphas.Length);
-        using var scale = BufferPool.ScaleRequests(_largestChunk, alphas.Length);
-        using var path = IntegratedGradients.InterpolateImages(baseline, image, alphas);
-        var (gradients, values) = ig.ComputeGradients(path, target, output);
-        using (gradients)
-        {
-            var g = gradients.Span;
-            var means = new double[alphas.Length];
-            for (int j = 0; j < alphas.Length; j++)
-            {
-                var row = g.Slice(j * size, size);
-                double weight = weights[j];
-                for (int i = 0; i < size; i++) _integral[i] += weight * row[i];
-                means[j] = TensorPrimitives.Sum(row) / size;
-            }
-            return (values, means);
-        }
+        _largestChunk = Math.Max(_largestChunk, count);
+        return BufferPool.ScaleRequests(_largestChunk, count);
+    }
+
+    public override Tensor InterpolateImages(ReadOnlySpan<double> alphas) => IntegratedGradients.InterpolateImages(baseline, image, alphas);
+
+    public override void IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights) =>
+        IntegratedGradients.IntegralApproximation(gradients, weights, _integral);
+
+    public override double[] MeanGradients(Tensor gradients)
+    {
+        int size = image.Length, count = gradients.Dim(0);
+        var g = gradients.Span;
+        var means = new double[count];
+        for (int j = 0; j < count; j++) means[j] = TensorPrimitives.Sum(g.Slice(j * size, size)) / size;
+        return means;
     }
 
     public override double[] Integral() => _integral;
@@ -57,26 +71,20 @@ internal sealed class HostPathIntegral(IntegratedGradients ig, Tensor image, Ten
 
 /// <summary>
 /// The path on the model's device: the input and baseline go over once, each chunk's path images are
-/// interpolated there, and its gradients are summed into a float64 integral there. Per chunk only F and
-/// the row sums (a few floats) cross the bus; the integral comes back once. Buffers are sized for the
-/// largest chunk up front, so the chunks allocate nothing.
+/// interpolated there (Gpu/IgPathKernels.cs), and its gradients are summed into a float64 integral
+/// there. Per chunk only F and the row sums (a few floats) cross the bus; the integral comes back once.
+/// Buffers are sized for the largest chunk up front, so the chunks allocate nothing.
 /// </summary>
 internal sealed class DevicePathIntegral : PathIntegral
 {
-    private readonly IntegratedGradients _ig;
     private readonly GpuDevice _device;
-    private readonly int _target;
-    private readonly TargetOutput _output;
     private readonly int[] _imageShape;
     // All from the device's pool (float64 buffers as float pairs), so repeated calls allocate nothing.
     private readonly GpuTensor _image, _baseline, _integral, _weights, _alphas, _rowSums;
 
-    public DevicePathIntegral(IntegratedGradients ig, GpuDevice device, Tensor image, Tensor baseline, int target, TargetOutput output, int maxChunk)
+    public DevicePathIntegral(GpuDevice device, Tensor image, Tensor baseline, int maxChunk, GradientFunction gradients) : base(gradients)
     {
-        _ig = ig;
         _device = device;
-        _target = target;
-        _output = output;
         _imageShape = image.Shape.ToArray();
         _image = device.Upload(image);
         _baseline = device.Upload(baseline);
@@ -89,30 +97,34 @@ internal sealed class DevicePathIntegral : PathIntegral
 
     private ArrayView<double> IntegralView => _integral.View.Cast<double>();
 
-    public override (float[] Values, double[] RowMeans) Add(ReadOnlySpan<double> alphas, ReadOnlySpan<double> weights)
+    public override Tensor InterpolateImages(ReadOnlySpan<double> alphas)
     {
-        int count = alphas.Length, size = _image.Length;
+        int count = alphas.Length;
         var alphaValues = new float[count];
         for (int j = 0; j < count; j++) alphaValues[j] = (float)alphas[j];
         var alphaView = _alphas.View.SubView(0, count);
-        var weightView = _weights.View.Cast<double>().SubView(0, count);
-        var sumView = _rowSums.View.SubView(0, count);
         alphaView.CopyFromCPU(alphaValues);
-        weightView.CopyFromCPU(weights.ToArray());
+        var path = Tensor.Uninitialized(_device, [count, .. _imageShape]);
+        _device.Kernels.Interpolate(_baseline, _image, alphaView, path.Gpu);
+        return path;
+    }
 
-        var kernels = _device.Kernels;
-        using var path = Tensor.Uninitialized(_device, [count, .. _imageShape]);
-        kernels.Interpolate(_baseline, _image, alphaView, path.Gpu);
-        var (gradients, values) = _ig.GradientsWhereTheModelIs(path, _target, _output);
-        using (gradients)
-        {
-            kernels.AccumulateWeightedRows(gradients.Gpu, weightView, IntegralView);
-            kernels.RowSums(gradients.Gpu, sumView);
-            var sums = new float[count];
-            _device.Synchronize(); // the gradients go back to the pool below, so the kernels reading them must be done
-            sumView.CopyToCPU(sums);
-            return (values, sums.Select(v => (double)v / size).ToArray());
-        }
+    public override void IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights)
+    {
+        var weightView = _weights.View.Cast<double>().SubView(0, weights.Length);
+        weightView.CopyFromCPU(weights.ToArray());
+        _device.Kernels.AccumulateWeightedRows(gradients.Gpu, weightView, IntegralView);
+    }
+
+    public override double[] MeanGradients(Tensor gradients)
+    {
+        int count = gradients.Dim(0), size = _image.Length;
+        var sumView = _rowSums.View.SubView(0, count);
+        _device.Kernels.RowSums(gradients.Gpu, sumView);
+        var sums = new float[count];
+        _device.Synchronize(); // the gradients go back to the pool after this step, so the kernels reading them must be done
+        sumView.CopyToCPU(sums);
+        return sums.Select(v => (double)v / size).ToArray();
     }
 
     public override double[] Integral()
