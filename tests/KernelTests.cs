@@ -84,17 +84,9 @@ public class GemmThreadingTests
 
 public class Conv2dTests
 {
-    /// <summary>Every convolution of BVLC GoogLeNet: (name, spatial size, kernel, stride, pad, CI, CO).</summary>
-    public static IEnumerable<object[]> GoogLeNetLayers()
-    {
-        foreach (var (name, kernel, inputs, outputs) in GoogLeNet.ParameterLayers)
-        {
-            if (kernel == 0) continue;
-            int size = name.StartsWith("conv1") ? 224 : name.StartsWith("conv2") ? 56 : name.StartsWith("inception_3") ? 28 : name.StartsWith("inception_4") ? 14 : 7;
-            int stride = name.StartsWith("conv1") ? 2 : 1;
-            yield return [name, size, kernel, stride, kernel / 2, inputs, outputs];
-        }
-    }
+    /// <summary>Every convolution of BVLC GoogLeNet, from its table 1: (name, spatial size, kernel, stride, pad, CI, CO).</summary>
+    public static IEnumerable<object[]> GoogLeNetLayers() =>
+        GoogLeNet.Convolutions.Select(c => new object[] { c.Name, c.InputSize, c.Kernel, c.Stride, c.Pad, c.Inputs, c.Outputs });
 
     /// <summary>Odd shapes: tiny images, channel counts off every SIMD width, stride &gt; kernel, asymmetric sizes.</summary>
     public static TheoryData<int, int, int, int, int, int, int, int> OddShapes => new()

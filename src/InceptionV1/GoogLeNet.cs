@@ -23,6 +23,29 @@ public readonly record struct InceptionSpec(string Name, int Conv1x1, int Reduce
     public int Outputs => Conv1x1 + Conv3x3 + Conv5x5 + PoolProj;
 }
 
+/// <summary>The kinds of row in <see cref="GoogLeNet.Table1"/>.</summary>
+public enum StageType { Convolution, MaxPool, Lrn, Inception, AvgPool, Linear }
+
+/// <summary>
+/// One row of table 1 of the GoogLeNet paper (Szegedy et al. 2015): the layer, its patch size, stride
+/// and padding, and its output size and depth as the paper prints them. Caffe's model adds the two LRN
+/// rows, which the paper's table leaves out; dropout is the identity at inference and has no row.
+/// </summary>
+public sealed record Stage(StageType Type, string Name, int Patch, int Stride, int Pad, int OutputSize, int Depth, InceptionSpec? Block = null)
+{
+    public static Stage Convolution(string name, int patch, int stride, int pad, int outputSize, int depth) => new(StageType.Convolution, name, patch, stride, pad, outputSize, depth);
+    public static Stage MaxPool(string name, int patch, int stride, int pad, int outputSize, int depth) => new(StageType.MaxPool, name, patch, stride, pad, outputSize, depth);
+    public static Stage Lrn(string name, int outputSize, int depth) => new(StageType.Lrn, name, 0, 1, 0, outputSize, depth);
+    public static Stage AvgPool(string name, int patch, int stride, int outputSize, int depth) => new(StageType.AvgPool, name, patch, stride, 0, outputSize, depth);
+    public static Stage Linear(string name, int depth) => new(StageType.Linear, name, 0, 1, 0, 1, depth);
+
+    public static Stage Inception(string name, int outputSize, int conv1x1, int reduce3x3, int conv3x3, int reduce5x5, int conv5x5, int poolProj)
+    {
+        var block = new InceptionSpec(name, conv1x1, reduce3x3, conv3x3, reduce5x5, conv5x5, poolProj);
+        return new(StageType.Inception, name, 0, 1, 0, outputSize, block.Outputs, block);
+    }
+}
+
 /// <summary>
 /// BVLC GoogLeNet (Caffe's Inception V1) on NHWC float32 RGB images in [0, 1]. The first op maps them
 /// to Caffe's input (BGR·255 − mean) inside the differentiable graph, so gradients are with respect to
@@ -36,24 +59,44 @@ public sealed class GoogLeNet : IDifferentiableModel
     /// <summary>Caffe's per-channel mean in B, G, R order.</summary>
     public static readonly float[] MeanBgr = [104f, 117f, 123f];
 
-    public static readonly InceptionSpec[] Blocks =
+    /// <summary>
+    /// The network, row by row as in table 1 of the paper: the forward pass walks it, the parameter list
+    /// and the tests' layer shapes are derived from it, and every forward checks each row's output size.
+    /// </summary>
+    public static IReadOnlyList<Stage> Table1 { get; } =
     [
-        //   name            1×1  3×3red 3×3  5×5red 5×5  pool proj
-        new("inception_3a",  64,  96,    128, 16,    32,  32),
-        new("inception_3b",  128, 128,   192, 32,    96,  64),
-        new("inception_4a",  192, 96,    208, 16,    48,  64),
-        new("inception_4b",  160, 112,   224, 24,    64,  64),
-        new("inception_4c",  128, 128,   256, 24,    64,  64),
-        new("inception_4d",  112, 144,   288, 32,    64,  64),
-        new("inception_4e",  256, 160,   320, 32,    128, 128),
-        new("inception_5a",  256, 160,   320, 32,    128, 128),
-        new("inception_5b",  384, 192,   384, 48,    128, 128),
+        //               name                 patch stride pad  output size, depth
+        Stage.Convolution("conv1/7x7_s2",     7,    2,     3,   112, 64),
+        Stage.MaxPool    ("pool1/3x3_s2",     3,    2,     0,   56,  64),
+        Stage.Lrn        ("pool1/norm1",                        56,  64),
+        Stage.Convolution("conv2/3x3_reduce", 1,    1,     0,   56,  64),
+        Stage.Convolution("conv2/3x3",        3,    1,     1,   56,  192),
+        Stage.Lrn        ("conv2/norm2",                        56,  192),
+        Stage.MaxPool    ("pool2/3x3_s2",     3,    2,     0,   28,  192),
+        //               name          output size  #1×1 #3×3 reduce  #3×3 #5×5 reduce  #5×5 pool proj
+        Stage.Inception  ("inception_3a", 28,        64,  96,          128, 16,          32,  32),
+        Stage.Inception  ("inception_3b", 28,        128, 128,         192, 32,          96,  64),
+        Stage.MaxPool    ("pool3/3x3_s2",     3,    2,     0,   14,  480),
+        Stage.Inception  ("inception_4a", 14,        192, 96,          208, 16,          48,  64),
+        Stage.Inception  ("inception_4b", 14,        160, 112,         224, 24,          64,  64),
+        Stage.Inception  ("inception_4c", 14,        128, 128,         256, 24,          64,  64),
+        Stage.Inception  ("inception_4d", 14,        112, 144,         288, 32,          64,  64),
+        Stage.Inception  ("inception_4e", 14,        256, 160,         320, 32,          128, 128),
+        Stage.MaxPool    ("pool4/3x3_s2",     3,    2,     0,   7,   832),
+        Stage.Inception  ("inception_5a", 7,         256, 160,         320, 32,          128, 128),
+        Stage.Inception  ("inception_5b", 7,         384, 192,         384, 48,          128, 128),
+        Stage.AvgPool    ("pool5/7x7_s1",     7,    1,          1,   1024),
+        Stage.Linear     ("loss3/classifier",                             1000),
     ];
 
-    private static readonly LrnParameters Lrn = new(Size: 5, Alpha: 1e-4f, Beta: 0.75f, K: 1f);
+    private static readonly LrnParameters LrnSettings = new(Size: 5, Alpha: 1e-4f, Beta: 0.75f, K: 1f);
 
-    /// <summary>Every parameter layer: name, kernel size, input channels, output channels (58 layers).</summary>
-    public static IReadOnlyList<(string Name, int Kernel, int Inputs, int Outputs)> ParameterLayers { get; } = BuildLayerTable();
+    /// <summary>Every convolution, with its input size and geometry, in forward order (57 layers; the 3×3 and 5×5 branches read their reduce layers).</summary>
+    public static IReadOnlyList<ConvolutionLayer> Convolutions { get; } = BuildConvolutions();
+
+    /// <summary>Every parameter layer: name, kernel size (0 for the classifier), input channels, output channels (58 layers).</summary>
+    public static IReadOnlyList<(string Name, int Kernel, int Inputs, int Outputs)> ParameterLayers { get; } =
+        [.. Convolutions.Select(c => (c.Name, c.Kernel, c.Inputs, c.Outputs)), ("loss3/classifier", 0, Table1[^2].Depth, ClassCount)];
 
     private readonly Dictionary<string, (Variable Weight, Variable Bias)> _layers;
 
@@ -89,25 +132,37 @@ public sealed class GoogLeNet : IDifferentiableModel
 
         // RGB [0,1] → BGR·255 − mean: output channel c reads input channel 2 − c.
         var x = tape.ChannelAffine(images, [2, 1, 0], [255f, 255f, 255f], [-MeanBgr[0], -MeanBgr[1], -MeanBgr[2]], "data");
-        x = Step(tape, x, t => Conv(tape, t, "conv1/7x7_s2", stride: 2, pad: 3));
-        x = Step(tape, x, t => MaxPool(tape, t, 3, 2, 0, "pool1/3x3_s2"));
-        x = Step(tape, x, t => tape.Lrn(t, Lrn, "pool1/norm1"));
-        x = Step(tape, x, t => Conv(tape, t, "conv2/3x3_reduce", stride: 1, pad: 0));
-        x = Step(tape, x, t => Conv(tape, t, "conv2/3x3", stride: 1, pad: 1));
-        x = Step(tape, x, t => tape.Lrn(t, Lrn, "conv2/norm2"));
-        x = Step(tape, x, t => MaxPool(tape, t, 3, 2, 0, "pool2/3x3_s2"));
-        foreach (var block in Blocks)
+        foreach (var stage in Table1)
         {
-            x = Step(tape, x, t => Inception(tape, t, block));
-            if (block.Name is "inception_3b" or "inception_4e")
-                x = Step(tape, x, t => MaxPool(tape, t, 3, 2, 0, block.Name == "inception_3b" ? "pool3/3x3_s2" : "pool4/3x3_s2"));
+            var output = Apply(tape, stage, x);
+            RequireTableSize(stage, output);
+            tape.Free(x); // on an inference tape the input of a row is dead once the row has run
+            x = output;
         }
-        var v = x.Value;
-        var pool5 = WindowGeometry.PoolCaffe(v.Dim(0), v.Dim(1), v.Dim(2), v.Dim(3), 7, 1, 0);
-        x = Step(tape, x, t => tape.AvgPool(t, pool5, AvgPoolDivisor.IncludePadding, "pool5/7x7_s1"));
-        // pool5/drop_7x7_s1 (dropout) is the identity at inference.
-        var (w, b) = _layers["loss3/classifier"];
-        return Step(tape, x, t => tape.FullyConnected(t, w, b, "loss3/classifier"));
+        return x;
+    }
+
+    /// <summary>One row of <see cref="Table1"/>. Every convolution is followed by a ReLU, fused.</summary>
+    private Variable Apply(Tape tape, Stage stage, Variable x) => stage.Type switch
+    {
+        StageType.Convolution => Conv(tape, x, stage.Name, stage.Stride, stage.Pad),
+        StageType.MaxPool => Pool(tape, x, stage),
+        StageType.Lrn => tape.Lrn(x, LrnSettings, stage.Name),
+        StageType.Inception => Inception(tape, x, stage.Block!.Value),
+        // pool5/drop_7x7_s1 (dropout) follows here: the identity at inference.
+        StageType.AvgPool => Pool(tape, x, stage),
+        StageType.Linear => tape.FullyConnected(x, _layers[stage.Name].Weight, _layers[stage.Name].Bias, stage.Name),
+        _ => throw new InvalidOperationException($"Unknown stage type {stage.Type}."),
+    };
+
+    private static void RequireTableSize(Stage stage, Variable output)
+    {
+        var s = output.Value.Shape;
+        bool matches = stage.Type == StageType.Linear
+            ? s.Length == 2 && s[1] == stage.Depth
+            : s.Length == 4 && s[1] == stage.OutputSize && s[2] == stage.OutputSize && s[3] == stage.Depth;
+        if (!matches)
+            throw new InvalidOperationException($"{stage.Name} produced {output.Value.ShapeString}; table 1 says {stage.OutputSize}×{stage.OutputSize}×{stage.Depth}.");
     }
 
     /// <summary>Class probabilities [N, 1000] = softmax(logits).</summary>
@@ -132,23 +187,24 @@ public sealed class GoogLeNet : IDifferentiableModel
         return order.Take(Math.Clamp(k, 0, order.Length)).Select(i => (i, values[i])).ToArray();
     }
 
-    /// <summary>Applies one stage and, on an inference tape, frees its input at once.</summary>
-    private static Variable Step(Tape tape, Variable input, Func<Variable, Variable> stage)
-    {
-        var output = stage(input);
-        tape.Free(input);
-        return output;
-    }
-
+    /// <summary>Four branches side by side — 1×1; 1×1 then 3×3; 1×1 then 5×5; 3×3 max pool then 1×1 — concatenated along channels.</summary>
     private Variable Inception(Tape tape, Variable x, InceptionSpec b)
     {
         var n = b.Name;
         var branch1 = Conv(tape, x, $"{n}/1x1", 1, 0);
-        var branch3 = Step(tape, Conv(tape, x, $"{n}/3x3_reduce", 1, 0), t => Conv(tape, t, $"{n}/3x3", 1, 1));
-        var branch5 = Step(tape, Conv(tape, x, $"{n}/5x5_reduce", 1, 0), t => Conv(tape, t, $"{n}/5x5", 1, 2));
-        var branchPool = Step(tape, MaxPool(tape, x, 3, 1, 1, $"{n}/pool"), t => Conv(tape, t, $"{n}/pool_proj", 1, 0));
+        var branch3 = Then(tape, Conv(tape, x, $"{n}/3x3_reduce", 1, 0), t => Conv(tape, t, $"{n}/3x3", 1, 1));
+        var branch5 = Then(tape, Conv(tape, x, $"{n}/5x5_reduce", 1, 0), t => Conv(tape, t, $"{n}/5x5", 1, 2));
+        var branchPool = Then(tape, MaxPool(tape, x, 3, 1, 1, $"{n}/pool"), t => Conv(tape, t, $"{n}/pool_proj", 1, 0));
         var output = tape.Concat($"{n}/output", branch1, branch3, branch5, branchPool);
         foreach (var part in new[] { branch1, branch3, branch5, branchPool }) tape.Free(part);
+        return output;
+    }
+
+    /// <summary>Applies the next layer of a branch and frees the branch's intermediate (a no-op when it is saved for backward).</summary>
+    private static Variable Then(Tape tape, Variable input, Func<Variable, Variable> layer)
+    {
+        var output = layer(input);
+        tape.Free(input);
         return output;
     }
 
@@ -158,32 +214,44 @@ public sealed class GoogLeNet : IDifferentiableModel
         return tape.Conv2d(x, w, b, stride, pad, relu: true, name);
     }
 
-    private static Variable MaxPool(Tape tape, Variable x, int kernel, int stride, int pad, string name)
+    private static Variable Pool(Tape tape, Variable x, Stage stage) => stage.Type == StageType.MaxPool
+        ? MaxPool(tape, x, stage.Patch, stage.Stride, stage.Pad, stage.Name)
+        : tape.AvgPool(x, Geometry(x, stage.Patch, stage.Stride, stage.Pad), AvgPoolDivisor.IncludePadding, stage.Name);
+
+    private static Variable MaxPool(Tape tape, Variable x, int kernel, int stride, int pad, string name) =>
+        tape.MaxPool(x, Geometry(x, kernel, stride, pad), name);
+
+    /// <summary>Caffe's pooling geometry: symmetric pad, output size rounded up.</summary>
+    private static WindowGeometry Geometry(Variable x, int kernel, int stride, int pad)
     {
         var v = x.Value;
-        return tape.MaxPool(x, WindowGeometry.PoolCaffe(v.Dim(0), v.Dim(1), v.Dim(2), v.Dim(3), kernel, stride, pad), name);
+        return WindowGeometry.PoolCaffe(v.Dim(0), v.Dim(1), v.Dim(2), v.Dim(3), kernel, stride, pad);
     }
 
-    private static List<(string, int, int, int)> BuildLayerTable()
+    /// <summary>Walks <see cref="Table1"/>: each convolution with the size and depth of what it reads.</summary>
+    private static List<ConvolutionLayer> BuildConvolutions()
     {
-        var layers = new List<(string, int, int, int)>
+        var layers = new List<ConvolutionLayer>();
+        int size = InputSize, depth = 3;
+        foreach (var stage in Table1)
         {
-            ("conv1/7x7_s2", 7, 3, 64),
-            ("conv2/3x3_reduce", 1, 64, 64),
-            ("conv2/3x3", 3, 64, 192),
-        };
-        int channels = 192;
-        foreach (var b in Blocks)
-        {
-            layers.Add(($"{b.Name}/1x1", 1, channels, b.Conv1x1));
-            layers.Add(($"{b.Name}/3x3_reduce", 1, channels, b.Reduce3x3));
-            layers.Add(($"{b.Name}/3x3", 3, b.Reduce3x3, b.Conv3x3));
-            layers.Add(($"{b.Name}/5x5_reduce", 1, channels, b.Reduce5x5));
-            layers.Add(($"{b.Name}/5x5", 5, b.Reduce5x5, b.Conv5x5));
-            layers.Add(($"{b.Name}/pool_proj", 1, channels, b.PoolProj));
-            channels = b.Outputs;
+            if (stage.Type == StageType.Convolution)
+                layers.Add(new(stage.Name, size, stage.Patch, stage.Stride, stage.Pad, depth, stage.Depth));
+            if (stage.Block is { } b)
+            {
+                layers.Add(new($"{b.Name}/1x1", size, 1, 1, 0, depth, b.Conv1x1));
+                layers.Add(new($"{b.Name}/3x3_reduce", size, 1, 1, 0, depth, b.Reduce3x3));
+                layers.Add(new($"{b.Name}/3x3", size, 3, 1, 1, b.Reduce3x3, b.Conv3x3));
+                layers.Add(new($"{b.Name}/5x5_reduce", size, 1, 1, 0, depth, b.Reduce5x5));
+                layers.Add(new($"{b.Name}/5x5", size, 5, 1, 2, b.Reduce5x5, b.Conv5x5));
+                layers.Add(new($"{b.Name}/pool_proj", size, 1, 1, 0, depth, b.PoolProj));
+            }
+            size = stage.OutputSize;
+            depth = stage.Depth;
         }
-        layers.Add(("loss3/classifier", 0, channels, ClassCount));
         return layers;
     }
 }
+
+/// <summary>One convolution of the network: its input size (square), kernel, stride, pad, input and output channels.</summary>
+public readonly record struct ConvolutionLayer(string Name, int InputSize, int Kernel, int Stride, int Pad, int Inputs, int Outputs);
