@@ -7,34 +7,6 @@ using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 
-/// <summary>One ILGPU CPU accelerator for the GPU tests: kernels compile once per device.</summary>
-public sealed class IlgpuCpuFixture : IDisposable
-{
-    public GpuDevice Device { get; } = GpuDevice.Open("ilgpu-cpu");
-    public void Dispose() => Device.Dispose();
-}
-
-[CollectionDefinition("ilgpu")]
-public class IlgpuCollection : ICollectionFixture<IlgpuCpuFixture>;
-
-/// <summary>A test that needs a real CUDA device: reported as skipped, with the reason, where there is none.</summary>
-public sealed class CudaFactAttribute : FactAttribute
-{
-    public CudaFactAttribute()
-    {
-        if (!GpuDevice.HasCuda()) Skip = "No CUDA device on this machine (GpuDevice.Present(): " + GpuDevice.Present() + ").";
-    }
-}
-
-/// <summary>A test of behaviour where CUDA is absent: skipped, with the reason, on a machine that has it.</summary>
-public sealed class NoCudaFactAttribute : FactAttribute
-{
-    public NoCudaFactAttribute()
-    {
-        if (GpuDevice.HasCuda()) Skip = "This machine has a CUDA device; the test checks the message for a missing one.";
-    }
-}
-
 /// <summary>
 /// Every GPU kernel against the CPU reference kernels, on ILGPU's CPU accelerator, small and odd shapes.
 /// Tolerances as for the CPU kernels (float32 sums in another order: 2e-6·√K relative).
@@ -390,7 +362,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
             string where = device is null ? "cpu" : "ilgpu-cpu";
             Assert.True(rows.Where(r => r.Kind.StartsWith("conv", StringComparison.Ordinal)).Sum(r => r.Count) >= 6, $"{where}: {profile}");
             Assert.Contains(rows, r => r.Kind == "maxpool" && r.Count == 2);
-            Assert.All(rows, r => Assert.True(r.ForwardMs >= 0 && r.BackwardMs >= 0));
+            Assert.True(rows.Sum(r => r.ForwardMs) > 0, $"{where}: no forward time recorded");
             Assert.True(rows.Sum(r => r.BackwardMs) > 0, $"{where}: no backward time recorded");
         }
     }
@@ -481,66 +453,4 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         CheckPathKernels(cuda);
         foreach (var (rows, columns) in new[] { (1, 1), (999, 3), (3_000_000, 64) }) CheckColumnSums(cuda, rows, columns);
     }
-}
-
-/// <summary>
-/// Every kernel through ILGPU's PTX backend for the H100 (sm_90), with no GPU needed: catches what the
-/// CPU accelerator accepts but the CUDA backend does not, and checks that the register-blocked tiles
-/// really stay in registers (no local-memory spills) with their 8 slab steps unrolled.
-/// </summary>
-public class BackendCompilationTests
-{
-    private static string CompileToPtx(ILGPU.Context context, System.Reflection.MethodInfo kernel)
-    {
-        var backend = new ILGPU.Backends.PTX.PTXBackend(context, new ILGPU.Runtime.Cuda.CudaCapabilityContext(ILGPU.Runtime.Cuda.CudaArchitecture.SM_90),
-            ILGPU.Runtime.Cuda.CudaArchitecture.SM_90, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_80, null);
-        bool implicitGroups = kernel.GetParameters()[0].ParameterType == typeof(Index1D);
-        var entry = implicitGroups
-            ? ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
-            : ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
-        return ((ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, default(KernelSpecialization))).PTXAssembly;
-    }
-
-    [Fact]
-    public void EveryKernelCompilesForCudaAndTheTilesStayInRegisters()
-    {
-        using var context = Context.Create(builder => ILGPU.Runtime.Cuda.CudaContextExtensions.Cuda(builder).EnableAlgorithms());
-        var kernels = Kernels();
-        Assert.True(kernels.Length >= 30, $"found only {kernels.Length} kernels");
-        foreach (var kernel in kernels)
-        {
-            var ptx = CompileToPtx(context, kernel);
-            Assert.Contains(".entry", ptx);
-            if (kernel.Name is "GemmKernel" or "ConvKernel" or "ConvBackwardFilterKernel")
-            {
-                Assert.DoesNotContain("ld.local", ptx);
-                Assert.DoesNotContain("st.local", ptx);
-                int sharedReads = ptx.Split("ld.shared.f32").Length - 1;
-                Assert.True(sharedReads >= 8 * 12, $"{kernel.Name}: {sharedReads} shared reads; the 8 slab steps of 12 reads each should be unrolled");
-            }
-        }
-    }
-
-    /// <summary>The same for ILGPU's OpenCL C backend (OpenCL 2.0 with float64, which IG's path integral uses).</summary>
-    [Fact]
-    public void EveryKernelCompilesForOpenCl()
-    {
-        using var context = Context.Create(builder => ILGPU.Runtime.OpenCL.CLContextExtensions.OpenCL(builder).EnableAlgorithms());
-        var backend = new ILGPU.Backends.OpenCL.CLBackend(context,
-            new ILGPU.Runtime.OpenCL.CLCapabilityContext(float16: false, float64: true, genericAddressSpace: true, int64_Atomics: true, subGroups: false),
-            ILGPU.Runtime.OpenCL.CLDeviceVendor.Other, ILGPU.Backends.OpenCL.CLCVersion.CL20);
-        foreach (var kernel in Kernels())
-        {
-            bool implicitGroups = kernel.GetParameters()[0].ParameterType == typeof(Index1D);
-            var entry = implicitGroups
-                ? ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
-                : ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
-            var source = ((ILGPU.Backends.OpenCL.CLCompiledKernel)backend.Compile(entry, default(KernelSpecialization))).Source;
-            Assert.Contains("kernel", source);
-        }
-    }
-
-    private static System.Reflection.MethodInfo[] Kernels() =>
-        typeof(GpuKernels).GetMethods(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)
-            .Where(m => m.Name.EndsWith("Kernel", StringComparison.Ordinal)).ToArray();
 }

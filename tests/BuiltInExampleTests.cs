@@ -1,0 +1,25 @@
+using System.Diagnostics;
+using NativeIg.Cli;
+using NativeIg.Ig;
+using NativeIg.InceptionV1;
+using NativeIg.Tensors;
+using StbImageWriteSharp;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>The first run needs nothing private: the built-in example image is embedded and classifies as what it shows.</summary>
+[Collection("model")]
+public class BuiltInExampleTests(ModelFixture fixture)
+{
+    [Fact]
+    public void TheBuiltInExampleIsAGiantPanda()
+    {
+        using var image = NativeIg.Cli.Explain.BuiltInExample();
+        Assert.Equal([224, 224, 3], image.Shape.ToArray());
+        using var batch = image.Reshape(1, 224, 224, 3);
+        using var p = fixture.Model.PredictProbabilities(batch);
+        Assert.Equal(388, GoogLeNet.TopK(p.Span, 1)[0].Index); // giant panda
+    }
+}

@@ -1,0 +1,18 @@
+using ILGPU;
+using ILGPU.Runtime;
+using NativeIg.Tensors;
+using NativeIg.Tensors.Gpu;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>One ILGPU CPU accelerator for the GPU tests: kernels compile once per device.</summary>
+public sealed class IlgpuCpuFixture : IDisposable
+{
+    public GpuDevice Device { get; } = GpuDevice.Open("ilgpu-cpu");
+    public void Dispose() => Device.Dispose();
+}
+
+[CollectionDefinition("ilgpu")]
+public class IlgpuCollection : ICollectionFixture<IlgpuCpuFixture>;

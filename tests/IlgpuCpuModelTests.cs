@@ -1,0 +1,25 @@
+using NativeIg.Autodiff;
+using NativeIg.Ig;
+using NativeIg.InceptionV1;
+using NativeIg.Tensors;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>
+/// The whole GoogLeNet through the GPU backend on ILGPU's CPU accelerator: every op dispatch, every real
+/// layer shape (conv1's stride, LRN, ceil-rounded pools, concat, FC) against the golden probabilities.
+/// One forward at batch 1 takes a few minutes there, so it is the only full-model GPU test without CUDA.
+/// </summary>
+[Collection("model")]
+public class IlgpuCpuModelTests(ModelFixture fixture)
+{
+    [Fact]
+    public void FireboatProbabilitiesThroughTheGpuBackend()
+    {
+        using var device = NativeIg.Tensors.Gpu.GpuDevice.Open("ilgpu-cpu");
+        var model = fixture.Model.ToDevice(device);
+        using var probabilities = ReferenceProbabilityTests.AssertReferenceProbabilities(model, "fireboat", "through the GPU backend on ilgpu-cpu");
+    }
+}

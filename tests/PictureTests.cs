@@ -1,0 +1,48 @@
+using NativeIg.Cli;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>Pictures that read well: round ticks, titles that follow the output kind, no stray rules.</summary>
+public class PictureTests
+{
+    [Theory]
+    [InlineData(0, 1, 0, 1, 0.2)]
+    [InlineData(0, 8.43, 0, 10, 2)]
+    [InlineData(-3.2, 7.9, -5, 10, 2.5)]
+    [InlineData(0, 0.0031, 0, 0.004, 0.001)]
+    [InlineData(0, 12.5, 0, 12.5, 2.5)]
+    public void TicksFallOnRoundValues(double min, double max, double low, double high, double step)
+    {
+        var ticks = NativeIg.Ig.Visualization.NiceTicks(min, max);
+        Assert.Equal(step, ticks.Step, 9);
+        Assert.Equal(low, ticks.Low, 9);
+        Assert.Equal(high, ticks.High, 9);
+    }
+
+    [Fact]
+    public void TheSaturationTitleFollowsTheOutputKind()
+    {
+        double[] alphas = [0, 0.5, 1], values = [0.5, 3.1, 8.4], gradients = [0.3, 0.2, 0.1];
+        var probability = NativeIg.Ig.Visualization.SaturationPlots(alphas, [0.1, 0.6, 0.9], gradients);
+        var logit = NativeIg.Ig.Visualization.SaturationPlots(alphas, values, gradients, "Target logit");
+        // The left plot's title band (y 8…24) differs: "Target class probability over alpha" vs "Target logit over alpha".
+        bool differs = false;
+        for (int y = 8; y < 24 && !differs; y++)
+            for (int x = 100; x < 600 && !differs; x++)
+                differs = probability[x, y] != logit[x, y];
+        Assert.True(differs, "the logit plot kept the probability title");
+    }
+
+    [Fact]
+    public void TheInterpolationStripEndsInBackgroundNotARule()
+    {
+        using var image = TestUtil.RandomTensor(3, 16, 16, 3);
+        using var baseline = NativeIg.Ig.Baselines.Black(16, 16, 3);
+        var strip = NativeIg.Ig.Visualization.InterpolationStrip(baseline, image);
+        for (int y = strip.Height - 3; y < strip.Height; y++)
+            for (int x = 0; x < strip.Width; x++)
+                Assert.Equal(strip[0, 0], strip[x, y]);
+    }
+}
