@@ -4,48 +4,6 @@ using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.InceptionV1;
 
-/// <summary>Any model the engine can differentiate: images [N, H, W, C] in, logits [N, classes] out.</summary>
-public interface IDifferentiableModel
-{
-    /// <summary>The shape of one input image, [H, W, C].</summary>
-    int[] ImageShape { get; }
-    int Classes { get; }
-
-    /// <summary>Where the parameters live (null: host memory); inputs must be moved there.</summary>
-    GpuDevice? Device => null;
-
-    Variable Logits(Tape tape, Variable images);
-}
-
-/// <summary>One inception block's filter counts, as in table 1 of the GoogLeNet paper.</summary>
-public readonly record struct InceptionSpec(string Name, int Conv1x1, int Reduce3x3, int Conv3x3, int Reduce5x5, int Conv5x5, int PoolProj)
-{
-    public int Outputs => Conv1x1 + Conv3x3 + Conv5x5 + PoolProj;
-}
-
-/// <summary>The kinds of row in <see cref="GoogLeNet.Table1"/>.</summary>
-public enum StageType { Convolution, MaxPool, Lrn, Inception, AvgPool, Linear }
-
-/// <summary>
-/// One row of table 1 of the GoogLeNet paper (Szegedy et al. 2015): the layer, its patch size, stride
-/// and padding, and its output size and depth as the paper prints them. Caffe's model adds the two LRN
-/// rows, which the paper's table leaves out; dropout is the identity at inference and has no row.
-/// </summary>
-public sealed record Stage(StageType Type, string Name, int Patch, int Stride, int Pad, int OutputSize, int Depth, InceptionSpec? Block = null)
-{
-    public static Stage Convolution(string name, int patch, int stride, int pad, int outputSize, int depth) => new(StageType.Convolution, name, patch, stride, pad, outputSize, depth);
-    public static Stage MaxPool(string name, int patch, int stride, int pad, int outputSize, int depth) => new(StageType.MaxPool, name, patch, stride, pad, outputSize, depth);
-    public static Stage Lrn(string name, int outputSize, int depth) => new(StageType.Lrn, name, 0, 1, 0, outputSize, depth);
-    public static Stage AvgPool(string name, int patch, int stride, int outputSize, int depth) => new(StageType.AvgPool, name, patch, stride, 0, outputSize, depth);
-    public static Stage Linear(string name, int depth) => new(StageType.Linear, name, 0, 1, 0, 1, depth);
-
-    public static Stage Inception(string name, int outputSize, int conv1x1, int reduce3x3, int conv3x3, int reduce5x5, int conv5x5, int poolProj)
-    {
-        var block = new InceptionSpec(name, conv1x1, reduce3x3, conv3x3, reduce5x5, conv5x5, poolProj);
-        return new(StageType.Inception, name, 0, 1, 0, outputSize, block.Outputs, block);
-    }
-}
-
 /// <summary>
 /// BVLC GoogLeNet (Caffe's Inception V1) on NHWC float32 RGB images in [0, 1]. The first op maps them
 /// to Caffe's input (BGR·255 − mean) inside the differentiable graph, so gradients are with respect to

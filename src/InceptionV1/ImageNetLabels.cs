@@ -1,0 +1,74 @@
+using StbImageSharp;
+using NativeIg.Tensors;
+
+namespace NativeIg.InceptionV1;
+
+/// <summary>ImageNet class names in the model's order, from synset_words.txt or TensorFlow's ImageNetLabels.txt.</summary>
+public sealed class ImageNetLabels
+{
+    private readonly string[] _names;
+
+    private ImageNetLabels(string[] names) => _names = names;
+
+    public int Count => _names.Length;
+
+    /// <summary>The short display name ("fireboat", "giant panda").</summary>
+    public string this[int index] => _names[index];
+
+    /// <summary>
+    /// Reads 1000 synset lines ("n03344393 fireboat, ...": the first name is kept) or TensorFlow's 1001
+    /// lines (line 0 "background": line i+1 is class i).
+    /// </summary>
+    public static ImageNetLabels Load(string path)
+    {
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
+        var bytes = BoundedFile.ReadAll(path, 16 << 20, "labels", m => new FormatException(m));
+        if (bytes.AsSpan().IndexOf((byte)0) >= 0) throw new FormatException($"{path}: not a text file (it holds NUL bytes); expected ImageNet labels, one per line.");
+        var lines = System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToArray();
+        if (lines.Length == GoogLeNet.ClassCount + 1 && lines[0].Trim() == "background")
+            return new ImageNetLabels(lines.Skip(1).Select(l => l.Trim()).ToArray());
+        if (lines.Length == GoogLeNet.ClassCount)
+            return new ImageNetLabels(lines.Select(ShortName).ToArray());
+        throw new FormatException($"{path}: expected {GoogLeNet.ClassCount} synset lines or {GoogLeNet.ClassCount + 1} TensorFlow labels starting with 'background'; found {lines.Length} lines.");
+    }
+
+    private static string ShortName(string line)
+    {
+        var text = line.Trim();
+        int space = text.IndexOf(' ');
+        if (space > 0 && text[0] == 'n' && text[1..space].All(char.IsDigit)) text = text[(space + 1)..];
+        int comma = text.IndexOf(',');
+        return (comma >= 0 ? text[..comma] : text).Trim();
+    }
+
+    /// <summary>Class index for a label name (case-insensitive, exact) or a number; null when unknown.</summary>
+    public int? Find(string nameOrIndex)
+    {
+        if (int.TryParse(nameOrIndex, out int index)) return index >= 0 && index < Count ? index : null;
+        for (int i = 0; i < _names.Length; i++)
+            if (string.Equals(_names[i], nameOrIndex.Trim(), StringComparison.OrdinalIgnoreCase)) return i;
+        return null;
+    }
+
+    /// <summary>
+    /// Finds the labels file: <paramref name="explicitPath"/>; synset_words.txt beside the weights in use
+    /// (<paramref name="weightsPath"/>); labels/ and weights/ folders up the working tree; ../shared/labels;
+    /// the per-user cache.
+    /// </summary>
+    public static ImageNetLabels LoadDefault(string? explicitPath = null, string? weightsPath = null)
+    {
+        if (!string.IsNullOrWhiteSpace(explicitPath)) return Load(explicitPath);
+        if (!string.IsNullOrWhiteSpace(weightsPath) && Path.GetDirectoryName(Path.GetFullPath(weightsPath)) is { } weightsDir)
+            foreach (var name in new[] { "synset_words.txt", "ImageNetLabels.txt" })
+                if (File.Exists(Path.Combine(weightsDir, name))) return Load(Path.Combine(weightsDir, name));
+        foreach (var dir in WeightsResolver.SearchDirectories())
+            foreach (var candidate in new[] { "labels/synset_words.txt", "weights/synset_words.txt", "shared/labels/synset_words.txt", "../shared/labels/synset_words.txt" })
+            {
+                var path = Path.Combine(dir, candidate);
+                if (File.Exists(path)) return Load(path);
+            }
+        var cached = Path.Combine(WeightsResolver.CacheDirectory, "synset_words.txt");
+        if (File.Exists(cached)) return Load(cached);
+        throw new FileNotFoundException("No ImageNet labels found (labels/synset_words.txt). Pass --labels PATH, or run `nativeig weights fetch` or `bash weights/fetch.sh`, which put them beside the weights.");
+    }
+}
