@@ -36,6 +36,24 @@ public class PictureTests
     }
 
     [Fact]
+    public void FunctionAndGradientPlotsDrawTheGradientsDropAndRefuseMismatchedInputs()
+    {
+        // min(x, 0.8) on 11 points: the gradient line sits at the top of the right plot up to x = 0.8, then at its bottom.
+        var xs = Enumerable.Range(0, 11).Select(i => i / 10.0).ToArray();
+        var f = xs.Select(x => Math.Min(x, 0.8)).ToArray();
+        var g = xs.Select(x => x <= 0.8 ? 1.0 : 0.0).ToArray();
+        var canvas = NativeIg.Ig.Visualization.FunctionAndGradientPlots(xs, f, g, "f", "df/dx");
+        Assert.Equal((1300, 480), (canvas.Width, canvas.Height));
+        // Right plot: x0 = 720, y0 = 50, 500 × 340; the line is blue (drawn 3 px wide).
+        bool IsLine(int x, int y) => Enumerable.Range(-2, 5).Any(d => canvas[x, y + d] is var c && c.B > 150 && c.R < 100);
+        Assert.True(IsLine(720 + 250, 50), "gradient 1 at x = 0.5");
+        Assert.True(IsLine(720 + 475, 50 + 340), "gradient 0 at x = 0.95");
+        Assert.False(IsLine(720 + 250, 50 + 340), "no gradient-0 line at x = 0.5");
+        Assert.Throws<ArgumentException>(() => NativeIg.Ig.Visualization.FunctionAndGradientPlots(xs, f, g[1..], "f", "df/dx"));
+        Assert.Throws<ArgumentException>(() => NativeIg.Ig.Visualization.FunctionAndGradientPlots(xs.Select(x => x * 2).ToArray(), f, g, "f", "df/dx"));
+    }
+
+    [Fact]
     public void TheInterpolationStripEndsInBackgroundNotARule()
     {
         using var image = TestUtil.RandomTensor(3, 16, 16, 3);

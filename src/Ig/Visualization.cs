@@ -174,7 +174,26 @@ public static class Visualization
         return (low, high, step);
     }
 
-    private static void Plot(Canvas c, int x0, int y0, int w, int h, IReadOnlyList<double> xs, IReadOnlyList<double> ys, double yMin, double yMax, double yStep, string title, string yLabel)
+    /// <summary>
+    /// A function of one variable on [0, 1] and its gradient, side by side (the tutorial's toy:
+    /// f(x) = min(x, 0.8), whose gradient is 1 up to 0.8 and 0 after it). docs/backprop.md shows the
+    /// picture samples/SaturatingFunction draws with this.
+    /// </summary>
+    public static Canvas FunctionAndGradientPlots(IReadOnlyList<double> xs, IReadOnlyList<double> values, IReadOnlyList<double> gradients,
+        string functionTitle, string gradientTitle, string xLabel = "x")
+    {
+        if (xs.Count != values.Count || xs.Count != gradients.Count || xs.Count < 2)
+            throw new ArgumentException($"FunctionAndGradientPlots: {xs.Count} x values, {values.Count} values and {gradients.Count} gradients; need the same number, at least 2.");
+        if (xs.Any(x => x is < 0 or > 1)) throw new ArgumentException("FunctionAndGradientPlots: x must lie in [0, 1].");
+        var canvas = new Canvas(1300, 480);
+        var (low, high, step) = NiceTicks(Math.Min(0, values.Min()), Math.Max(values.Max(), 1e-12));
+        Plot(canvas, 100, 50, 500, 340, xs, values, low, high, step, functionTitle, "f(x)", xLabel);
+        var (gLow, gHigh, gStep) = NiceTicks(Math.Min(0, gradients.Min()), Math.Max(gradients.Max(), 1e-12));
+        Plot(canvas, 720, 50, 500, 340, xs, gradients, gLow, gHigh, gStep, gradientTitle, "df/dx", xLabel);
+        return canvas;
+    }
+
+    private static void Plot(Canvas c, int x0, int y0, int w, int h, IReadOnlyList<double> xs, IReadOnlyList<double> ys, double yMin, double yMax, double yStep, string title, string yLabel, string xLabel = "Alpha")
     {
         c.TextCentered(x0 + w / 2, y0 - 36, title, Black);
         c.Line(x0, y0 + h, x0 + w, y0 + h, Black);
@@ -198,7 +217,7 @@ public static class Visualization
             string label = (yMin + t * yStep).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture);
             c.Text(x0 - 10 - Canvas.TextWidth(label), py - 7, label, Black);
         }
-        c.TextCentered(x0 + w / 2, y0 + h + 34, "Alpha", Black);
+        c.TextCentered(x0 + w / 2, y0 + h + 34, xLabel, Black);
         c.TextVertical(x0 - 78, y0 + h / 2 + Canvas.TextWidth(yLabel) / 2, yLabel, Black);
         int? lastX = null, lastY = null;
         for (int i = 0; i < xs.Count; i++)
