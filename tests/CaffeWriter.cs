@@ -1,10 +1,3 @@
-using System.Diagnostics;
-using NativeIg.Cli;
-using NativeIg.InceptionV1;
-using Xunit;
-using Xunit.Abstractions;
-using static NativeIg.Tests.TestUtil;
-
 namespace NativeIg.Tests;
 
 /// <summary>Small NetParameter files written with the protobuf wire format (the fuzz seeds).</summary>

@@ -1,4 +1,3 @@
-using NativeIg.Cli;
 using Xunit;
 using static NativeIg.Tests.TestUtil;
 

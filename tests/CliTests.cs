@@ -1,5 +1,4 @@
 using System.Text.Json;
-using NativeIg.Cli;
 using Xunit;
 using static NativeIg.Tests.TestUtil;
 

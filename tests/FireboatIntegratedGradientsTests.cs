@@ -1,7 +1,5 @@
-using NativeIg.Autodiff;
 using NativeIg.Ig;
 using NativeIg.InceptionV1;
-using NativeIg.Tensors;
 using Xunit;
 using static NativeIg.Tests.TestUtil;
 

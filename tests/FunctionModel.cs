@@ -1,9 +1,6 @@
 using NativeIg.Autodiff;
-using NativeIg.Ig;
 using NativeIg.InceptionV1;
 using NativeIg.Tensors;
-using Xunit;
-using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 

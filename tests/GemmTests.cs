@@ -1,4 +1,3 @@
-using NativeIg.InceptionV1;
 using NativeIg.Tensors;
 using Xunit;
 using static NativeIg.Tests.TestUtil;

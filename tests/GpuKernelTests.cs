@@ -1,4 +1,3 @@
-using ILGPU;
 using ILGPU.Runtime;
 using NativeIg.Tensors;
 using NativeIg.Tensors.Gpu;

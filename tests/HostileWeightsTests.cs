@@ -1,9 +1,4 @@
-using System.Diagnostics;
-using NativeIg.Cli;
-using NativeIg.Ig;
 using NativeIg.InceptionV1;
-using NativeIg.Tensors;
-using StbImageWriteSharp;
 using Xunit;
 using static NativeIg.Tests.TestUtil;
 

@@ -1,9 +1,5 @@
-using ILGPU;
-using ILGPU.Runtime;
-using NativeIg.Tensors;
 using NativeIg.Tensors.Gpu;
 using Xunit;
-using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 

@@ -1,6 +1,4 @@
-using NativeIg.Cli;
 using Xunit;
-using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 

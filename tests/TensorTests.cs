@@ -1,7 +1,5 @@
-using NativeIg.InceptionV1;
 using NativeIg.Tensors;
 using Xunit;
-using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 

@@ -1,5 +1,4 @@
 using NativeIg.InceptionV1;
-using NativeIg.Tensors;
 using Xunit;
 using static NativeIg.Tests.TestUtil;
 

@@ -1,5 +1,3 @@
-using NativeIg.Tensors;
-
 namespace NativeIg.Autodiff;
 
 /// <summary>Accumulated forward and backward milliseconds per op kind ("conv3x3", "lrn", …).</summary>

@@ -1,5 +1,4 @@
 using NativeIg.Autodiff;
-using NativeIg.Tensors;
 using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.InceptionV1;

@@ -1,6 +1,3 @@
-using StbImageSharp;
-using NativeIg.Tensors;
-
 namespace NativeIg.InceptionV1;
 
 /// <summary>ImageNet class names in the model's order, from synset_words.txt or TensorFlow's ImageNetLabels.txt.</summary>

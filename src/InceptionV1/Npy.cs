@@ -1,4 +1,3 @@
-using StbImageSharp;
 using NativeIg.Tensors;
 
 namespace NativeIg.InceptionV1;

@@ -1,7 +1,3 @@
-using NativeIg.Autodiff;
-using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
-
 namespace NativeIg.InceptionV1;
 
 /// <summary>One inception block's filter counts, as in table 1 of the GoogLeNet paper.</summary>

@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-
 namespace NativeIg.Tensors;
 
 /// <summary>Which micro-kernel a GEMM runs. <see cref="Gemm.Best"/> is chosen from the CPU at start-up.</summary>

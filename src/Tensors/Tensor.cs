@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using ILGPU;
 using ILGPU.Runtime;
 using NativeIg.Tensors.Gpu;
 

@@ -1,9 +1,5 @@
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.Cuda;
-using ILGPU.Runtime.OpenCL;
 
 namespace NativeIg.Tensors.Gpu;
 
