@@ -147,17 +147,17 @@ public sealed partial class GpuKernels
     private static void Col2ImageKernel(Index1D i, ArrayView<float> columns, ArrayView<float> dx, WindowGeometry g, int k, int accumulate)
     {
         var w = CoveringWindows.Of(g, i);
-        float sum = 0f;
-        for (int oy = w.Oy0; oy <= w.Oy1; oy++)
-        {
-            int kh = w.Iy + g.PadTop - oy * g.StrideH;
-            for (int ox = w.Ox0; ox <= w.Ox1; ox++)
-            {
-                int kw = w.Ix + g.PadLeft - ox * g.StrideW;
-                sum += columns[(((long)w.N * g.OutH + oy) * g.OutW + ox) * k + (kh * g.KernelW + kw) * g.C + w.C];
-            }
-        }
+        float sum = w.Sum(g, new Col2ImageTerm { Columns = columns, K = k, Channels = g.C, KernelW = g.KernelW, C = w.C });
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
+    }
+
+    /// <summary>dCol[p, (kh, kw, c)]: the column-matrix entry that window p copied from this input.</summary>
+    private struct Col2ImageTerm : ICoveringTerm
+    {
+        public ArrayView<float> Columns;
+        public int K, Channels, KernelW, C;
+
+        public readonly float At(long outputPixel, int oy, int ox, int kh, int kw) => Columns[outputPixel * K + (kh * KernelW + kw) * Channels + C];
     }
 
     /// <summary>The pixel range each group of the filter-gradient kernel reduces over.</summary>

@@ -53,18 +53,28 @@ public sealed partial class GpuKernels
     private static void MaxPoolBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> taps, ArrayView<float> dx, WindowGeometry g, int accumulate)
     {
         var w = CoveringWindows.Of(g, i);
-        float sum = 0f;
-        for (int oy = w.Oy0; oy <= w.Oy1; oy++)
-        {
-            int kh = w.Iy + g.PadTop - oy * g.StrideH;
-            for (int ox = w.Ox0; ox <= w.Ox1; ox++)
-            {
-                int kw = w.Ix + g.PadLeft - ox * g.StrideW;
-                long o = (((long)w.N * g.OutH + oy) * g.OutW + ox) * g.C + w.C;
-                if (taps[o] == kh * g.KernelW + kw) sum += dy[o];
-            }
-        }
+        float sum = w.Sum(g, new MaxPoolTerm { Dy = dy, Taps = taps, C = w.C, Channels = g.C, KernelW = g.KernelW });
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
+    }
+
+    /// <summary>dy of a window that recorded this input as its maximum, else 0.</summary>
+    private struct MaxPoolTerm : ICoveringTerm
+    {
+        public ArrayView<float> Dy;
+        public ArrayView<int> Taps;
+        public int C, Channels, KernelW;
+
+        public readonly float At(long outputPixel, int oy, int ox, int kh, int kw)
+        {
+            long o = outputPixel * Channels + C;
+            return Taps[o] == kh * KernelW + kw ? Dy[o] : 0f;
+        }
+    }
+
+    /// <summary>What one covering window adds to an input element's gradient (see <see cref="CoveringWindows.Sum"/>).</summary>
+    public interface ICoveringTerm
+    {
+        float At(long outputPixel, int oy, int ox, int kh, int kw);
     }
 
     /// <summary>
@@ -84,6 +94,22 @@ public sealed partial class GpuKernels
             w.Ox0 = FirstCovering(w.Ix + g.PadLeft, g.KernelW, g.StrideW);
             w.Ox1 = XMath.Min(g.OutW - 1, (w.Ix + g.PadLeft) / g.StrideW);
             return w;
+        }
+
+        /// <summary>
+        /// Σ term.At(p, oy, ox, kh, kw) over the covering windows: output pixel p = (n, oy, ox) met this input
+        /// at tap (kh, kw). The one loop every gather-form backward shares; the term says what each window adds.
+        /// </summary>
+        public readonly float Sum<T>(WindowGeometry g, T term) where T : struct, ICoveringTerm
+        {
+            float sum = 0f;
+            for (int oy = Oy0; oy <= Oy1; oy++)
+            {
+                int kh = Iy + g.PadTop - oy * g.StrideH;
+                for (int ox = Ox0; ox <= Ox1; ox++)
+                    sum += term.At(((long)N * g.OutH + oy) * g.OutW + ox, oy, ox, kh, Ix + g.PadLeft - ox * g.StrideW);
+            }
+            return sum;
         }
 
         /// <summary>The first output whose window [o·stride, o·stride + kernel) covers padded position p.</summary>
@@ -125,10 +151,18 @@ public sealed partial class GpuKernels
     private static void AvgPoolBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<float> dx, WindowGeometry g, int validOnly, int accumulate)
     {
         var w = CoveringWindows.Of(g, i);
-        float sum = 0f;
-        for (int oy = w.Oy0; oy <= w.Oy1; oy++)
-            for (int ox = w.Ox0; ox <= w.Ox1; ox++)
-                sum += dy[(((long)w.N * g.OutH + oy) * g.OutW + ox) * g.C + w.C] * AvgScale(g, oy, ox, validOnly);
+        float sum = w.Sum(g, new AvgPoolTerm { Dy = dy, Geometry = g, C = w.C, ValidOnly = validOnly });
         dx[i] = accumulate != 0 ? dx[i] + sum : sum;
+    }
+
+    /// <summary>dy of every covering window, divided by its divisor.</summary>
+    private struct AvgPoolTerm : ICoveringTerm
+    {
+        public ArrayView<float> Dy;
+        public WindowGeometry Geometry;
+        public int C, ValidOnly;
+
+        public readonly float At(long outputPixel, int oy, int ox, int kh, int kw) =>
+            Dy[outputPixel * Geometry.C + C] * AvgScale(Geometry, oy, ox, ValidOnly);
     }
 }
