@@ -7,6 +7,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using NativeIg.Tensors.IO;
 using NativeIg.Autodiff;
 using NativeIg.Ig;
 using NativeIg.InceptionV1;

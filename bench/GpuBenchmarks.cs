@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
+using NativeIg.Tensors.IO;
 using NativeIg.Ig;
 using NativeIg.InceptionV1;
 using NativeIg.Tensors;

@@ -28,7 +28,7 @@ public class AtomicOutputTests
     {
         var dir = TempDir();
         var path = Path.Combine(dir, "x.npy");
-        NativeIg.InceptionV1.Npy.Write(path, [1f, 2f], [2]);
+        NativeIg.Tensors.IO.Npy.Write(path, [1f, 2f], [2]);
         var before = File.ReadAllBytes(path);
         Assert.Throws<InvalidOperationException>(() => AtomicFiles.WriteOne(path, s => { s.Write(new byte[100]); throw new InvalidOperationException("interrupted"); }));
         Assert.Equal(before, File.ReadAllBytes(path));
@@ -40,9 +40,9 @@ public class AtomicOutputTests
     {
         var dir = TempDir();
         var path = Path.Combine(dir, "x.npy");
-        NativeIg.InceptionV1.Npy.Write(path, [1f, 2f], [2]);
-        NativeIg.InceptionV1.Npy.Write(path, [3f, 4f, 5f], [3]);
-        using var t = NativeIg.InceptionV1.Npy.Read(path);
+        NativeIg.Tensors.IO.Npy.Write(path, [1f, 2f], [2]);
+        NativeIg.Tensors.IO.Npy.Write(path, [3f, 4f, 5f], [3]);
+        using var t = NativeIg.Tensors.IO.Npy.Read(path);
         Assert.Equal([3f, 4f, 5f], t.ToArray());
         Assert.Single(Directory.GetFiles(dir));
     }

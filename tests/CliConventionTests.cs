@@ -51,10 +51,10 @@ public class CliConventionTests
     {
         using var stdin = new MemoryStream(File.ReadAllBytes(Shared("images/fireboat.jpg")));
         using var fromStdin = Program.LoadImage("-", stdin);
-        using var fromFile = NativeIg.InceptionV1.ImageLoader.LoadForModel(Shared("images/fireboat.jpg"));
+        using var fromFile = NativeIg.Tensors.IO.ImageLoader.LoadForModel(Shared("images/fireboat.jpg"));
         Assert.Equal(fromFile.ToArray(), fromStdin.ToArray());
         using var garbage = new MemoryStream("not an image"u8.ToArray());
-        var e = Assert.Throws<NativeIg.InceptionV1.ImageFormatException>(() => Program.LoadImage("-", garbage));
+        var e = Assert.Throws<NativeIg.Tensors.IO.ImageFormatException>(() => Program.LoadImage("-", garbage));
         Assert.StartsWith("stdin:", e.Message);
         var (code, _, error) = RunCli(["classify", "-", "-", .. ModelArguments]);
         Assert.Equal(2, code);

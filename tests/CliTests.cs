@@ -122,7 +122,7 @@ public class CliTests
         Assert.Equal(sum - (fx - fb), root.GetProperty("delta").GetDouble(), 6);
         foreach (var name in new[] { "figure", "mask", "overlay", "saturation", "attributions" })
             Assert.True(File.Exists(root.GetProperty("files").GetProperty(name).GetString()), name);
-        using var attributions = NativeIg.InceptionV1.Npy.Read(Path.Combine(dir, "attributions.npy"));
+        using var attributions = NativeIg.Tensors.IO.Npy.Read(Path.Combine(dir, "attributions.npy"));
         Assert.Equal([224, 224, 3], attributions.Shape.ToArray());
         Assert.Equal(sum, attributions.ToArray().Sum(v => (double)v), 3);
     }

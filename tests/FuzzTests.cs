@@ -95,14 +95,14 @@ public class FuzzTests(ITestOutputHelper output)
     {
         var dir = TempDir();
         var valid = Path.Combine(dir, "seed.npy");
-        NativeIg.InceptionV1.Npy.Write(valid, Random(2 * 3 * 3, 1), [2, 3, 3]);
+        NativeIg.Tensors.IO.Npy.Write(valid, Random(2 * 3 * 3, 1), [2, 3, 3]);
         var seed = File.ReadAllBytes(valid);
         var r = new Random(11);
         var path = Path.Combine(dir, "case.npy");
         for (int i = 0; i < 500; i++)
         {
             File.WriteAllBytes(path, Mutate(seed, r));
-            Case($"npy case {i}", () => { using var t = NativeIg.InceptionV1.Npy.Read(path); }, typeof(FormatException));
+            Case($"npy case {i}", () => { using var t = NativeIg.Tensors.IO.Npy.Read(path); }, typeof(FormatException));
             Case($"npy image case {i}", () => { using var t = ImageLoader.Load(path); }, typeof(FormatException), typeof(ImageFormatException));
         }
     }

@@ -412,7 +412,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         Assert.NotEqual(0.0, again.Sum);
     }
 
-    private sealed class TinyModel(CompositeNetworkTests.TinyInception net, GpuDevice? device = null) : NativeIg.InceptionV1.IDifferentiableModel
+    private sealed class TinyModel(CompositeNetworkTests.TinyInception net, GpuDevice? device = null) : NativeIg.Autodiff.IDifferentiableModel
     {
         public int[] ImageShape => [9, 9, 2];
         public int Classes => 3;

@@ -35,7 +35,7 @@ public class HostileNpyTests
     {
         var path = Path.Combine(TempDir(), "bad.npy");
         File.WriteAllBytes(path, Npy(header, 24));
-        var e = Assert.Throws<FormatException>(() => NativeIg.InceptionV1.Npy.Read(path));
+        var e = Assert.Throws<FormatException>(() => NativeIg.Tensors.IO.Npy.Read(path));
         Assert.Contains(path, e.Message);
         Assert.Contains(expected, e.Message);
     }
@@ -47,7 +47,7 @@ public class HostileNpyTests
         BitConverter.GetBytes(0xFFFFFFF0u).CopyTo(bytes, 8);
         var path = Path.Combine(TempDir(), "v2.npy");
         File.WriteAllBytes(path, bytes);
-        var e = Assert.Throws<FormatException>(() => NativeIg.InceptionV1.Npy.Read(path));
+        var e = Assert.Throws<FormatException>(() => NativeIg.Tensors.IO.Npy.Read(path));
         Assert.Contains("runs past the end", e.Message);
     }
 
@@ -57,10 +57,10 @@ public class HostileNpyTests
         var dir = TempDir();
         var good = Path.Combine(dir, "good.npy");
         File.WriteAllBytes(good, Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24));
-        using (var t = NativeIg.InceptionV1.Npy.Read(good)) Assert.Equal([2, 3], t.Shape.ToArray());
+        using (var t = NativeIg.Tensors.IO.Npy.Read(good)) Assert.Equal([2, 3], t.Shape.ToArray());
         var shortFile = Path.Combine(dir, "short.npy");
         File.WriteAllBytes(shortFile, Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 20));
-        Assert.Contains("needs 24 data bytes", Assert.Throws<FormatException>(() => NativeIg.InceptionV1.Npy.Read(shortFile)).Message);
+        Assert.Contains("needs 24 data bytes", Assert.Throws<FormatException>(() => NativeIg.Tensors.IO.Npy.Read(shortFile)).Message);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using NativeIg.Tensors.IO;
 using NativeIg.InceptionV1;
 using NativeIg.Tensors;
 

@@ -3,6 +3,8 @@ using NativeIg.Ig;
 using NativeIg.InceptionV1;
 using NativeIg.Tensors;
 
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.Cli;
 
 internal static class Classify

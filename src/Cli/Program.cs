@@ -4,6 +4,8 @@ using NativeIg.Ig;
 using NativeIg.InceptionV1;
 using NativeIg.Tensors;
 
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.Cli;
 
 /// <summary>Bad command-line usage: exit code 2 with the message and a pointer to --help.</summary>

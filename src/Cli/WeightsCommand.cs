@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using NativeIg.InceptionV1;
 
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.Cli;
 
 /// <summary>

@@ -104,7 +104,7 @@ public sealed class Canvas
     }
 
     /// <summary>Writes the PNG atomically (a temporary name, then a rename).</summary>
-    public void SavePng(string path) => NativeIg.InceptionV1.AtomicFiles.WriteOne(path, WritePng);
+    public void SavePng(string path) => NativeIg.Tensors.IO.AtomicFiles.WriteOne(path, WritePng);
 
     /// <summary>The PNG bytes to a stream.</summary>
     public void WritePng(Stream stream) => new ImageWriter().WritePng(Pixels, Width, Height, ColorComponents.RedGreenBlue, stream);

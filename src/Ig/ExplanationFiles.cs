@@ -1,4 +1,4 @@
-using NativeIg.InceptionV1;
+using NativeIg.Tensors.IO;
 using NativeIg.Tensors;
 
 namespace NativeIg.Ig;

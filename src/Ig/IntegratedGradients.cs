@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using NativeIg.Autodiff;
-using NativeIg.InceptionV1;
+
 using Tensor = NativeIg.Tensors.Tensor;
 
 namespace NativeIg.Ig;

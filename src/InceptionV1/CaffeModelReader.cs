@@ -1,3 +1,5 @@
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.InceptionV1;
 
 /// <summary>A weight blob as stored by Caffe: its shape (legacy num/channels/height/width folded in) and values.</summary>
@@ -45,7 +47,7 @@ public static class CaffeModelReader
     {
         if (bytes.Length == 0) throw new WeightsFormatException($"{source}: the file is empty; expected a Caffe NetParameter.");
         var layers = new List<CaffeLayer>();
-        var reader = new ProtoReader(bytes, 0, bytes.Length, source, "NetParameter");
+        var reader = ProtoReader(bytes, 0, bytes.Length, source, "NetParameter");
         while (reader.Next(out int field, out int wire))
         {
             if ((field == 100 || field == 2) && wire == 2)
@@ -64,7 +66,7 @@ public static class CaffeModelReader
         string name = $"#{index}", type = "";
         var blobs = new List<CaffeBlob>();
         var blobRanges = new List<(int, int)>();
-        var reader = new ProtoReader(bytes, start, end, source, $"layer {index}");
+        var reader = ProtoReader(bytes, start, end, source, $"layer {index}");
         while (reader.Next(out int field, out int wire))
         {
             int nameField = legacy ? 4 : 1, typeField = legacy ? 5 : 2, blobsField = legacy ? 6 : 7;
@@ -85,7 +87,7 @@ public static class CaffeModelReader
         List<long>? shape = null;
         var values = new List<float>();
         float[]? packed = null;
-        var reader = new ProtoReader(bytes, start, end, source, where);
+        var reader = ProtoReader(bytes, start, end, source, where);
         while (reader.Next(out int field, out int wire))
         {
             switch (field)
@@ -145,14 +147,14 @@ public static class CaffeModelReader
     private static List<long> ReadShape(byte[] bytes, int start, int end, string source, string where)
     {
         var dims = new List<long>();
-        var reader = new ProtoReader(bytes, start, end, source, where + " shape");
+        var reader = ProtoReader(bytes, start, end, source, where + " shape");
         while (reader.Next(out int field, out int wire))
         {
             if (field == 1 && wire == 0) dims.Add(reader.Varint() is var d && d > int.MaxValue ? -1 : (long)d);
             else if (field == 1 && wire == 2)
             {
                 var (s, e) = reader.LengthDelimited();
-                var inner = new ProtoReader(bytes, s, e, source, where + " shape");
+                var inner = ProtoReader(bytes, s, e, source, where + " shape");
                 while (inner.HasMore) dims.Add(inner.Varint() is var d && d > int.MaxValue ? -1 : (long)d);
             }
             else reader.Skip(wire);
@@ -163,80 +165,6 @@ public static class CaffeModelReader
         return dims;
     }
 
-    /// <summary>A bounds-checked cursor over one protobuf message in [start, end).</summary>
-    private struct ProtoReader(byte[] bytes, int start, int end, string source, string where)
-    {
-        private int _position = start;
-
-        public readonly bool HasMore => _position < end;
-
-        public bool Next(out int field, out int wire)
-        {
-            field = wire = 0;
-            if (_position >= end) return false;
-            ulong key = Varint();
-            if (key >> 3 > 536_870_911) throw Error($"field number {key >> 3} at byte {_position} is out of range");
-            field = (int)(key >> 3);
-            wire = (int)(key & 7);
-            if (field == 0) throw Error($"field number 0 at byte {_position}");
-            return true;
-        }
-
-        public ulong Varint()
-        {
-            ulong result = 0;
-            for (int shift = 0; shift < 64; shift += 7)
-            {
-                if (_position >= end) throw Error($"a varint runs past the end of the message at byte {_position} (truncated file?)");
-                byte b = bytes[_position++];
-                result |= (ulong)(b & 0x7F) << shift;
-                if ((b & 0x80) == 0) return result;
-            }
-            throw Error($"a varint longer than 10 bytes ends at byte {_position}");
-        }
-
-        public (int Start, int End) LengthDelimited()
-        {
-            ulong length = Varint();
-            if (length > (ulong)(end - _position))
-                throw Error($"a length of {length} bytes at byte {_position} runs past the end of the message ({end - _position} bytes left; truncated file?)");
-            int s = _position;
-            _position += (int)length;
-            return (s, _position);
-        }
-
-        public string String()
-        {
-            var (s, e) = LengthDelimited();
-            if (e - s > 4096) throw Error($"a {e - s}-byte name at byte {s} (names are short)");
-            return ImageLoader.Printable(System.Text.Encoding.UTF8.GetString(bytes, s, e - s));
-        }
-
-        public float Fixed32AsFloat()
-        {
-            Need(4);
-            float v = BitConverter.ToSingle(bytes, _position);
-            _position += 4;
-            return v;
-        }
-
-        public void Skip(int wire)
-        {
-            switch (wire)
-            {
-                case 0: Varint(); break;
-                case 1: Need(8); _position += 8; break;
-                case 2: LengthDelimited(); break;
-                case 5: Need(4); _position += 4; break;
-                default: throw Error($"unsupported wire type {wire} at byte {_position}");
-            }
-        }
-
-        private readonly void Need(int count)
-        {
-            if (end - _position < count) throw Error($"{count} bytes needed at byte {_position} but the message ends at {end} (truncated file?)");
-        }
-
-        private readonly WeightsFormatException Error(string what) => new($"{source}: {where}: {what}.");
-    }
+    private static ProtobufReader ProtoReader(byte[] bytes, int start, int end, string source, string where) =>
+        new(bytes, start, end, source, where, message => new WeightsFormatException(message));
 }

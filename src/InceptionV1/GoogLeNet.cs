@@ -2,6 +2,8 @@ using NativeIg.Autodiff;
 using NativeIg.Tensors;
 using NativeIg.Tensors.Gpu;
 
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.InceptionV1;
 
 /// <summary>

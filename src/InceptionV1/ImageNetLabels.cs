@@ -1,3 +1,5 @@
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.InceptionV1;
 
 /// <summary>ImageNet class names in the model's order, from synset_words.txt or TensorFlow's ImageNetLabels.txt.</summary>

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
 
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.InceptionV1;
 
 /// <summary>

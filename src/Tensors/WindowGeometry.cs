@@ -59,6 +59,32 @@ public readonly record struct WindowGeometry(
         return new(n, h, w, c, kernelH, kernelW, strideH, strideW, 0, 0, 0, 0, (h - kernelH) / strideH + 1, (w - kernelW) / strideW + 1);
     }
 
+    /// <summary>
+    /// Explicit pads per side (ONNX's pads = [top, left, bottom, right]) with floor or ceil rounding. With
+    /// ceil, a last window that would start in the end padding is dropped (ONNX Runtime and PyTorch do
+    /// the same), and the end pad grows to cover the last window.
+    /// </summary>
+    public static WindowGeometry Explicit(int n, int h, int w, int c, int kernelH, int kernelW, int strideH, int strideW,
+        int padTop, int padLeft, int padBottom, int padRight, bool ceilMode = false)
+    {
+        Validate(n, h, w, c, kernelH, kernelW, Math.Min(strideH, strideW), Math.Min(Math.Min(padTop, padLeft), Math.Min(padBottom, padRight)));
+        int oh = Outputs(h, kernelH, strideH, padTop, padBottom, ceilMode), ow = Outputs(w, kernelW, strideW, padLeft, padRight, ceilMode);
+        if (oh < 1 || ow < 1)
+            throw new ArgumentException($"A {kernelH}×{kernelW} window with pads {padTop},{padLeft},{padBottom},{padRight} does not fit a {h}×{w} input.");
+        int bottom = Math.Max(padBottom, (oh - 1) * strideH + kernelH - h - padTop);
+        int right = Math.Max(padRight, (ow - 1) * strideW + kernelW - w - padLeft);
+        return new(n, h, w, c, kernelH, kernelW, strideH, strideW, padTop, padLeft, bottom, right, oh, ow);
+    }
+
+    private static int Outputs(int size, int kernel, int stride, int padBegin, int padEnd, bool ceil)
+    {
+        int span = size + padBegin + padEnd - kernel;
+        if (span < 0) return 0;
+        int outputs = (ceil ? CeilDiv(span, stride) : span / stride) + 1;
+        if (ceil && (outputs - 1) * stride >= size + padBegin) outputs--;
+        return outputs;
+    }
+
     public int[] InputShape => [N, H, W, C];
     public int OutputPixels => N * OutH * OutW;
 

@@ -1,4 +1,4 @@
-namespace NativeIg.InceptionV1;
+namespace NativeIg.Tensors.IO;
 
 /// <summary>
 /// Reads a whole input file with a size limit, so that a device (/dev/zero), a folder or an

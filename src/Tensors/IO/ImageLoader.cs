@@ -1,7 +1,7 @@
 using StbImageSharp;
 using NativeIg.Tensors;
 
-namespace NativeIg.InceptionV1;
+namespace NativeIg.Tensors.IO;
 
 /// <summary>Thrown for an image that cannot be read or used; the message names the file.</summary>
 public sealed class ImageFormatException(string message, Exception? inner = null) : Exception(message, inner);
@@ -13,18 +13,21 @@ public sealed class ImageFormatException(string message, Exception? inner = null
 /// </summary>
 public static class ImageLoader
 {
+    /// <summary>The square size images are resized (with padding) to unless a model asks for another: 224, GoogLeNet's.</summary>
+    public const int DefaultSize = 224;
+
     /// <summary>The largest image file read: 256 MiB.</summary>
     public const long MaxFileBytes = 256L << 20;
 
     /// <summary>Loads a file as a [size, size, 3] RGB tensor in [0, 1].</summary>
-    public static Tensor LoadForModel(string path, int size = GoogLeNet.InputSize, long maxPixels = ImageStructure.DefaultMaxPixels)
+    public static Tensor LoadForModel(string path, int size = DefaultSize, long maxPixels = ImageStructure.DefaultMaxPixels)
     {
         using var image = Load(path, maxPixels);
         return ToModelSize(image, size);
     }
 
     /// <summary>Image bytes (a stream's, an embedded resource's) as a [size, size, 3] RGB tensor in [0, 1]; <paramref name="source"/> names them in errors.</summary>
-    public static Tensor DecodeForModel(byte[] bytes, string source, int size = GoogLeNet.InputSize, long maxPixels = ImageStructure.DefaultMaxPixels)
+    public static Tensor DecodeForModel(byte[] bytes, string source, int size = DefaultSize, long maxPixels = ImageStructure.DefaultMaxPixels)
     {
         using var image = Decode(bytes, source, maxPixels);
         return ToModelSize(image, size);

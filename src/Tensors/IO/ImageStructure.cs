@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace NativeIg.InceptionV1;
+namespace NativeIg.Tensors.IO;
 
 /// <summary>
 /// Checks an image file's structure before any decoder sees it: the format is one of those checked

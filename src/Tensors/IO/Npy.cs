@@ -1,6 +1,6 @@
 using NativeIg.Tensors;
 
-namespace NativeIg.InceptionV1;
+namespace NativeIg.Tensors.IO;
 
 /// <summary>NumPy .npy files (version 1/2 headers, little-endian float32 or float64, C order).</summary>
 public static class Npy

@@ -1,4 +1,4 @@
-namespace NativeIg.InceptionV1;
+namespace NativeIg.Tensors.IO;
 
 /// <summary>
 /// Writes a set of output files so that a reader never sees a half-written one and an interrupted run

@@ -1,7 +1,6 @@
-using NativeIg.Autodiff;
 using NativeIg.Tensors.Gpu;
 
-namespace NativeIg.InceptionV1;
+namespace NativeIg.Autodiff;
 
 /// <summary>Any model the engine can differentiate: images [N, H, W, C] in, logits [N, classes] out.</summary>
 public interface IDifferentiableModel

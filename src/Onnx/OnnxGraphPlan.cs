@@ -1,0 +1,453 @@
+using NativeIg.Autodiff;
+using NativeIg.Tensors;
+using NativeIg.Tensors.Gpu;
+
+namespace NativeIg.Onnx;
+
+/// <summary>Thrown when a graph uses ops or attributes the engine does not have; it names every such node at once.</summary>
+public sealed class OnnxUnsupportedException : Exception
+{
+    public OnnxUnsupportedException() { }
+    public OnnxUnsupportedException(string message) : base(message) { }
+    public OnnxUnsupportedException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// An ONNX graph compiled into a list of tape steps, in the file's (topological) order. Each step reads
+/// named values and writes one; Identity, Dropout and a ReLU fused into the convolution before it are
+/// aliases, not steps. On an inference tape each value is freed after its last reader.
+/// </summary>
+internal sealed class OnnxGraphPlan
+{
+    /// <summary>The ops the importer builds, in ONNX's default domain.</summary>
+    public static readonly IReadOnlySet<string> SupportedOps = new HashSet<string>
+    {
+        "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN", "Concat", "Flatten", "Reshape",
+        "Gemm", "MatMul", "Softmax", "Dropout", "Identity", "Constant", "Add",
+    };
+
+    private sealed record Step(OnnxNode Node, string[] Inputs, string Output, Func<Tape, Variable[], Variable> Run, string Kind);
+
+    private readonly OnnxModelProto _proto;
+    private readonly string _source;
+    private readonly List<Step> _steps = [];
+    private readonly Dictionary<string, string> _alias = [];
+    private readonly Dictionary<string, int> _lastUse = [];
+    private readonly List<string> _notes;
+    private string _input = "", _output = "";
+    private readonly Dictionary<string, long> _multiplyAdds = [];
+
+    public int Classes { get; private set; }
+    public bool EndsInSoftmax { get; private set; }
+    public IReadOnlyList<string> Notes => _notes;
+    public long ParameterCount { get; private set; }
+
+    private OnnxGraphPlan(OnnxModelProto proto, string source)
+    {
+        _proto = proto;
+        _source = source;
+        _notes = [.. proto.Notes];
+    }
+
+    /// <summary>Checks the graph, builds its steps (parameters on <paramref name="device"/>) and, on the host, runs one image through it to check every shape.</summary>
+    public static OnnxGraphPlan Build(OnnxModelProto proto, string source, OnnxPreprocessing preprocessing, GpuDevice? device = null)
+    {
+        var plan = new OnnxGraphPlan(proto, source);
+        plan.Compile(preprocessing, device);
+        if (device is null) plan.CheckShapes(preprocessing);
+        return plan;
+    }
+
+    public OnnxGraphPlan ToDevice(GpuDevice? device)
+    {
+        var plan = new OnnxGraphPlan(_proto, _source) { Classes = Classes };
+        plan.Compile(null, device);
+        plan.Classes = Classes;
+        return plan;
+    }
+
+    public Variable Run(Tape tape, Variable input)
+    {
+        var values = new Dictionary<string, Variable> { [_input] = input };
+        for (int i = 0; i < _steps.Count; i++)
+        {
+            var step = _steps[i];
+            var args = new Variable[step.Inputs.Length];
+            for (int j = 0; j < args.Length; j++) args[j] = values[step.Inputs[j]];
+            Variable y;
+            try { y = step.Run(tape, args); }
+            catch (ArgumentException e) { throw new OnnxFormatException($"{_source}: {step.Node}: {e.Message}", e); }
+            values[step.Output] = y;
+            foreach (var name in step.Inputs.Distinct())
+                if (_lastUse[name] == i && name != _output && values.Remove(name, out var dead)) tape.Free(dead);
+        }
+        return values[_output];
+    }
+
+    private string Resolve(string name) => _alias.TryGetValue(name, out var target) ? Resolve(target) : name;
+
+    private Exception Error(OnnxNode? node, string what) => new OnnxFormatException(node is null ? $"{_source}: {what}" : $"{_source}: {node}: {what}");
+
+    private void Compile(OnnxPreprocessing? preprocessing, GpuDevice? device)
+    {
+        var g = _proto.Graph;
+        long opset = _proto.Opset;
+        if (opset != 0 && (opset < 7 || opset > 21))
+            throw new OnnxUnsupportedException($"{_source}: opset {opset} is not supported (7 to 21 are).");
+        var unsupported = g.Nodes.Where(n => n.Domain is not ("" or "ai.onnx") || !SupportedOps.Contains(n.OpType)).ToList();
+        if (unsupported.Count > 0)
+            throw new OnnxUnsupportedException($"{_source}: {unsupported.Count} node(s) use ops the engine does not have: " +
+                string.Join(", ", unsupported.Select(n => $"'{n.Name}' ({(n.Domain.Length > 0 ? n.Domain + "." : "")}{n.OpType})")) +
+                $". Supported: {string.Join(", ", SupportedOps.Order())}.");
+
+        var images = g.Inputs.Where(i => !g.Initializers.ContainsKey(i.Name)).ToList();
+        if (images.Count != 1)
+            throw Error(null, $"an image model has one input; this graph has {images.Count}: {string.Join(", ", images.Select(i => i.Name))}.");
+        var input = images[0];
+        if (input.ElementType != OnnxDataType.Float) throw Error(null, $"input '{input.Name}' is {input.ElementType}; an image model takes float.");
+        if (input.Dims.Length != 4) throw Error(null, $"input '{input.Name}' has rank {input.Dims.Length}; an image model takes [N, C, H, W].");
+        if (input.Dims[1] is not (3 or -1)) throw Error(null, $"input '{input.Name}' has {input.Dims[1]} channels; images have 3.");
+        if (preprocessing is not null && (input.Dims[2] > 0 && input.Dims[2] != preprocessing.Height || input.Dims[3] > 0 && input.Dims[3] != preprocessing.Width))
+            throw Error(null, $"input '{input.Name}' is declared {input.Dims[2]}×{input.Dims[3]} but the preprocessing gives {preprocessing.Height}×{preprocessing.Width}; set the input size to match.");
+        if (g.Outputs.Count == 0) throw Error(null, "the graph has no output.");
+        _input = input.Name;
+
+        // Every node reads only values defined before it (ONNX graphs are topologically sorted).
+        var constants = new Dictionary<string, OnnxTensor>(g.Initializers);
+        var defined = new HashSet<string>(g.Initializers.Keys) { input.Name };
+        var producer = new Dictionary<string, OnnxNode>();
+        foreach (var n in g.Nodes)
+            foreach (var o in n.Outputs.Where(o => o.Length > 0))
+                if (!producer.TryAdd(o, n)) throw Error(n, $"output '{o}' is also written by {producer[o]}.");
+        var consumers = new Dictionary<string, List<OnnxNode>>();
+        foreach (var n in g.Nodes)
+        {
+            foreach (var i in n.Inputs.Where(i => i.Length > 0))
+            {
+                if (!defined.Contains(i))
+                    throw Error(n, producer.TryGetValue(i, out var later)
+                        ? $"reads '{i}', which {later} writes after it: the graph has a cycle or is not in topological order."
+                        : $"reads '{i}', which nothing in the graph defines.");
+                (consumers.TryGetValue(i, out var list) ? list : consumers[i] = []).Add(n);
+            }
+            foreach (var o in n.Outputs.Where(o => o.Length > 0)) defined.Add(o);
+        }
+        string graphOutput = g.Outputs[0].Name;
+        if (!defined.Contains(graphOutput)) throw Error(null, $"the output '{graphOutput}' is never computed.");
+
+        var fusedRelus = new HashSet<OnnxNode>();
+        foreach (var node in g.Nodes)
+        {
+            if (fusedRelus.Contains(node)) continue;
+            if (node.OpType == "Constant")
+            {
+                constants[node.Outputs[0]] = ConstantOf(node);
+                continue;
+            }
+            if (node.OpType is "Identity" or "Dropout")
+            {
+                if (node.Outputs.Length > 1 && node.Outputs[1].Length > 0 && consumers.ContainsKey(node.Outputs[1]))
+                    throw new OnnxUnsupportedException($"{_source}: {node}: its mask output is read by another node; at inference Dropout is the identity and has no mask.");
+                _alias[node.Outputs[0]] = node.Inputs[0];
+                continue;
+            }
+            if (node.OpType == "Softmax" && Resolve(graphOutput) == node.Outputs[0] || node.OpType == "Softmax" && graphOutput == node.Outputs[0])
+            {
+                EndsInSoftmax = true; // IG and classify apply their own softmax to the logits
+                _alias[node.Outputs[0]] = node.Inputs[0];
+                continue;
+            }
+            var step = node.OpType switch
+            {
+                "Conv" => Conv(node, constants, consumers, graphOutput, fusedRelus, device),
+                "Gemm" or "MatMul" => Gemm(node, constants, device),
+                _ => Simple(node, constants),
+            };
+            _steps.Add(step);
+        }
+        _output = Resolve(graphOutput);
+        if (_output == _input) throw Error(null, "the output is the input; the graph computes nothing.");
+        for (int i = 0; i < _steps.Count; i++)
+            foreach (var name in _steps[i].Inputs) _lastUse[name] = i;
+        var firstStepInputs = _steps.SelectMany(s => s.Inputs).ToHashSet();
+        if (!firstStepInputs.Contains(_input)) throw Error(null, $"no node reads the input '{_input}'.");
+    }
+
+    private OnnxTensor ConstantOf(OnnxNode node)
+    {
+        if (node.Attributes.TryGetValue("value", out var v) && v.Tensor is not null) return v.Tensor with { Name = node.Outputs[0] };
+        if (node.Attributes.TryGetValue("value_float", out var f)) return new(node.Outputs[0], OnnxDataType.Float, [], [f.Float], null);
+        if (node.Attributes.TryGetValue("value_floats", out var fs)) return new(node.Outputs[0], OnnxDataType.Float, [fs.Floats.Length], fs.Floats, null);
+        if (node.Attributes.TryGetValue("value_int", out var i)) return new(node.Outputs[0], OnnxDataType.Int64, [], null, [i.Int]);
+        if (node.Attributes.TryGetValue("value_ints", out var @is)) return new(node.Outputs[0], OnnxDataType.Int64, [@is.Ints.Length], null, @is.Ints);
+        throw new OnnxUnsupportedException($"{_source}: {node}: only value, value_float(s) and value_int(s) constants are supported.");
+    }
+
+    private OnnxTensor Constant(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants, int index, string what)
+    {
+        if (index >= node.Inputs.Length || node.Inputs[index].Length == 0) throw Error(node, $"the {what} input is missing.");
+        return constants.TryGetValue(node.Inputs[index], out var t) ? t
+            : throw new OnnxUnsupportedException($"{_source}: {node}: its {what} '{node.Inputs[index]}' is computed in the graph; only constant {what}s (initializers) are supported.");
+    }
+
+    private Variable Parameter(float[] values, int[] shape, string name, GpuDevice? device)
+    {
+        using var host = Tensor.FromSpan(values, shape);
+        ParameterCount += values.Length;
+        return Variable.Parameter(host.To(device), name);
+    }
+
+    private Step Conv(OnnxNode node, Dictionary<string, OnnxTensor> constants, Dictionary<string, List<OnnxNode>> consumers,
+        string graphOutput, HashSet<OnnxNode> fusedRelus, GpuDevice? device)
+    {
+        var w = Constant(node, constants, 1, "filter");
+        if (w.Floats is null || w.Dims.Length != 4) throw Error(node, $"the filter must be a float [CO, CI, KH, KW] tensor; it is {w.DataType} [{string.Join(", ", w.Dims)}].");
+        int co = (int)w.Dims[0], ci = (int)w.Dims[1], kh = (int)w.Dims[2], kw = (int)w.Dims[3];
+        long group = node.Int("group", 1);
+        if (group != 1) throw new OnnxUnsupportedException($"{_source}: {node}: grouped convolution (group = {group}) is not supported yet.");
+        RequireOnes(node, "dilations");
+        var strides = node.Ints("strides") ?? [1, 1];
+        var (autoPad, pads) = Pads(node);
+        // OIHW → HWIO: the filter becomes a plain [KH·KW·CI, CO] GEMM operand.
+        var hwio = new float[w.Floats.Length];
+        for (int o = 0; o < co; o++)
+            for (int i = 0; i < ci; i++)
+                for (int y = 0; y < kh; y++)
+                    for (int x = 0; x < kw; x++)
+                        hwio[((y * kw + x) * ci + i) * co + o] = w.Floats[((o * ci + i) * kh + y) * kw + x];
+        var weight = Parameter(hwio, [kh, kw, ci, co], node.Name + "/weight", device);
+        Variable? bias = null;
+        if (node.Inputs.Length > 2 && node.Inputs[2].Length > 0)
+        {
+            var b = Constant(node, constants, 2, "bias");
+            if (b.Floats is null || b.ElementCount != co) throw Error(node, $"the bias has {b.ElementCount} values for {co} output channels.");
+            bias = Parameter(b.Floats, [co], node.Name + "/bias", device);
+        }
+        // A ReLU that is the convolution's only reader runs fused in its epilogue.
+        string output = node.Outputs[0];
+        bool relu = false;
+        if (output != graphOutput && consumers.TryGetValue(output, out var readers) && readers.Count == 1 && readers[0].OpType == "Relu")
+        {
+            relu = true;
+            fusedRelus.Add(readers[0]);
+            _alias[readers[0].Outputs[0]] = output;
+        }
+        int sh = (int)strides[0], sw = (int)strides[1];
+        return new Step(node, [Resolve(node.Inputs[0])], output, (t, a) =>
+        {
+            var v = a[0].Value;
+            if (v.Rank != 4 || v.Dim(3) != ci) throw new ArgumentException($"input shape {Describe(v)} does not have the filter's {ci} input channels.");
+            var g = Geometry(v, kh, kw, sh, sw, autoPad, pads, ceil: false);
+            Count(node.Name, (long)g.OutH * g.OutW * co * kh * kw * ci); // per image
+            return t.Conv2d(a[0], weight, bias, g, relu, node.Name);
+        }, "conv");
+    }
+
+    private Step Gemm(OnnxNode node, Dictionary<string, OnnxTensor> constants, GpuDevice? device)
+    {
+        if (node.OpType == "Gemm" && node.Int("transA", 0) != 0) throw new OnnxUnsupportedException($"{_source}: {node}: transA = 1 is not supported.");
+        var b = Constant(node, constants, 1, "weight");
+        if (b.Floats is null || b.Dims.Length != 2) throw Error(node, $"the weight must be a float matrix; it is {b.DataType} [{string.Join(", ", b.Dims)}].");
+        bool transB = node.OpType == "Gemm" && node.Int("transB", 0) != 0;
+        float alpha = node.OpType == "Gemm" ? node.Float("alpha", 1f) : 1f, beta = node.OpType == "Gemm" ? node.Float("beta", 1f) : 1f;
+        int inputs = (int)(transB ? b.Dims[1] : b.Dims[0]), outputs = (int)(transB ? b.Dims[0] : b.Dims[1]);
+        var w = new float[inputs * outputs];
+        for (int i = 0; i < inputs; i++)
+            for (int o = 0; o < outputs; o++) w[i * outputs + o] = alpha * (transB ? b.Floats[o * inputs + i] : b.Floats[i * outputs + o]);
+        var weight = Parameter(w, [inputs, outputs], node.Name + "/weight", device);
+        Variable? bias = null;
+        if (node.OpType == "Gemm" && node.Inputs.Length > 2 && node.Inputs[2].Length > 0)
+        {
+            var c = Constant(node, constants, 2, "bias");
+            if (c.Floats is null || c.ElementCount != outputs)
+                throw new OnnxUnsupportedException($"{_source}: {node}: only a bias of one value per output ({outputs}) is supported; C has shape [{string.Join(", ", c.Dims)}].");
+            bias = Parameter(c.Floats.Select(v => beta * v).ToArray(), [outputs], node.Name + "/bias", device);
+        }
+        Classes = outputs;
+        return new Step(node, [Resolve(node.Inputs[0])], node.Outputs[0], (t, a) =>
+        {
+            var v = a[0].Value;
+            if (v.Rank != 2 || v.Dim(1) != inputs) throw new ArgumentException($"input shape {Describe(v)} is not [N, {inputs}].");
+            Count(node.Name, (long)inputs * outputs); // per image
+            return t.FullyConnected(a[0], weight, bias, node.Name);
+        }, "fc");
+    }
+
+    private Step Simple(OnnxNode node, Dictionary<string, OnnxTensor> constants)
+    {
+        string name = node.Name;
+        string[] inputs = node.OpType is "Concat" or "Add" ? node.Inputs.Select(Resolve).ToArray() : [Resolve(node.Inputs[0])];
+        foreach (var i in inputs)
+            if (constants.ContainsKey(i)) throw new OnnxUnsupportedException($"{_source}: {node}: a constant input ('{i}') is not supported for {node.OpType}.");
+        Func<Tape, Variable[], Variable> run;
+        switch (node.OpType)
+        {
+            case "Relu":
+                run = (t, a) => t.Relu(a[0], name);
+                break;
+            case "MaxPool" or "AveragePool":
+                {
+                    var kernel = node.Ints("kernel_shape") ?? throw Error(node, "kernel_shape is required.");
+                    if (kernel.Length != 2) throw new OnnxUnsupportedException($"{_source}: {node}: only 2-D pooling is supported.");
+                    RequireOnes(node, "dilations");
+                    if (node.Int("storage_order", 0) != 0) throw new OnnxUnsupportedException($"{_source}: {node}: storage_order = 1 is not supported.");
+                    var strides = node.Ints("strides") ?? [1, 1];
+                    var (autoPad, pads) = Pads(node);
+                    bool ceil = node.Int("ceil_mode", 0) != 0;
+                    bool max = node.OpType == "MaxPool";
+                    var divisor = node.Int("count_include_pad", 0) != 0 ? AvgPoolDivisor.IncludePadding : AvgPoolDivisor.ValidOnly;
+                    if (!max && divisor == AvgPoolDivisor.IncludePadding && (pads[0] != pads[2] || pads[1] != pads[3]))
+                        throw new OnnxUnsupportedException($"{_source}: {node}: count_include_pad with unequal begin and end pads is not supported.");
+                    run = (t, a) =>
+                    {
+                        var g = Geometry(a[0].Value, (int)kernel[0], (int)kernel[1], (int)strides[0], (int)strides[1], autoPad, pads, ceil);
+                        return max ? t.MaxPool(a[0], g, name) : t.AvgPool(a[0], g, divisor, name);
+                    };
+                    break;
+                }
+            case "GlobalAveragePool" or "GlobalMaxPool":
+                {
+                    bool max = node.OpType == "GlobalMaxPool";
+                    run = (t, a) =>
+                    {
+                        var v = a[0].Value;
+                        if (v.Rank != 4) throw new ArgumentException($"input shape {Describe(v)} is not an image map.");
+                        var g = WindowGeometry.Valid(v.Dim(0), v.Dim(1), v.Dim(2), v.Dim(3), v.Dim(1), v.Dim(2), 1, 1);
+                        return max ? t.MaxPool(a[0], g, name) : t.AvgPool(a[0], g, AvgPoolDivisor.ValidOnly, name);
+                    };
+                    break;
+                }
+            case "LRN":
+                {
+                    var p = new LrnParameters((int)node.Int("size", 0), node.Float("alpha", 1e-4f), node.Float("beta", 0.75f), node.Float("bias", 1f));
+                    try { p.Validate(); } catch (ArgumentException e) { throw Error(node, e.Message); }
+                    run = (t, a) => t.Lrn(a[0], p, name);
+                    break;
+                }
+            case "Concat":
+                {
+                    long axis = node.Int("axis", 1);
+                    run = (t, a) =>
+                    {
+                        int rank = a[0].Value.Rank;
+                        // NCHW's channel axis is NHWC's last: axis 1 (or −3) of a map, 1 (or −1) of a matrix.
+                        bool channels = rank == 4 ? axis is 1 or -3 : rank == 2 && axis is 1 or -1;
+                        if (!channels) throw new ArgumentException($"concatenation along axis {axis} of rank-{rank} values is not supported (only channels).");
+                        return t.Concat(name, a);
+                    };
+                    break;
+                }
+            case "Flatten" or "Reshape":
+                {
+                    if (node.OpType == "Flatten" && node.Int("axis", 1) != 1) throw new OnnxUnsupportedException($"{_source}: {node}: only axis = 1 is supported.");
+                    if (node.OpType == "Reshape")
+                    {
+                        var shape = Constant(node, constants, 1, "shape");
+                        // [N, −1], [0, −1] and [N, C]: the flattening PyTorch and Keras exports write before the classifier.
+                        if (shape.Integers is not { Length: 2 } s || s[1] != -1 && s[0] is not (0 or 1 or -1) && s[1] <= 0)
+                            throw new OnnxUnsupportedException($"{_source}: {node}: only a reshape to [batch, features] is supported; the shape is [{string.Join(", ", shape.Integers ?? [])}].");
+                    }
+                    run = (t, a) =>
+                    {
+                        var v = a[0].Value;
+                        if (v.Rank == 2) return t.Reshape(a[0], [v.Dim(0), v.Dim(1)], name);
+                        if (v.Rank != 4) throw new ArgumentException($"input shape {Describe(v)} cannot be flattened.");
+                        // NCHW flattens channel-major; NHWC channel-minor: the same only for a 1×1 map.
+                        if (v.Dim(1) * v.Dim(2) != 1)
+                            throw new ArgumentException($"flattening a {v.Dim(1)}×{v.Dim(2)} map is not supported yet (NCHW and NHWC order its values differently); only 1×1 maps (after global pooling).");
+                        return t.Reshape(a[0], [v.Dim(0), v.Dim(3)], name);
+                    };
+                    break;
+                }
+            case "Softmax":
+                {
+                    long axis = node.Int("axis", _proto.Opset >= 13 ? -1 : 1);
+                    run = (t, a) =>
+                    {
+                        if (a[0].Value.Rank != 2 || axis is not (1 or -1)) throw new ArgumentException($"softmax along axis {axis} of {Describe(a[0].Value)} is not supported (only the class axis of [N, classes]).");
+                        return t.Softmax(a[0], name);
+                    };
+                    break;
+                }
+            case "Add":
+                run = (t, a) =>
+                {
+                    if (!a[0].Value.SameShape(a[1].Value)) throw new ArgumentException($"adding {Describe(a[0].Value)} and {Describe(a[1].Value)}: broadcasting is not supported yet.");
+                    return t.Add(a[0], a[1], name);
+                };
+                break;
+            default:
+                throw new OnnxUnsupportedException($"{_source}: {node}: not supported.");
+        }
+        return new Step(node, inputs, node.Outputs[0], run, node.OpType);
+    }
+
+    private void RequireOnes(OnnxNode node, string attribute)
+    {
+        if (node.Ints(attribute) is { } values && values.Any(v => v != 1))
+            throw new OnnxUnsupportedException($"{_source}: {node}: {attribute} [{string.Join(", ", values)}] are not supported (only 1).");
+    }
+
+    /// <summary>auto_pad and explicit pads as [top, left, bottom, right].</summary>
+    private (string AutoPad, long[] Pads) Pads(OnnxNode node)
+    {
+        string autoPad = node.String("auto_pad") is { Length: > 0 } s ? s : "NOTSET";
+        if (autoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER")) throw Error(node, $"auto_pad '{autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER.");
+        var pads = node.Ints("pads") ?? [0, 0, 0, 0];
+        if (pads.Length != 4 || pads.Any(p => p < 0)) throw Error(node, $"pads [{string.Join(", ", pads)}] must be 4 values ≥ 0 for a 2-D window.");
+        return (autoPad, pads);
+    }
+
+    private static WindowGeometry Geometry(Tensor v, int kh, int kw, int sh, int sw, string autoPad, long[] pads, bool ceil)
+    {
+        if (v.Rank != 4) throw new ArgumentException($"input shape {Describe(v)} is not an image map [N, C, H, W].");
+        int n = v.Dim(0), h = v.Dim(1), w = v.Dim(2), c = v.Dim(3);
+        if (autoPad == "VALID") return WindowGeometry.Explicit(n, h, w, c, kh, kw, sh, sw, 0, 0, 0, 0, ceil);
+        if (autoPad is "SAME_UPPER" or "SAME_LOWER")
+        {
+            int oh = (h + sh - 1) / sh, ow = (w + sw - 1) / sw;
+            int padH = Math.Max((oh - 1) * sh + kh - h, 0), padW = Math.Max((ow - 1) * sw + kw - w, 0);
+            // SAME_UPPER puts the odd pixel at the end, SAME_LOWER at the beginning.
+            int top = autoPad == "SAME_UPPER" ? padH / 2 : padH - padH / 2, left = autoPad == "SAME_UPPER" ? padW / 2 : padW - padW / 2;
+            return WindowGeometry.Explicit(n, h, w, c, kh, kw, sh, sw, top, left, padH - top, padW - left);
+        }
+        return WindowGeometry.Explicit(n, h, w, c, kh, kw, sh, sw, (int)pads[0], (int)pads[1], (int)pads[2], (int)pads[3], ceil);
+    }
+
+    private static string Describe(Tensor v) => v.Rank == 4 ? $"[N={v.Dim(0)}, C={v.Dim(3)}, H={v.Dim(1)}, W={v.Dim(2)}]" : v.ShapeString;
+
+    private void Count(string node, long multiplyAdds)
+    {
+        lock (_multiplyAdds) _multiplyAdds[node] = multiplyAdds;
+    }
+
+    /// <summary>One zero image through the graph on an inference tape: every shape is checked before any real work, and the class count found.</summary>
+    private void CheckShapes(OnnxPreprocessing p)
+    {
+        using var image = Tensor.Zeros(1, p.Height, p.Width, 3);
+        using var tape = Tape.ForInference();
+        var (source, scale, shift) = p.ChannelAffine();
+        var x = tape.ChannelAffine(tape.Input(image, requiresGrad: false), source, scale, shift, "preprocess");
+        var y = Run(tape, x);
+        if (y.Value.Rank != 2)
+            throw Error(null, $"the output '{_output}' has shape {Describe(y.Value)}; a classifier's logits are [N, classes].");
+        Classes = y.Value.Dim(1);
+    }
+
+    public string Summary(string source, OnnxPreprocessing p)
+    {
+        var g = _proto.Graph;
+        var lines = new List<string>
+        {
+            $"model     {source}",
+            $"format    ONNX IR {_proto.IrVersion}, opset {_proto.Opset}{(_proto.Producer.Length > 0 ? $", from {_proto.Producer}" : "")}",
+            $"input     {_input} [N, 3, {p.Height}, {p.Width}] float, from RGB [0,1]: {(p.Bgr ? "BGR" : "RGB")}, ×{p.Scale}, mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}]",
+            $"output    {g.Outputs[0].Name}: {Classes} classes{(EndsInSoftmax ? " (a softmax in the file; explanations use the logits before it or the probabilities after it)" : "")}",
+            $"nodes     {g.Nodes.Count}: {string.Join(", ", g.Nodes.GroupBy(n => n.OpType).OrderByDescending(x => x.Count()).Select(x => $"{x.Key} {x.Count()}"))}",
+            $"params    {ParameterCount:N0}",
+            $"compute   {_multiplyAdds.Values.Sum() / 1e9:F2} G multiply-adds per image",
+        };
+        lines.AddRange(_notes.Select(n => $"note      {n}"));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json;
+
+namespace NativeIg.Onnx;
+
+/// <summary>
+/// How an RGB image in [0, 1] (what the loaders give) becomes the model's input: size, channel order,
+/// then per channel (v·<see cref="Scale"/> − mean)/std, in the model's channel order. The default is
+/// ImageNet's mean and std on RGB [0, 1] (torchvision's). Given by options, or by a JSON sidecar
+/// <c>model.onnx.json</c> next to the model:
+/// <code>{ "inputSize": [224, 224], "channelOrder": "BGR", "scale": 255, "mean": [104, 117, 123], "std": [1, 1, 1] }</code>
+/// </summary>
+public sealed record OnnxPreprocessing
+{
+    public int Height { get; init; } = 224;
+    public int Width { get; init; } = 224;
+    /// <summary>Whether the model's channels are blue, green, red (Caffe) rather than RGB.</summary>
+    public bool Bgr { get; init; }
+    public float Scale { get; init; } = 1f;
+    /// <summary>Per channel, in the model's channel order.</summary>
+    public float[] Mean { get; init; } = [0.485f, 0.456f, 0.406f];
+    public float[] Std { get; init; } = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>The affine map for <c>Tape.ChannelAffine</c>: model channel c = scale[c]·image[source[c]] + shift[c].</summary>
+    public (int[] Source, float[] Scale, float[] Shift) ChannelAffine()
+    {
+        if (Mean.Length != 3 || Std.Length != 3) throw new ArgumentException($"Preprocessing needs 3 means and 3 stds (one per colour channel); got {Mean.Length} and {Std.Length}.");
+        if (Std.Any(s => !(s > 0) || !float.IsFinite(s))) throw new ArgumentException("Every std must be a finite number > 0.");
+        if (!(Scale > 0) || !float.IsFinite(Scale)) throw new ArgumentException($"The scale must be a finite number > 0, got {Scale}.");
+        int[] source = Bgr ? [2, 1, 0] : [0, 1, 2];
+        return (source, Std.Select(s => Scale / s).ToArray(), Mean.Zip(Std, (m, s) => -m / s).ToArray());
+    }
+
+    /// <summary>The sidecar beside <paramref name="modelPath"/> (<c>model.onnx.json</c>) when there is one, else null.</summary>
+    public static OnnxPreprocessing? FromSidecar(string modelPath)
+    {
+        string path = modelPath + ".json";
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(Tensors.IO.BoundedFile.ReadAll(path, 1 << 20, "preprocessing sidecar", m => new OnnxFormatException(m)));
+            var root = doc.RootElement;
+            var p = new OnnxPreprocessing();
+            if (root.TryGetProperty("inputSize", out var size))
+            {
+                var s = size.EnumerateArray().Select(v => v.GetInt32()).ToArray();
+                p = p with { Height = s[0], Width = s.Length > 1 ? s[1] : s[0] };
+            }
+            if (root.TryGetProperty("channelOrder", out var order)) p = p with { Bgr = order.GetString()?.Equals("BGR", StringComparison.OrdinalIgnoreCase) == true };
+            if (root.TryGetProperty("scale", out var scale)) p = p with { Scale = scale.GetSingle() };
+            if (root.TryGetProperty("mean", out var mean)) p = p with { Mean = mean.EnumerateArray().Select(v => v.GetSingle()).ToArray() };
+            if (root.TryGetProperty("std", out var std)) p = p with { Std = std.EnumerateArray().Select(v => v.GetSingle()).ToArray() };
+            p.ChannelAffine(); // validates
+            if (p.Height is < 1 or > 8192 || p.Width is < 1 or > 8192) throw new ArgumentException($"inputSize {p.Height}×{p.Width} is out of range (1…8192).");
+            return p;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException or IndexOutOfRangeException)
+        {
+            throw new OnnxFormatException($"{path}: {e.Message} Expected e.g. {{ \"inputSize\": [224, 224], \"channelOrder\": \"RGB\", \"scale\": 1, \"mean\": [0.485, 0.456, 0.406], \"std\": [0.229, 0.224, 0.225] }}.", e);
+        }
+    }
+}
