@@ -83,6 +83,10 @@ public class OpCheckTests(IlgpuCpuFixture fixture)
             (t, v) => t.ChannelAffine(v[0], AffineSource, AffineScale, AffineShift),
             a => ChannelAffineReference.Forward(a[0], AffineSource, AffineScale, AffineShift));
 
+        yield return new("AddBias", "per channel, 2x3x2x5 + 5", [[2, 3, 2, 5], [5]], (t, v) => t.AddBias(v[0], v[1]), a => AddBiasReference.Forward(a[0], a[1]));
+        yield return new("AddBias", "a mean image, 3x2x2x3 + 2x2x3 frozen", [[3, 2, 2, 3], [2, 2, 3]], (t, v) => t.AddBias(v[0], v[1]),
+            a => AddBiasReference.Forward(a[0], a[1]), Frozen: [1]);
+
         yield return Elementwise("Relu", "3x4", 1, (t, v) => t.Relu(v[0]), a => a[0].Select(x => Math.Max(x, 0)).ToArray());
         yield return Elementwise("Minimum", "3x4 c = 0.3", 1, (t, v) => t.Minimum(v[0], 0.3f), a => a[0].Select(x => Math.Min(x, 0.3)).ToArray());
         yield return Elementwise("Add", "3x4", 2, (t, v) => t.Add(v[0], v[1]), a => a[0].Select((x, i) => x + a[1][i]).ToArray());

@@ -23,7 +23,7 @@ internal sealed class OnnxGraphPlan
     public static readonly IReadOnlySet<string> SupportedOps = new HashSet<string>
     {
         "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN", "Concat", "Flatten", "Reshape",
-        "Gemm", "MatMul", "Softmax", "Dropout", "Identity", "Constant", "Add",
+        "Gemm", "MatMul", "Softmax", "Dropout", "Identity", "Constant", "Add", "Sub", "Mul", "Div", "BatchNormalization",
     };
 
     private sealed record Step(OnnxNode Node, string[] Inputs, string Output, Func<Tape, Variable[], Variable> Run, string Kind);
@@ -81,7 +81,10 @@ internal sealed class OnnxGraphPlan
             foreach (var name in step.Inputs.Distinct())
                 if (_lastUse[name] == i && name != _output && values.Remove(name, out var dead)) tape.Free(dead);
         }
-        return values[_output];
+        var result = values[_output];
+        // A feature extractor's pooled output [N, C, 1, 1] is its [N, C] features.
+        var r = result.Value;
+        return r.Rank == 4 && r.Dim(1) == 1 && r.Dim(2) == 1 ? tape.Reshape(result, [r.Dim(0), r.Dim(3)], "features") : result;
     }
 
     private string Resolve(string name) => _alias.TryGetValue(name, out var target) ? Resolve(target) : name;
@@ -135,7 +138,18 @@ internal sealed class OnnxGraphPlan
         string graphOutput = g.Outputs[0].Name;
         if (!defined.Contains(graphOutput)) throw Error(null, $"the output '{graphOutput}' is never computed.");
 
-        var fusedRelus = new HashSet<OnnxNode>();
+        // A BatchNormalization that is a convolution's only reader folds into its filter and bias.
+        var folds = new Dictionary<OnnxNode, OnnxNode>();
+        foreach (var bn in g.Nodes.Where(n => n.OpType == "BatchNormalization"))
+        {
+            string x = bn.Inputs[0];
+            if (producer.TryGetValue(x, out var conv) && conv.OpType == "Conv" && x != graphOutput && consumers[x].Count == 1
+                && bn.Inputs.Skip(1).All(constants.ContainsKey))
+                folds[conv] = bn;
+        }
+        if (folds.Count > 0) _notes.Add($"{_source}: {folds.Count} BatchNormalization node(s) folded into the convolutions before them.");
+
+        var fusedRelus = new HashSet<OnnxNode>(folds.Values);
         foreach (var node in g.Nodes)
         {
             if (fusedRelus.Contains(node)) continue;
@@ -159,7 +173,9 @@ internal sealed class OnnxGraphPlan
             }
             var step = node.OpType switch
             {
-                "Conv" => Conv(node, constants, consumers, graphOutput, fusedRelus, device),
+                "Conv" => Conv(node, folds.GetValueOrDefault(node), constants, consumers, graphOutput, fusedRelus, device),
+                "BatchNormalization" => BatchNormalization(node, constants, device),
+                "Add" or "Sub" or "Mul" or "Div" => Arithmetic(node, constants, device),
                 "Gemm" or "MatMul" => Gemm(node, constants, device),
                 _ => Simple(node, constants),
             };
@@ -197,7 +213,7 @@ internal sealed class OnnxGraphPlan
         return Variable.Parameter(host.To(device), name);
     }
 
-    private Step Conv(OnnxNode node, Dictionary<string, OnnxTensor> constants, Dictionary<string, List<OnnxNode>> consumers,
+    private Step Conv(OnnxNode node, OnnxNode? batchNorm, Dictionary<string, OnnxTensor> constants, Dictionary<string, List<OnnxNode>> consumers,
         string graphOutput, HashSet<OnnxNode> fusedRelus, GpuDevice? device)
     {
         var w = Constant(node, constants, 1, "filter");
@@ -215,16 +231,26 @@ internal sealed class OnnxGraphPlan
                 for (int y = 0; y < kh; y++)
                     for (int x = 0; x < kw; x++)
                         hwio[((y * kw + x) * ci + i) * co + o] = w.Floats[((o * ci + i) * kh + y) * kw + x];
-        var weight = Parameter(hwio, [kh, kw, ci, co], node.Name + "/weight", device);
-        Variable? bias = null;
+        float[]? biasValues = null;
         if (node.Inputs.Length > 2 && node.Inputs[2].Length > 0)
         {
             var b = Constant(node, constants, 2, "bias");
             if (b.Floats is null || b.ElementCount != co) throw Error(node, $"the bias has {b.ElementCount} values for {co} output channels.");
-            bias = Parameter(b.Floats, [co], node.Name + "/bias", device);
+            biasValues = (float[])b.Floats.Clone();
         }
-        // A ReLU that is the convolution's only reader runs fused in its epilogue.
         string output = node.Outputs[0];
+        if (batchNorm is not null)
+        {
+            // y = γ·(conv(x) + b − μ)/√(σ² + ε) + β: scale each output channel's filter by s = γ/√(σ² + ε), and b' = (b − μ)·s + β.
+            var (scale, shift) = BatchNormScaleShift(batchNorm, constants, co);
+            for (int i = 0; i < hwio.Length; i++) hwio[i] *= scale[i % co];
+            biasValues ??= new float[co];
+            for (int o = 0; o < co; o++) biasValues[o] = biasValues[o] * scale[o] + shift[o];
+            output = batchNorm.Outputs[0];
+        }
+        var weight = Parameter(hwio, [kh, kw, ci, co], node.Name + "/weight", device);
+        var bias = biasValues is null ? null : Parameter(biasValues, [co], node.Name + "/bias", device);
+        // A ReLU that is the convolution's only reader runs fused in its epilogue.
         bool relu = false;
         if (output != graphOutput && consumers.TryGetValue(output, out var readers) && readers.Count == 1 && readers[0].OpType == "Relu")
         {
@@ -380,6 +406,110 @@ internal sealed class OnnxGraphPlan
                 throw new OnnxUnsupportedException($"{_source}: {node}: not supported.");
         }
         return new Step(node, inputs, node.Outputs[0], run, node.OpType);
+    }
+
+    /// <summary>Per channel s = γ/√(σ² + ε) and t = β − μ·s, so that BatchNormalization(x) = s·x + t.</summary>
+    private (float[] Scale, float[] Shift) BatchNormScaleShift(OnnxNode bn, IReadOnlyDictionary<string, OnnxTensor> constants, int channels)
+    {
+        if (bn.Int("spatial", 1) != 1) throw new OnnxUnsupportedException($"{_source}: {bn}: spatial = 0 (per-activation statistics) is not supported.");
+        if (bn.Outputs.Length > 1 && bn.Outputs.Skip(1).Any(o => o.Length > 0)) throw new OnnxUnsupportedException($"{_source}: {bn}: training-mode outputs (running statistics) are not supported.");
+        float epsilon = bn.Float("epsilon", 1e-5f);
+        var parts = new[] { "scale", "bias", "mean", "variance" }.Select((what, i) =>
+        {
+            var c = Constant(bn, constants, i + 1, what);
+            return c.Floats is { } f && f.Length == channels ? f : throw Error(bn, $"its {what} has {c.ElementCount} values for {channels} channels.");
+        }).ToArray();
+        var scale = new float[channels];
+        var shift = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double s = parts[0][c] / Math.Sqrt((double)parts[3][c] + epsilon);
+            scale[c] = (float)s;
+            shift[c] = (float)(parts[1][c] - parts[2][c] * s);
+        }
+        return (scale, shift);
+    }
+
+    /// <summary>A BatchNormalization that could not be folded: the per-channel affine map s·x + t.</summary>
+    private Step BatchNormalization(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants, GpuDevice? device)
+    {
+        int channels = (int)Constant(node, constants, 1, "scale").ElementCount;
+        var (scale, shift) = BatchNormScaleShift(node, constants, channels);
+        var identity = Enumerable.Range(0, channels).ToArray();
+        return new Step(node, [Resolve(node.Inputs[0])], node.Outputs[0], (t, a) =>
+        {
+            if (a[0].Value.Dim(a[0].Value.Rank - 1) != channels) throw new ArgumentException($"input {Describe(a[0].Value)} does not have the {channels} channels of the statistics.");
+            return t.ChannelAffine(a[0], identity, scale, shift, node.Name);
+        }, "batchnorm");
+    }
+
+    /// <summary>
+    /// Add, Sub, Mul, Div. Two computed values of one shape: the engine's element-wise ops. A computed value
+    /// and a constant: Add/Sub with a per-channel or per-image constant become <c>Tape.AddBias</c>, Mul/Div
+    /// by a per-channel constant a per-channel scale (<c>Tape.ChannelAffine</c>).
+    /// </summary>
+    private Step Arithmetic(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants, GpuDevice? device)
+    {
+        string name = node.Name, op = node.OpType;
+        string a = Resolve(node.Inputs[0]), b = Resolve(node.Inputs[1]);
+        bool constA = constants.ContainsKey(a), constB = constants.ContainsKey(b);
+        if (constA && constB) throw new OnnxUnsupportedException($"{_source}: {node}: both inputs are constants (constant folding is not supported yet).");
+        if (!constA && !constB)
+        {
+            return new Step(node, [a, b], node.Outputs[0], (t, v) =>
+            {
+                if (!v[0].Value.SameShape(v[1].Value)) throw new ArgumentException($"{op} of {Describe(v[0].Value)} and {Describe(v[1].Value)}: broadcasting between computed values is not supported yet.");
+                return op switch
+                {
+                    "Add" => t.Add(v[0], v[1], name),
+                    "Sub" => t.Add(v[0], t.Scale(v[1], -1f, name + "/negate"), name),
+                    "Mul" => t.Mul(v[0], v[1], name),
+                    _ => throw new ArgumentException("dividing by a computed value is not supported yet."),
+                };
+            }, op.ToLowerInvariant());
+        }
+        if (constA && op is "Sub" or "Div") throw new OnnxUnsupportedException($"{_source}: {node}: a constant minus or over a computed value is not supported yet.");
+        var constant = constants[constA ? a : b];
+        string x = constA ? b : a;
+        if (constant.Floats is null) throw Error(node, $"the constant '{constant.Name}' is {constant.DataType}, not float.");
+        var (values, shape, perChannel) = ToNhwcBias(node, constant);
+        if (op is "Add" or "Sub")
+        {
+            var bias = Parameter(op == "Sub" ? values.Select(v => -v).ToArray() : values, shape, name + "/constant", device);
+            return new Step(node, [x], node.Outputs[0], (t, v) => t.AddBias(v[0], bias, name), "add_bias");
+        }
+        if (!perChannel) throw new OnnxUnsupportedException($"{_source}: {node}: {op} by a constant of shape [{string.Join(", ", constant.Dims)}] is not supported (only per channel).");
+        var scale = op == "Mul" ? values : values.Select(v => 1f / v).ToArray();
+        var identity = Enumerable.Range(0, scale.Length).ToArray();
+        var zeros = new float[scale.Length];
+        return new Step(node, [x], node.Outputs[0], (t, v) =>
+        {
+            if (v[0].Value.Dim(v[0].Value.Rank - 1) != scale.Length) throw new ArgumentException($"{Describe(v[0].Value)} does not have the constant's {scale.Length} channels.");
+            return t.ChannelAffine(v[0], identity, scale, zeros, name);
+        }, "scale_channels");
+    }
+
+    /// <summary>
+    /// A constant broadcast against an NCHW map or an [N, F] matrix, as the engine's row: [1, C, 1, 1] or
+    /// [C, 1, 1] per channel → [C]; [1, C, H, W] or [C, H, W] per image → [H, W, C]; [F] or [1, F] per feature.
+    /// </summary>
+    private (float[] Values, int[] Shape, bool PerChannel) ToNhwcBias(OnnxNode node, OnnxTensor constant)
+    {
+        var dims = constant.Dims.SkipWhile(d => d == 1).ToArray();
+        var full = constant.Dims.Length == 4 && constant.Dims[0] == 1 ? constant.Dims[1..] : constant.Dims;
+        var f = constant.Floats!;
+        if (full.Length == 3 && full[1] == 1 && full[2] == 1) return (f, [(int)full[0]], true);
+        if (full.Length == 3)
+        {
+            int c = (int)full[0], h = (int)full[1], w = (int)full[2];
+            var hwc = new float[f.Length];
+            for (int ch = 0; ch < c; ch++)
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) hwc[(y * w + x) * c + ch] = f[(ch * h + y) * w + x];
+            return (hwc, [h, w, c], false);
+        }
+        if (dims.Length == 1 && constant.Dims.Length <= 2) return (f, [(int)dims[0]], true); // [F] or [1, F] on a matrix
+        throw new OnnxUnsupportedException($"{_source}: {node}: a constant of shape [{string.Join(", ", constant.Dims)}] does not broadcast per channel or per image.");
     }
 
     private void RequireOnes(OnnxNode node, string attribute)

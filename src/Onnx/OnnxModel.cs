@@ -17,12 +17,19 @@ public sealed class OnnxModel : IDifferentiableModel
 {
     private readonly OnnxGraphPlan _plan;
 
+    private readonly Variable? _negatedMeanImage;
+
     private OnnxModel(OnnxGraphPlan plan, OnnxPreprocessing preprocessing, string source, GpuDevice? device)
     {
         _plan = plan;
         Preprocessing = preprocessing;
         Source = source;
         Device = device;
+        if (preprocessing.NegatedMeanImageHwc() is { } mean)
+        {
+            using var host = Tensor.FromSpan(mean, preprocessing.Height, preprocessing.Width, 3);
+            _negatedMeanImage = Variable.Parameter(host.To(device), "mean_image");
+        }
     }
 
     /// <summary>Reads <paramref name="path"/> and builds its graph; preprocessing from the argument, else the sidecar, else ImageNet's.</summary>
@@ -58,7 +65,21 @@ public sealed class OnnxModel : IDifferentiableModel
             throw new ArgumentException($"{Source} expects images of shape [N, {Preprocessing.Height}, {Preprocessing.Width}, 3] (NHWC RGB in [0,1]); got {images.Value.ShapeString}.");
         var (source, scale, shift) = Preprocessing.ChannelAffine();
         var x = tape.ChannelAffine(images, source, scale, shift, "preprocess");
+        if (_negatedMeanImage is not null)
+        {
+            var centred = tape.AddBias(x, _negatedMeanImage, "mean_image");
+            tape.Free(x);
+            x = centred;
+        }
         return _plan.Run(tape, x);
+    }
+
+    /// <summary>The model's outputs before any softmax [N, classes] (logits, or a featurizer's features) for images [N, H, W, 3].</summary>
+    public Tensor PredictOutputs(Tensor images)
+    {
+        using var onDevice = Device is null ? null : images.To(Device);
+        using var tape = Tape.ForInference();
+        return Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)).Value.ToHost();
     }
 
     /// <summary>Class probabilities [N, classes] for images [N, H, W, 3], keeping no activations.</summary>

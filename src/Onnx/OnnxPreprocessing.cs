@@ -20,6 +20,25 @@ public sealed record OnnxPreprocessing
     public float[] Mean { get; init; } = [0.485f, 0.456f, 0.406f];
     public float[] Std { get; init; } = [0.229f, 0.224f, 0.225f];
 
+    /// <summary>
+    /// A mean image subtracted after the per-channel map: [3, H, W] in the model's channel order (NCHW,
+    /// as CNTK and Caffe exports store it), or null. Sidecar: <c>"meanImage": "mean.npy"</c>, beside the model.
+    /// </summary>
+    public float[]? MeanImage { get; init; }
+
+    /// <summary>The mean image negated and in the engine's layout [H, W, 3], to add after the per-channel map; null when there is none.</summary>
+    public float[]? NegatedMeanImageHwc()
+    {
+        if (MeanImage is null) return null;
+        int plane = Height * Width;
+        if (MeanImage.Length != 3 * plane)
+            throw new ArgumentException($"The mean image has {MeanImage.Length} values; a 3×{Height}×{Width} image has {3 * plane}.");
+        var hwc = new float[MeanImage.Length];
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < plane; p++) hwc[p * 3 + c] = -MeanImage[c * plane + p];
+        return hwc;
+    }
+
     /// <summary>The affine map for <c>Tape.ChannelAffine</c>: model channel c = scale[c]·image[source[c]] + shift[c].</summary>
     public (int[] Source, float[] Scale, float[] Shift) ChannelAffine()
     {
@@ -49,11 +68,18 @@ public sealed record OnnxPreprocessing
             if (root.TryGetProperty("scale", out var scale)) p = p with { Scale = scale.GetSingle() };
             if (root.TryGetProperty("mean", out var mean)) p = p with { Mean = mean.EnumerateArray().Select(v => v.GetSingle()).ToArray() };
             if (root.TryGetProperty("std", out var std)) p = p with { Std = std.EnumerateArray().Select(v => v.GetSingle()).ToArray() };
+            if (root.TryGetProperty("meanImage", out var meanImage))
+            {
+                string file = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, meanImage.GetString() ?? "");
+                using var image = Tensors.IO.Npy.Read(file);
+                p = p with { MeanImage = image.ToArray() };
+            }
             p.ChannelAffine(); // validates
+            p.NegatedMeanImageHwc();
             if (p.Height is < 1 or > 8192 || p.Width is < 1 or > 8192) throw new ArgumentException($"inputSize {p.Height}×{p.Width} is out of range (1…8192).");
             return p;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException or IndexOutOfRangeException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException or IndexOutOfRangeException or IOException)
         {
             throw new OnnxFormatException($"{path}: {e.Message} Expected e.g. {{ \"inputSize\": [224, 224], \"channelOrder\": \"RGB\", \"scale\": 1, \"mean\": [0.485, 0.456, 0.406], \"std\": [0.229, 0.224, 0.225] }}.", e);
         }

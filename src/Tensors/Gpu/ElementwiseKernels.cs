@@ -18,8 +18,11 @@ public sealed partial class GpuKernels
     private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _selectColumn = null!;
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> _sum = null!;
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _addRows = null!;
+
     private void LoadElementwiseKernels(Accelerator accelerator)
     {
+        _addRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(AddRowsKernel);
         _reluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ReluBackwardKernel);
         _axpby = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, int>(AxpbyKernel);
         _multiply = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MultiplyKernel);
@@ -95,6 +98,12 @@ public sealed partial class GpuKernels
         for (int r = band * rowsPerBand; r < end; r++) s += x[(long)r * columns + c];
         Atomic.Add(ref sums[c], s);
     }
+
+    /// <summary>y = x + row, the row (length R) repeated over x's leading dimensions: a per-channel bias, or a mean image over a batch.</summary>
+    public void AddRows(GpuTensor x, GpuTensor row, GpuTensor y) => _addRows(y.Length, x.View, row.View, y.View, row.Length);
+
+    private static void AddRowsKernel(Index1D i, ArrayView<float> x, ArrayView<float> row, ArrayView<float> y, int length) =>
+        y[i] = x[i] + row[i % length];
 
     /// <summary>toColumn = 0: y[n] = x[n, column]; toColumn = 1: x[n, column] += y[n] (the gradient).</summary>
     public void SelectColumn(GpuTensor x, GpuTensor y, int columns, int column, bool scatter) => _selectColumn(y.Length, x.View, y.View, columns, column, scatter ? 1 : 0);
