@@ -9,25 +9,27 @@ namespace NativeIg.Cli;
 
 internal static class Classify
 {
-    public static readonly string[] ValueOptions = ["--top", "--weights", "--labels", "--threads", "--device"];
-    public static readonly string[] Flags = ["--json", "--skip-checksum"];
+    public static readonly string[] ValueOptions = ["--top", "--weights", "--labels", "--threads", "--device", .. ModelChoice.ValueOptions];
+    public static readonly string[] Flags = ["--json", "--skip-checksum", .. ModelChoice.Flags];
 
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         if (a.Positional.Count == 0) throw new UsageException("classify needs at least one IMAGE.");
         if (a.Positional.Count(p => p == "-") > 1) throw new UsageException("Standard input (-) can be read once: give - at most once.");
         int top = a.Int("--top") ?? 5;
-        if (top is < 1 or > GoogLeNet.ClassCount) throw new UsageException($"--top must be in 1…{GoogLeNet.ClassCount}.");
+        if (top < 1) throw new UsageException("--top must be at least 1.");
+        ModelChoice.ParsePreprocessing(a, null);
         Program.ApplyThreads(a);
-        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         using var device = Program.OpenDevice(a);
-        var model = Program.LoadModel(a, device);
+        var model = ModelChoice.Load(a, device);
+        var labels = model.Labels;
+        if (top > model.Model.Classes) throw new UsageException($"--top must be in 1…{model.Model.Classes} (the model's classes).");
         int failures = 0;
         foreach (var path in a.Positional)
         {
             cancellation.ThrowIfCancellationRequested();
             Tensor image;
-            try { image = Program.LoadImage(path); }
+            try { image = Program.LoadImage(path, size: model.InputSize); }
             catch (Exception e) when (e is ImageFormatException or FormatException or IOException)
             {
                 stderr.WriteLine($"nativeig: {e.Message}");
@@ -35,7 +37,7 @@ internal static class Classify
                 continue;
             }
             using (image)
-            using (var batch = image.Reshape(1, GoogLeNet.InputSize, GoogLeNet.InputSize, 3))
+            using (var batch = image.Reshape(1, model.InputSize, model.InputSize, 3))
             using (var probabilities = model.PredictProbabilities(batch))
             {
                 var best = GoogLeNet.TopK(probabilities.Span, top);
@@ -62,8 +64,8 @@ internal static class Classify
 internal static class Explain
 {
     public static readonly string[] ValueOptions =
-        ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device"];
-    public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet"];
+        ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device", .. ModelChoice.ValueOptions];
+    public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet", .. ModelChoice.Flags];
 
     /// <summary>The largest --batch: each path image holds about 10 MB of GoogLeNet activations.</summary>
     public const int MaxBatch = 256;
@@ -103,27 +105,32 @@ internal static class Explain
         double clip = a.Double("--clip") ?? 99;
         if (!(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
         if (a.Value("--out") is "") throw new UsageException("--out needs a folder name.");
+        ModelChoice.ParsePreprocessing(a, null);
         Program.ApplyThreads(a);
+        // An ONNX model's labels depend on its outputs, so it loads first; GoogLeNet's labels are checked before its weights load.
+        using var device = Program.OpenDevice(a);
+        var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;
 
         // Then the cheap files, so that a bad label, image or output folder fails before the model loads.
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
         if (imagePath is null && !a.Flag("--json"))
             stderr.WriteLine($"No IMAGE given and the tutorial's fireboat.jpg was not found: explaining the built-in example {BuiltInExampleName} (Kevin Dooley, CC BY 2.0).");
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? BuiltInExampleName;
-        var labels = ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
+        var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         int? requestedTarget = null;
         if (a.Value("--target") is { } targetText)
             requestedTarget = labels.Find(targetText) ?? throw new UsageException(
-                int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{GoogLeNet.ClassCount - 1}." : $"--target '{targetText}' is not an ImageNet label (e.g. \"fireboat\", \"giant panda\") or a class index.");
+                int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{labels.Count - 1}." : $"--target '{targetText}' is not a label of the model (e.g. \"fireboat\", \"giant panda\") or a class index.");
         string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imageName));
         AtomicFiles.RequireWritableDirectory(outDir);
-        using var image = imagePath is null ? BuiltInExample() : Program.LoadImage(imagePath);
+        int size = onnxChoice?.InputSize ?? GoogLeNet.InputSize;
+        using var image = imagePath is null ? BuiltInExample(size) : Program.LoadImage(imagePath, size: size);
         using var baseline = Baselines.Parse(baselineSpec, image);
-        using var device = Program.OpenDevice(a);
-        var model = Program.LoadModel(a, device);
+        var choice = onnxChoice ?? ModelChoice.Load(a, device);
+        var model = choice.Model;
 
-        using var batch1 = image.Reshape(1, GoogLeNet.InputSize, GoogLeNet.InputSize, 3);
-        using var probabilities = model.PredictProbabilities(batch1);
+        using var batch1 = image.Reshape(1, size, size, 3);
+        using var probabilities = choice.PredictProbabilities(batch1);
         var top3 = GoogLeNet.TopK(probabilities.Span, 3);
         int target = requestedTarget ?? top3[0].Index;
 
@@ -191,13 +198,13 @@ internal static class Explain
     internal const string BuiltInExampleName = "giant_panda.jpg";
 
     /// <summary>The built-in example, a 224×224 photo of a giant panda (Kevin Dooley, CC BY 2.0), ready for the model.</summary>
-    internal static Tensor BuiltInExample()
+    internal static Tensor BuiltInExample(int size = GoogLeNet.InputSize)
     {
         using var stream = typeof(Explain).Assembly.GetManifestResourceStream("NativeIg.Cli.Examples." + BuiltInExampleName)
             ?? throw new InvalidOperationException("The built-in example image is missing from the nativeig assembly.");
         using var memory = new MemoryStream();
         stream.CopyTo(memory);
-        return ImageLoader.DecodeForModel(memory.ToArray(), BuiltInExampleName + " (built in)");
+        return ImageLoader.DecodeForModel(memory.ToArray(), BuiltInExampleName + " (built in)", size);
     }
 
     /// <summary>

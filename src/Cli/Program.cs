@@ -58,7 +58,8 @@ public static class Program
                 "classify" => Classify.Run(new Arguments(rest, Help.Classify, Classify.ValueOptions, Classify.Flags), stdout, stderr, cancellation),
                 "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr, cancellation),
                 "weights" => WeightsCommand.Run(new Arguments(rest, Help.Weights, WeightsCommand.ValueOptions, WeightsCommand.Flags), stdout, stderr, cancellation),
-                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, weights."),
+                "model" => DescribeModel(new Arguments(rest, Help.Model, ModelChoice.ValueOptions.Skip(1).ToArray(), ModelChoice.Flags), stdout),
+                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, model, weights."),
             };
         }
         catch (HelpRequested help)
@@ -78,11 +79,24 @@ public static class Program
             stderr.WriteLine("Run 'nativeig --help' or 'nativeig COMMAND --help' for usage.");
             return BadArguments;
         }
-        catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException or NativeIg.Tensors.Gpu.DeviceMemoryException)
+        catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or NativeIg.Onnx.OnnxFormatException or NativeIg.Onnx.OnnxUnsupportedException or FormatException or ArgumentException or IOException or UnauthorizedAccessException or NativeIg.Tensors.Gpu.DeviceMemoryException)
         {
             stderr.WriteLine($"nativeig: {e.Message}");
             return Failure;
         }
+    }
+
+    /// <summary>`nativeig model PATH.onnx`: the graph summary, or every unsupported node (exit 1).</summary>
+    private static int DescribeModel(Arguments a, TextWriter stdout)
+    {
+        if (a.Positional.Count != 1) throw new UsageException("model takes one PATH.onnx.");
+        var path = a.Positional[0];
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model file not found: {path}", path);
+        var preprocessing = ModelChoice.ParsePreprocessing(new Arguments(["--model", path, .. a.Raw], Help.Model, ModelChoice.ValueOptions, ModelChoice.Flags),
+            NativeIg.Onnx.OnnxPreprocessing.FromSidecar(path));
+        var model = NativeIg.Onnx.OnnxModel.Load(path, preprocessing, a.Value("--output-name"));
+        stdout.WriteLine(model.Summary());
+        return Success;
     }
 
     /// <summary>Loads weights through the resolver (explicit path, NATIVEIG_WEIGHTS, weights/) onto the chosen device.</summary>
@@ -124,9 +138,9 @@ public static class Program
     /// An image ready for the model from a path, or from standard input for `-` (read once, at most
     /// <see cref="ImageLoader.MaxFileBytes"/>, checked and decoded like a file).
     /// </summary>
-    internal static Tensor LoadImage(string path, Stream? standardInput = null)
+    internal static Tensor LoadImage(string path, Stream? standardInput = null, int size = ImageLoader.DefaultSize)
     {
-        if (path != "-") return ImageLoader.LoadForModel(path);
+        if (path != "-") return ImageLoader.LoadForModel(path, size);
         using var input = standardInput ?? Console.OpenStandardInput();
         using var memory = new MemoryStream();
         var buffer = new byte[1 << 16];
@@ -137,7 +151,7 @@ public static class Program
                 throw new ImageFormatException($"{StandardInputName}: more than {ImageLoader.MaxFileBytes:N0} bytes; not an image this tool reads.");
             memory.Write(buffer, 0, read);
         }
-        return ImageLoader.DecodeForModel(memory.ToArray(), StandardInputName);
+        return ImageLoader.DecodeForModel(memory.ToArray(), StandardInputName, size);
     }
 
     internal static void ApplyThreads(Arguments a)
@@ -181,9 +195,13 @@ internal sealed class Arguments
     /// blank lines and # comments skipped), `--` (everything after it is positional), and `-`
     /// (standard input) as a positional.
     /// </summary>
+    /// <summary>The arguments as given (after @file expansion).</summary>
+    public string[] Raw { get; }
+
     public Arguments(string[] args, string help, string[] valueOptions, string[] flags)
     {
         args = ExpandResponseFiles(args);
+        Raw = args;
         bool onlyPositional = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -263,6 +281,7 @@ internal static class Help
         Usage:
           nativeig classify IMAGE... [--top K] [--json]            top-K ImageNet labels per image
           nativeig explain [IMAGE] [--target LABEL|INDEX] ...      Integrated Gradients attributions and figures
+          nativeig model PATH.onnx                                an ONNX model's inputs, outputs, ops, parameters
           nativeig weights fetch [--from DIR] [--to DIR]          get the weights and labels (checksum-verified)
           nativeig weights path                                   the weights file the commands would use
 
@@ -270,6 +289,18 @@ internal static class Help
         the instruction-set path the kernels take on this machine.
         Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel, else the
         per-user cache ($XDG_CACHE_HOME/nativeig or ~/.cache/nativeig) that `nativeig weights fetch` fills.
+
+        """;
+
+    public const string Model = """
+        Usage: nativeig model PATH.onnx [--input-size H] [--mean a,b,c] [--std a,b,c] [--bgr] [--scale S]
+                                        [--mean-image PATH] [--output-name NAME]
+
+        Reads an ONNX model, builds it on the engine and prints its input and preprocessing, its output
+        and class count, the op counts, the parameters and the multiply-adds per image. An op the engine
+        does not have is an error that names every such node (exit 1), before any work.
+        Preprocessing (how an RGB image in [0,1] becomes the model's input) comes from the options, else
+        from a sidecar PATH.onnx.json, else ImageNet's mean and std on RGB [0,1].
 
         """;
 
@@ -296,6 +327,14 @@ internal static class Help
         Options:
           --top K            labels to show per image (default 5)
           -j, --json         one JSON object per image on stdout
+          --model PATH.onnx  explain/classify this ONNX model instead of GoogLeNet (see 'nativeig model --help')
+          --input-size H     the model's square input size (default 224, or the sidecar's)
+          --mean a,b,c       per-channel mean subtracted after --scale, in the model's channel order
+          --std a,b,c        per-channel std divided by (default ImageNet's: 0.229,0.224,0.225)
+          --bgr              the model takes blue, green, red (Caffe and CNTK exports)
+          --scale S          multiply the [0,1] pixels by S first (255 for 0…255 models)
+          --output-name NAME the graph output to use (default: the first)
+          --mean-image PATH  a mean image [3, H, W] subtracted after --scale (.npy, or an ONNX file holding it)
           --weights PATH     the caffemodel (default: $NATIVEIG_WEIGHTS, then weights/bvlc_googlenet.caffemodel)
           --labels PATH      synset_words.txt or ImageNetLabels.txt (default: found beside the weights or in labels/)
           --skip-checksum       do not verify the weights' SHA-256
@@ -332,8 +371,18 @@ internal static class Help
           --signed               signed mask: positive and negative attributions in two colours
           -j, --json             one JSON object on stdout instead of text
           -q, --quiet            no progress and no hints on stderr (errors still go there)
+          --model PATH.onnx      explain this ONNX model instead of GoogLeNet (see 'nativeig model --help')
+          --input-size H         the model's square input size (default 224, or the sidecar's)
+          --mean a,b,c           per-channel mean subtracted after --scale, in the model's channel order
+          --std a,b,c            per-channel std divided by (default ImageNet's: 0.229,0.224,0.225)
+          --bgr                  the model takes blue, green, red (Caffe and CNTK exports)
+          --scale S              multiply the [0,1] pixels by S first (255 for 0…255 models)
+          --output-name NAME     the graph output to explain (default: the first)
+          --mean-image PATH      a mean image [3, H, W] subtracted after --scale: a .npy, or an ONNX
+                                 preprocessing model holding it (ML.NET's ResNetPreprocess.onnx)
           --weights PATH         the caffemodel
-          --labels PATH          synset_words.txt or ImageNetLabels.txt
+          --labels PATH          synset_words.txt or ImageNetLabels.txt; for an ONNX model without 1000
+                                 classes, one label per line (default: "class 0", "class 1", …)
           --skip-checksum        do not verify the weights' SHA-256
           --threads N            worker threads (default: all cores)
           --device NAME          cpu (default), cuda, opencl, ilgpu-cpu, or auto (CUDA, then OpenCL, then cpu)

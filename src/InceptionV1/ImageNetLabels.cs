@@ -31,6 +31,22 @@ public sealed class ImageNetLabels
         throw new FormatException($"{path}: expected {GoogLeNet.ClassCount} synset lines or {GoogLeNet.ClassCount + 1} TensorFlow labels starting with 'background'; found {lines.Length} lines.");
     }
 
+    /// <summary>
+    /// Labels for a model with <paramref name="classes"/> outputs: an ImageNet file for a 1000-class model
+    /// (<paramref name="path"/> or the default search), any file of one label per line for another
+    /// count, else "class 0", "class 1", … (a featurizer's features, say).
+    /// </summary>
+    public static ImageNetLabels ForClasses(int classes, string? path, string? weightsPath = null)
+    {
+        if (classes == GoogLeNet.ClassCount) return LoadDefault(path, weightsPath);
+        if (string.IsNullOrWhiteSpace(path)) return new ImageNetLabels(Enumerable.Range(0, classes).Select(i => $"class {i}").ToArray());
+        if (!File.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
+        var bytes = BoundedFile.ReadAll(path, 16 << 20, "labels", m => new FormatException(m));
+        var lines = System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        if (lines.Length != classes) throw new FormatException($"{path}: {lines.Length} labels for a model with {classes} outputs; give one label per line.");
+        return new ImageNetLabels(lines);
+    }
+
     private static string ShortName(string line)
     {
         var text = line.Trim();

@@ -35,6 +35,7 @@ internal sealed class OnnxGraphPlan
     private readonly Dictionary<string, int> _lastUse = [];
     private readonly List<string> _notes;
     private string _input = "", _output = "";
+    private string? _outputName;
     private readonly Dictionary<string, long> _multiplyAdds = [];
 
     public int Classes { get; private set; }
@@ -50,9 +51,9 @@ internal sealed class OnnxGraphPlan
     }
 
     /// <summary>Checks the graph, builds its steps (parameters on <paramref name="device"/>) and, on the host, runs one image through it to check every shape.</summary>
-    public static OnnxGraphPlan Build(OnnxModelProto proto, string source, OnnxPreprocessing preprocessing, GpuDevice? device = null)
+    public static OnnxGraphPlan Build(OnnxModelProto proto, string source, OnnxPreprocessing preprocessing, string? outputName = null, GpuDevice? device = null)
     {
-        var plan = new OnnxGraphPlan(proto, source);
+        var plan = new OnnxGraphPlan(proto, source) { _outputName = outputName };
         plan.Compile(preprocessing, device);
         if (device is null) plan.CheckShapes(preprocessing);
         return plan;
@@ -60,7 +61,7 @@ internal sealed class OnnxGraphPlan
 
     public OnnxGraphPlan ToDevice(GpuDevice? device)
     {
-        var plan = new OnnxGraphPlan(_proto, _source) { Classes = Classes };
+        var plan = new OnnxGraphPlan(_proto, _source) { Classes = Classes, _outputName = _outputName };
         plan.Compile(null, device);
         plan.Classes = Classes;
         return plan;
@@ -135,7 +136,9 @@ internal sealed class OnnxGraphPlan
             }
             foreach (var o in n.Outputs.Where(o => o.Length > 0)) defined.Add(o);
         }
-        string graphOutput = g.Outputs[0].Name;
+        string graphOutput = _outputName ?? g.Outputs[0].Name;
+        if (_outputName is not null && !g.Outputs.Any(o => o.Name == _outputName) && !producer.ContainsKey(_outputName))
+            throw Error(null, $"there is no output '{_outputName}'; the graph's outputs: {string.Join(", ", g.Outputs.Select(o => o.Name))}.");
         if (!defined.Contains(graphOutput)) throw Error(null, $"the output '{graphOutput}' is never computed.");
 
         // A BatchNormalization that is a convolution's only reader folds into its filter and bias.
@@ -572,7 +575,7 @@ internal sealed class OnnxGraphPlan
             $"model     {source}",
             $"format    ONNX IR {_proto.IrVersion}, opset {_proto.Opset}{(_proto.Producer.Length > 0 ? $", from {_proto.Producer}" : "")}",
             $"input     {_input} [N, 3, {p.Height}, {p.Width}] float, from RGB [0,1]: {(p.Bgr ? "BGR" : "RGB")}, ×{p.Scale}, mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}]",
-            $"output    {g.Outputs[0].Name}: {Classes} classes{(EndsInSoftmax ? " (a softmax in the file; explanations use the logits before it or the probabilities after it)" : "")}",
+            $"output    {_outputName ?? g.Outputs[0].Name}: {Classes} classes{(EndsInSoftmax ? " (a softmax in the file; explanations use the logits before it or the probabilities after it)" : "")}",
             $"nodes     {g.Nodes.Count}: {string.Join(", ", g.Nodes.GroupBy(n => n.OpType).OrderByDescending(x => x.Count()).Select(x => $"{x.Key} {x.Count()}"))}",
             $"params    {ParameterCount:N0}",
             $"compute   {_multiplyAdds.Values.Sum() / 1e9:F2} G multiply-adds per image",

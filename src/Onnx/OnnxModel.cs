@@ -33,11 +33,12 @@ public sealed class OnnxModel : IDifferentiableModel
     }
 
     /// <summary>Reads <paramref name="path"/> and builds its graph; preprocessing from the argument, else the sidecar, else ImageNet's.</summary>
-    public static OnnxModel Load(string path, OnnxPreprocessing? preprocessing = null)
+    /// <param name="outputName">The graph output to explain (default: the first).</param>
+    public static OnnxModel Load(string path, OnnxPreprocessing? preprocessing = null, string? outputName = null)
     {
         var proto = OnnxReader.ReadFile(path);
         var p = preprocessing ?? OnnxPreprocessing.FromSidecar(path) ?? new OnnxPreprocessing();
-        return new OnnxModel(OnnxGraphPlan.Build(proto, path, p), p, path, null);
+        return new OnnxModel(OnnxGraphPlan.Build(proto, path, p, outputName), p, path, null);
     }
 
     /// <summary>A copy with its parameters on <paramref name="device"/> (host memory when null).</summary>

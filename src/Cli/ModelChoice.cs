@@ -1,0 +1,102 @@
+using System.Globalization;
+using NativeIg.Autodiff;
+using NativeIg.InceptionV1;
+using NativeIg.Onnx;
+using NativeIg.Tensors;
+using NativeIg.Tensors.Gpu;
+
+namespace NativeIg.Cli;
+
+/// <summary>
+/// The model a command runs: GoogLeNet from its caffemodel (the default), or any ONNX CNN given by
+/// --model with its preprocessing (--input-size, --mean, --std, --bgr, --scale, else the sidecar
+/// model.onnx.json, else ImageNet's), and labels to match its outputs.
+/// </summary>
+internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tensor> PredictProbabilities, int InputSize, ImageNetLabels Labels, string Name)
+{
+    public static readonly string[] ValueOptions = ["--model", "--input-size", "--mean", "--std", "--scale", "--output-name", "--mean-image"];
+    public static readonly string[] Flags = ["--bgr"];
+
+    /// <summary>Checks the ONNX options without reading anything (so bad arguments exit 2 before any work).</summary>
+    public static OnnxPreprocessing? ParsePreprocessing(Arguments a, OnnxPreprocessing? fromSidecar)
+    {
+        bool any = ValueOptions.Skip(1).Any(o => a.Value(o) is not null) || a.Flag("--bgr");
+        if (a.Value("--model") is null)
+        {
+            if (any) throw new UsageException("--input-size, --mean, --std, --scale, --bgr, --mean-image and --output-name describe an ONNX model: give --model PATH.onnx.");
+            return null;
+        }
+        var p = fromSidecar ?? new OnnxPreprocessing();
+        if (a.Value("--input-size") is { } size)
+        {
+            var parts = Numbers(size, "--input-size");
+            if (parts.Length is not (1 or 2) || parts.Any(v => v is < 1 or > 8192 || v != Math.Floor(v)))
+                throw new UsageException($"--input-size needs H or H,W (whole numbers in 1…8192), got '{size}'.");
+            if (parts.Length == 2 && parts[0] != parts[1]) throw new UsageException("--input-size: only square inputs are supported yet (images are resized with padding to a square).");
+            p = p with { Height = (int)parts[0], Width = (int)parts[^1] };
+        }
+        if (a.Value("--mean") is { } mean) p = p with { Mean = Three(mean, "--mean") };
+        if (a.Value("--std") is { } std) p = p with { Std = Three(std, "--std") };
+        if (a.Value("--scale") is { } scale) p = p with { Scale = (float)Numbers(scale, "--scale").Single() };
+        if (a.Flag("--bgr")) p = p with { Bgr = true };
+        if (a.Value("--mean-image") is { } meanImage && File.Exists(meanImage)) p = p with { MeanImage = ReadMeanImage(meanImage) };
+        try { p.ChannelAffine(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        return p;
+    }
+
+    public static ModelChoice Load(Arguments a, GpuDevice? device)
+    {
+        if (a.Value("--model") is { } path)
+        {
+            if (a.Value("--weights") is not null) throw new UsageException("Give --model (an ONNX file) or --weights (GoogLeNet's caffemodel), not both.");
+            if (!File.Exists(path)) throw new FileNotFoundException($"Model file not found: {path}", path);
+            var preprocessing = ParsePreprocessing(a, OnnxPreprocessing.FromSidecar(path))!;
+            var onnx = OnnxModel.Load(path, preprocessing, a.Value("--output-name"));
+            var model = device is null ? onnx : onnx.ToDevice(device);
+            var labels = ImageNetLabels.ForClasses(onnx.Classes, a.Value("--labels"));
+            if (preprocessing.Height != preprocessing.Width) throw new UsageException("Only square model inputs are supported yet.");
+            return new ModelChoice(model, model.PredictProbabilities, preprocessing.Height, labels, Path.GetFileName(path));
+        }
+        ParsePreprocessing(a, null);
+        // The labels first: a bad labels file fails before the weights load.
+        var imageNet = ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
+        var googLeNet = Program.LoadModel(a, device);
+        return new ModelChoice(googLeNet, googLeNet.PredictProbabilities, GoogLeNet.InputSize, imageNet, "GoogLeNet");
+    }
+
+    /// <summary>
+    /// A mean image [3, H, W] (model channel order) from a .npy file, or from an ONNX preprocessing model
+    /// (its initializer named MeanImage, else its one float initializer of that shape).
+    /// </summary>
+    private static float[] ReadMeanImage(string path)
+    {
+        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            using var image = NativeIg.Tensors.IO.Npy.Read(path);
+            return image.ToArray();
+        }
+        var graph = OnnxReader.ReadFile(path).Graph;
+        var candidates = graph.Initializers.Values.Where(t => t.Floats is not null && t.Dims.Length is 3 or 4 && t.Dims[^3] == 3).ToList();
+        var chosen = graph.Initializers.GetValueOrDefault("MeanImage") ?? (candidates.Count == 1 ? candidates[0] : null)
+            ?? throw new FormatException($"{path}: no initializer named MeanImage and {candidates.Count} float [3, H, W] initializers; which is the mean image?");
+        return chosen.Floats!;
+    }
+
+    private static double[] Numbers(string text, string option)
+    {
+        var parts = text.Split(',');
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !double.IsFinite(values[i]))
+                throw new UsageException($"{option} needs numbers separated by commas, got '{text}'.");
+        return values;
+    }
+
+    private static float[] Three(string text, string option)
+    {
+        var values = Numbers(text, option);
+        if (values.Length != 3) throw new UsageException($"{option} needs three values (one per colour channel, in the model's order), got {values.Length}.");
+        return values.Select(v => (float)v).ToArray();
+    }
+}
