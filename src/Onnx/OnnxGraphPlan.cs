@@ -54,8 +54,16 @@ internal sealed class OnnxGraphPlan
     public static OnnxGraphPlan Build(OnnxModelProto proto, string source, OnnxPreprocessing preprocessing, string? outputName = null, GpuDevice? device = null)
     {
         var plan = new OnnxGraphPlan(proto, source) { _outputName = outputName };
-        plan.Compile(preprocessing, device);
-        if (device is null) plan.CheckShapes(preprocessing);
+        try
+        {
+            plan.Compile(preprocessing, device);
+            if (device is null) plan.CheckShapes(preprocessing);
+        }
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException or InvalidCastException or KeyNotFoundException)
+        {
+            // Attributes are checked where they are read; this is the last guard, so a damaged graph is always an OnnxFormatException.
+            throw new OnnxFormatException($"{source}: the graph is inconsistent ({e.Message}).", e);
+        }
         return plan;
     }
 

@@ -1,0 +1,115 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using NativeIg.Onnx;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+using Tensor = NativeIg.Tensors.Tensor;
+
+namespace NativeIg.Tests;
+
+/// <summary>
+/// Small graphs written by the test (<see cref="OnnxWriter"/>), one per group of operators and
+/// attributes, through the importer and through ONNX Runtime on the same bytes: the forward must agree
+/// (float32 sums in another order: 1e-5). Their backward is the engine ops' (OpCheckTests).
+/// </summary>
+public class OnnxImportTests
+{
+    /// <summary>No preprocessing: the model sees the image's RGB values as they are.</summary>
+    private static OnnxPreprocessing Identity(int size) => new() { Height = size, Width = size, Mean = [0, 0, 0], Std = [1, 1, 1] };
+
+    private static float[] R(int n, int seed, float scale = 0.5f) => Random(n, seed).Select(v => v * scale).ToArray();
+
+    public static TheoryData<string> Graphs => new(s_graphs.Keys);
+
+    private static readonly Dictionary<string, (int Size, Func<OnnxWriter> Build)> s_graphs = new()
+    {
+        ["conv 3×3 pad 1 + bias + relu, max pool 2/2, global average pool, flatten, Gemm transB"] = (8, () => new OnnxWriter()
+            .Input("x", [1, 3, 8, 8]).Output("y", [1, 5])
+            .Initializer("w", [4, 3, 3, 3], R(108, 1)).Initializer("b", [4], R(4, 2)).Initializer("fc", [5, 4], R(20, 3)).Initializer("fcb", [5], R(5, 4))
+            .Node("Conv", ["x", "w", "b"], ["c"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("Relu", ["c"], ["r"])
+            .Node("MaxPool", ["r"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))
+            .Node("GlobalAveragePool", ["p"], ["g"])
+            .Node("Flatten", ["g"], ["f"])
+            .Node("Gemm", ["f", "fc", "fcb"], ["y"], ("transB", 1L))),
+        ["conv stride 2 SAME_UPPER folded batch norm, unfolded batch norm, per-channel Add and Mul, mean-image Sub, MatMul"] = (8, () => new OnnxWriter()
+            .Input("x", [1, 3, 8, 8]).Output("y", [1, 3])
+            .Initializer("w", [4, 3, 3, 3], R(108, 5))
+            .Initializer("s1", [4], R(4, 6).Select(v => 1 + v).ToArray()).Initializer("b1", [4], R(4, 7)).Initializer("m1", [4], R(4, 8)).Initializer("v1", [4], R(4, 9).Select(v => 1 + v).ToArray())
+            .Initializer("s2", [4], R(4, 10).Select(v => 1 + v).ToArray()).Initializer("b2", [4], R(4, 11)).Initializer("m2", [4], R(4, 12)).Initializer("v2", [4], R(4, 13).Select(v => 0.5f + v).ToArray())
+            .Initializer("add", [1, 4, 1, 1], R(4, 14)).Initializer("mul", [1, 4, 1, 1], R(4, 15).Select(v => 1 + v).ToArray())
+            .Initializer("image", [1, 4, 2, 2], R(16, 16)).Initializer("mm", [4, 3], R(12, 17))
+            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("auto_pad", "SAME_UPPER"))
+            .Node("BatchNormalization", ["c", "s1", "b1", "m1", "v1"], ["bn1"], ("epsilon", 1e-3f))
+            .Node("MaxPool", ["bn1"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))
+            .Node("BatchNormalization", ["p", "s2", "b2", "m2", "v2"], ["bn2"])
+            .Node("Add", ["bn2", "add"], ["a"])
+            .Node("Mul", ["a", "mul"], ["mu"])
+            .Node("Sub", ["mu", "image"], ["su"])
+            .Node("GlobalAveragePool", ["su"], ["g"])
+            .Node("Flatten", ["g"], ["f"])
+            .Node("MatMul", ["f", "mm"], ["y"])),
+        ["asymmetric pads 7×7/2, pads [1,1,0,0] max pool, average pool without pad count, residual Add, LRN, Concat, global max pool, Gemm α β, Softmax"] = (16, () => new OnnxWriter()
+            .Input("x", [-1, 3, 16, 16]).Output("y", [-1, 4])
+            .Initializer("w", [6, 3, 7, 7], R(882, 18, 0.2f)).Initializer("w2", [6, 6, 3, 3], R(324, 19, 0.2f)).Initializer("fc", [12, 4], R(48, 20)).Initializer("fcb", [4], R(4, 21))
+            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 7, 7 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 3, 3, 2, 2 }))
+            .Node("Relu", ["c"], ["r"])
+            .Node("MaxPool", ["r"], ["p"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 0, 0 }))
+            .Node("Conv", ["p", "w2"], ["c2"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("Add", ["c2", "p"], ["res"])
+            .Node("AveragePool", ["res"], ["ap"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }), ("count_include_pad", 0L))
+            .Node("LRN", ["ap"], ["n"], ("size", 3L), ("alpha", 0.5f), ("beta", 0.75f), ("bias", 1.5f))
+            .Node("Concat", ["n", "res"], ["cat"], ("axis", 1L))
+            .Node("GlobalMaxPool", ["cat"], ["g"])
+            .Node("Flatten", ["g"], ["f"])
+            .Node("Gemm", ["f", "fc", "fcb"], ["logits"], ("alpha", 0.5f), ("beta", 2f))
+            .Node("Softmax", ["logits"], ["y"], ("axis", 1L))),
+        ["max pool ceil_mode, Dropout and Identity, a Reshape to [N, -1], conv with count_include_pad average pool"] = (9, () => new OnnxWriter()
+            .Input("x", [1, 3, 9, 9]).Output("y", [1, 2])
+            .Initializer("w", [2, 3, 1, 1], R(6, 22)).Int64Initializer("shape2", [1, -1]).Initializer("fc", [2, 2], R(4, 23))
+            .Node("MaxPool", ["x"], ["p"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("ceil_mode", 1L))
+            .Node("Dropout", ["p"], ["d"])
+            .Node("Conv", ["d", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
+            .Node("AveragePool", ["c"], ["ap"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }), ("count_include_pad", 1L))
+            .Node("Identity", ["ap"], ["i"])
+            .Node("GlobalAveragePool", ["i"], ["g"])
+            .Node("Reshape", ["g", "shape2"], ["f"])
+            .Node("MatMul", ["f", "fc"], ["y"])),
+    };
+
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void ForwardMatchesOnnxRuntime(string name)
+    {
+        var (size, build) = s_graphs[name];
+        var dir = TempDir();
+        var path = build().Save(dir);
+        var model = OnnxModel.Load(path, Identity(size));
+        using var image = Tensor.FromSpan(Random(size * size * 3, 30, 0f, 1f), size, size, 3);
+        using var batch = image.Reshape(1, size, size, 3);
+        using var ours = model.EndsInSoftmax ? model.PredictProbabilities(batch) : model.PredictOutputs(batch);
+        using var session = new InferenceSession(path, new SessionOptions { IntraOpNumThreads = 1 });
+        var input = new DenseTensor<float>([1, 3, size, size]);
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < size; y++)
+                for (int x = 0; x < size; x++) input[0, c, y, x] = image[(y * size + x) * 3 + c];
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("x", input)]);
+        var expected = results.First().AsEnumerable<float>().ToArray();
+        AssertClose(expected, ours.Span, 1e-5, 1e-5, $"{name}: importer vs ONNX Runtime");
+    }
+
+    [Fact]
+    public void ASidecarGivesThePreprocessing()
+    {
+        var dir = TempDir();
+        var path = s_graphs.First().Value.Build().Save(dir);
+        File.WriteAllText(path + ".json", """{ "inputSize": [8, 8], "channelOrder": "BGR", "scale": 255, "mean": [1, 2, 3], "std": [2, 2, 2] }""");
+        var model = OnnxModel.Load(path);
+        Assert.Equal(new OnnxPreprocessing { Height = 8, Width = 8, Bgr = true, Scale = 255, Mean = [1, 2, 3], Std = [2, 2, 2] }.ChannelAffine().Shift, model.Preprocessing.ChannelAffine().Shift);
+        Assert.True(model.Preprocessing.Bgr);
+        File.WriteAllText(path + ".json", """{ "inputSize": [8], "mean": [1, 2] }""");
+        var e = Assert.Throws<OnnxFormatException>(() => OnnxModel.Load(path));
+        Assert.Contains("model.onnx.json", e.Message);
+        Assert.Contains("3 means", e.Message);
+    }
+}
