@@ -12,7 +12,7 @@ public class FuzzCollection;
 
 /// <summary>
 /// A bounded fuzz run over every parser of untrusted input: images of each format, .npy files,
-/// caffemodels and the command line. Seeds are made here (no committed binaries), mutations are
+/// caffemodels, ONNX models and the command line. Seeds are made here (no committed binaries), mutations are
 /// deterministic (seeded), and every case must end in success or the parser's own typed error within
 /// 10 s and 1.5 GiB of allocation. A failure names the input kind, seed and case, so it can be replayed
 /// and turned into a named regression test (HostileInputTests).
@@ -122,6 +122,40 @@ public class FuzzTests(ITestOutputHelper output)
                 Case($"caffemodel case {cases}", () => CaffeModelReader.Read(input, "fuzz.caffemodel"), typeof(WeightsFormatException));
             }
         }
+    }
+
+    /// <summary>
+    /// ONNX models: a small convolutional graph written by the test, mutated, through the reader and the
+    /// graph builder (which also runs one image through it). Only OnnxFormatException and
+    /// OnnxUnsupportedException may come out.
+    /// </summary>
+    [Fact]
+    public void OnnxModels()
+    {
+        var seed = new OnnxWriter()
+            .Input("x", [1, 3, 8, 8]).Output("y", [1, 5])
+            .Initializer("w", [4, 3, 3, 3], Random(108, 1)).Initializer("b", [4], Random(4, 2)).Initializer("fc", [5, 4], Random(20, 3))
+            .Node("Conv", ["x", "w", "b"], ["c"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }), ("strides", new long[] { 1, 1 }))
+            .Node("Relu", ["c"], ["r"])
+            .Node("MaxPool", ["r"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }), ("ceil_mode", 1L))
+            .Node("GlobalAveragePool", ["p"], ["g"])
+            .Node("Flatten", ["g"], ["f"])
+            .Node("Gemm", ["f", "fc"], ["y"], ("transB", 1L))
+            .ToArray();
+        var preprocessing = new NativeIg.Onnx.OnnxPreprocessing { Height = 8, Width = 8 };
+        var dir = TempDir();
+        var path = Path.Combine(dir, "case.onnx");
+        File.WriteAllBytes(path, seed);
+        Assert.Equal(5, NativeIg.Onnx.OnnxModel.Load(path, preprocessing).Classes); // the seed itself is valid
+        var r = new Random(13);
+        int loaded = 0;
+        for (int i = 0; i < 1500; i++)
+        {
+            File.WriteAllBytes(path, Mutate(seed, r));
+            Case($"onnx case {i}", () => { NativeIg.Onnx.OnnxModel.Load(path, preprocessing); loaded++; },
+                typeof(NativeIg.Onnx.OnnxFormatException), typeof(NativeIg.Onnx.OnnxUnsupportedException));
+        }
+        output.WriteLine($"1500 ONNX cases, {loaded} loaded, the rest refused with a typed error");
     }
 
     [Fact]
