@@ -1,0 +1,55 @@
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>The command line with --model: any ONNX CNN for classify and explain, and 'nativeig model'.</summary>
+public class OnnxCliTests
+{
+    private static string[] CaffeInput => ["--bgr", "--scale", "255", "--mean", "104,117,123", "--std", "1,1,1"];
+
+    [Fact]
+    public void ClassifyWithTheOnnxGoogLeNetNamesTheFireboat()
+    {
+        var (code, stdout, stderr) = RunCli(["classify", Shared("images/fireboat.jpg"), "--model", Shared("weights/bvlc_googlenet.onnx"), .. CaffeInput,
+            "--labels", Shared("labels/synset_words.txt"), "--top", "2", "--json"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("\"label\":\"fireboat\"", stdout);
+    }
+
+    [Fact]
+    public void ModelPrintsTheGraphSummary()
+    {
+        var (code, stdout, stderr) = RunCli(["model", Shared("weights/bvlc_googlenet.onnx"), .. CaffeInput]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("1000 classes", stdout);
+        Assert.Contains("BGR, ×255, mean [104, 117, 123]", stdout);
+        Assert.Contains("Conv 57", stdout);
+    }
+
+    [Fact]
+    public void ExplainAResNet18FeatureWritesTheFigures()
+    {
+        var r = Path.Combine(OnnxResNet18Tests.PackageDir, "tools", "DnnImageModels");
+        var output = TempDir();
+        var (code, stdout, stderr) = RunCli("explain", Shared("images/fireboat.jpg"), "--model", Path.Combine(r, "ResNet18Onnx", "ResNet18.onnx"),
+            "--bgr", "--scale", "255", "--mean", "0,0,0", "--std", "1,1,1", "--mean-image", Path.Combine(r, "ResNetPrepOnnx", "ResNetPreprocess.onnx"),
+            "--output", "logit", "-m", "8", "-o", output, "-q", "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("\"target\":222", stdout); // the largest of the 512 features
+        Assert.Contains("\"label\":\"class 222\"", stdout);
+        foreach (var file in new[] { "figure.png", "mask.png", "overlay.png", "attributions.npy" }) Assert.True(File.Exists(Path.Combine(output, file)), file);
+    }
+
+    [Fact]
+    public void OnnxOptionsWithoutAModelAndBadValuesAreUsageErrors()
+    {
+        Assert.Equal(2, RunCli("classify", "x.jpg", "--bgr").Code);
+        Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--mean", "1,2").Code);
+        Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--std", "1,0,1").Code);
+        Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--input-size", "224,300").Code);
+        var (code, _, stderr) = RunCli("classify", "x.jpg", "--model", Path.Combine(TempDir(), "missing.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("Model file not found", stderr);
+    }
+}
