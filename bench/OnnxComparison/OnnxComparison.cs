@@ -98,7 +98,7 @@ public class ForwardComparison : NativeIg.Bench.IFlopCount
         return results.First().AsEnumerable<float>().Take(1000).ToArray();
     }
 
-    private static string SharedFile(string relative)
+    internal static string SharedFile(string relative)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", relative), Path.Combine(dir.FullName, "..", "shared", relative) })

@@ -43,6 +43,11 @@ internal sealed class OnnxGraphPlan
     public IReadOnlyList<string> Notes => _notes;
     public long ParameterCount { get; private set; }
 
+    public long MultiplyAddsPerImage
+    {
+        get { lock (_multiplyAdds) return _multiplyAdds.Values.Sum(); }
+    }
+
     private OnnxGraphPlan(OnnxModelProto proto, string source)
     {
         _proto = proto;
@@ -582,8 +587,8 @@ internal sealed class OnnxGraphPlan
         {
             $"model     {source}",
             $"format    ONNX IR {_proto.IrVersion}, opset {_proto.Opset}{(_proto.Producer.Length > 0 ? $", from {_proto.Producer}" : "")}",
-            $"input     {_input} [N, 3, {p.Height}, {p.Width}] float, from RGB [0,1]: {(p.Bgr ? "BGR" : "RGB")}, ×{p.Scale}, mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}]",
-            $"output    {_outputName ?? g.Outputs[0].Name}: {Classes} classes{(EndsInSoftmax ? " (a softmax in the file; explanations use the logits before it or the probabilities after it)" : "")}",
+            $"input     {_input} [N, 3, {p.Height}, {p.Width}] float, from RGB [0,1]: {(p.Bgr ? "BGR" : "RGB")}, ×{p.Scale}, mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}]{(p.MeanImage is null ? "" : ", then minus a mean image")}",
+            $"output    {_outputName ?? g.Outputs[0].Name}: {Classes} {(Classes == 1000 ? "classes" : "values (classes or features)")}{(EndsInSoftmax ? " (a softmax in the file; explanations use the logits before it or the probabilities after it)" : "")}",
             $"nodes     {g.Nodes.Count}: {string.Join(", ", g.Nodes.GroupBy(n => n.OpType).OrderByDescending(x => x.Count()).Select(x => $"{x.Key} {x.Count()}"))}",
             $"params    {ParameterCount:N0}",
             $"compute   {_multiplyAdds.Values.Sum() / 1e9:F2} G multiply-adds per image",

@@ -56,6 +56,9 @@ public sealed class OnnxModel : IDifferentiableModel
     /// <summary>What was converted while reading (float16 weights, folded layers, …).</summary>
     public IReadOnlyList<string> Notes => _plan.Notes;
 
+    /// <summary>Multiply-adds of one image's forward pass (convolutions and fully connected layers), as measured when the graph was checked.</summary>
+    public long MultiplyAddsPerImage => _plan.MultiplyAddsPerImage;
+
     /// <summary>Inputs, outputs, op counts, parameters and multiply-adds of one image, for <c>nativeig model</c>.</summary>
     public string Summary() => _plan.Summary(Source, Preprocessing);
 
