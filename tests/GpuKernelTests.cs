@@ -279,6 +279,27 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         }
     }
 
+    /// <summary>Regression: an intermediate freed after the forward (nothing saves it) got a host gradient buffer in backward.</summary>
+    [Fact]
+    public void AFreedIntermediateStillGetsItsGradientOnTheDevice()
+    {
+        using var host = Tensor.FromSpan(Random(2 * 6, 60), 2, 1, 1, 6);
+        using var x = host.To(Device);
+        using var wHost = Tensor.FromSpan(Random(6 * 3, 61), 6, 3);
+        using var w = wHost.To(Device);
+        using var tape = new NativeIg.Autodiff.Tape();
+        var input = tape.Input(x);
+        var flat = tape.Reshape(input, [2, 6]);
+        var y = tape.FullyConnected(flat, NativeIg.Autodiff.Variable.Parameter(w, "w"), null); // frozen w: flat is not saved
+        tape.Free(flat);
+        tape.Backward(tape.Sum(y));
+        Assert.Same(Device, input.Grad!.Device);
+        using var dx = input.Grad.ToHost();
+        // d Σ(x·W)/dx = the row sums of W, for each of the 2 rows.
+        for (int i = 0; i < 6; i++) Assert.Equal(wHost[i * 3] + wHost[i * 3 + 1] + wHost[i * 3 + 2], dx[6 + i], 5);
+        input.Grad.Dispose();
+    }
+
     [Fact]
     public void WrongShapesAndUnknownDevicesFailClearly()
     {

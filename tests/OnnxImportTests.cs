@@ -113,3 +113,39 @@ public class OnnxImportTests
         Assert.Contains("3 means", e.Message);
     }
 }
+
+/// <summary>An imported model on ILGPU's CPU accelerator (ToDevice) gives the host's outputs and attributions.</summary>
+[Collection("ilgpu")]
+public class OnnxDeviceTests(IlgpuCpuFixture fixture)
+{
+    [Fact]
+    public void AnImportedModelOnADeviceMatchesTheHost()
+    {
+        var path = new OnnxWriter()
+            .Input("x", [1, 3, 8, 8]).Output("y", [1, 3])
+            .Initializer("w", [4, 3, 3, 3], Random(108, 1)).Initializer("s", [4], Random(4, 2).Select(v => 1 + v / 2).ToArray())
+            .Initializer("b", [4], Random(4, 3)).Initializer("m", [4], Random(4, 4)).Initializer("v", [4], Random(4, 5).Select(v => 1 + v / 2).ToArray())
+            .Initializer("bias", [1, 4, 1, 1], Random(4, 6)).Initializer("fc", [4, 3], Random(12, 7))
+            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("BatchNormalization", ["c", "s", "b", "m", "v"], ["bn"])
+            .Node("Relu", ["bn"], ["r"])
+            .Node("Add", ["r", "bias"], ["a"])
+            .Node("MaxPool", ["a"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }))
+            .Node("GlobalAveragePool", ["p"], ["g"])
+            .Node("Flatten", ["g"], ["f"])
+            .Node("MatMul", ["f", "fc"], ["y"])
+            .Save(TempDir());
+        var preprocessing = new NativeIg.Onnx.OnnxPreprocessing { Height = 8, Width = 8, MeanImage = Random(3 * 64, 8) };
+        var host = NativeIg.Onnx.OnnxModel.Load(path, preprocessing);
+        var device = host.ToDevice(fixture.Device);
+        using var image = NativeIg.Tensors.Tensor.FromSpan(Random(8 * 8 * 3, 9, 0f, 1f), 8, 8, 3);
+        using var batch = image.Reshape(1, 8, 8, 3);
+        using var onHost = host.PredictOutputs(batch);
+        using var onDevice = device.PredictOutputs(batch);
+        AssertClose(onHost.Span, onDevice.Span, 1e-6, 1e-5, "outputs on ilgpu-cpu vs host");
+        using var baseline = NativeIg.Tensors.Tensor.Zeros(8, 8, 3);
+        using var a = new NativeIg.Ig.IntegratedGradients(host).Attribute(image, baseline, 1, steps: 16, batchSize: 8, output: NativeIg.Ig.TargetOutput.Logit);
+        using var b = new NativeIg.Ig.IntegratedGradients(device).Attribute(image, baseline, 1, steps: 16, batchSize: 8, output: NativeIg.Ig.TargetOutput.Logit);
+        AssertClose(a.Attributions.Span, b.Attributions.Span, 1e-6, 1e-4, "attributions on ilgpu-cpu vs host");
+    }
+}

@@ -82,7 +82,7 @@ public sealed partial class Tape : IDisposable
                 var dy = node.Output.Grad;
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (dy is not null) node.Backward(dy);
-                if (Profile is not null) node.Output.Value.Device?.Synchronize(); // device kernels are asynchronous
+                if (Profile is not null) node.Output.Device?.Synchronize(); // device kernels are asynchronous
                 Profile?.AddBackward(node.Kind, System.Diagnostics.Stopwatch.GetTimestamp() - started);
                 node.ReleaseCache();
                 // Every consumer of this output ran before its producer (reverse order), so its value
@@ -115,7 +115,7 @@ public sealed partial class Tape : IDisposable
     internal static (Tensor Grad, bool Accumulate) GradTarget(Variable v)
     {
         if (v.Grad is not null) return (v.Grad, true);
-        v.Grad = Tensor.Uninitialized(v.Value.Device, v.Value.Shape.ToArray());
+        v.Grad = Tensor.Uninitialized(v.Device, v.Value.Shape.ToArray()); // v.Device: the value itself may be freed already
         return (v.Grad, false);
     }
 

@@ -15,12 +15,19 @@ public sealed class Variable
     public string Name { get; }
     internal Tape? Owner { get; }
 
+    /// <summary>
+    /// Where the value lives (null: host memory), remembered at creation: a freed intermediate's gradient
+    /// still goes to the same device although its storage is gone.
+    /// </summary>
+    public NativeIg.Tensors.Gpu.GpuDevice? Device { get; }
+
     /// <summary>Whether a recorded op's backward reads this value, so it must outlive the forward pass.</summary>
     internal bool Saved { get; set; }
 
     internal Variable(Tensor value, bool requiresGrad, string name, Tape? owner)
     {
         Value = value;
+        Device = value.Device;
         RequiresGrad = requiresGrad;
         Name = name;
         Owner = owner;

@@ -69,7 +69,7 @@ public sealed partial class Tape
     /// <summary>dW = col(x)ᵀ·dy and db = Σ dy over pixels, for whichever of w and bias wants a gradient.</summary>
     private static void FilterGradients(WindowGeometry g, Variable x, Variable w, Variable? bias, Tensor dy)
     {
-        var device = x.Value.Device;
+        var device = x.Device;
         Tensor? db = null; bool accB = false;
         if (bias is { RequiresGrad: true }) (db, accB) = GradTarget(bias);
         if (device is not null)
