@@ -87,6 +87,11 @@ public class OpCheckTests(IlgpuCpuFixture fixture)
         yield return new("AddBias", "a mean image, 3x2x2x3 + 2x2x3 frozen", [[3, 2, 2, 3], [2, 2, 3]], (t, v) => t.AddBias(v[0], v[1]),
             a => AddBiasReference.Forward(a[0], a[1]), Frozen: [1]);
 
+        // Activations over [−4, 4], which crosses every kink (hard swish's at ±3, clip's at its bounds).
+        foreach (var f in new[] { ActivationFunction.LeakyRelu(0.1f), ActivationFunction.Sigmoid, ActivationFunction.Tanh, ActivationFunction.Clip(-0.5f, 2f),
+                     ActivationFunction.HardSigmoid(), ActivationFunction.HardSwish })
+            yield return new("Activation", $"{f.Kind} 2x3x5", [[2, 3, 5]], (t, v) => t.Activation(v[0], f), a => ActivationReference.Forward(f, a[0]), Low: -4f, High: 4f);
+
         yield return Elementwise("Relu", "3x4", 1, (t, v) => t.Relu(v[0]), a => a[0].Select(x => Math.Max(x, 0)).ToArray());
         yield return Elementwise("Minimum", "3x4 c = 0.3", 1, (t, v) => t.Minimum(v[0], 0.3f), a => a[0].Select(x => Math.Min(x, 0.3)).ToArray());
         yield return Elementwise("Add", "3x4", 2, (t, v) => t.Add(v[0], v[1]), a => a[0].Select((x, i) => x + a[1][i]).ToArray());

@@ -24,6 +24,7 @@ internal sealed class OnnxGraphPlan
     {
         "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN", "Concat", "Flatten", "Reshape",
         "Gemm", "MatMul", "Softmax", "Dropout", "Identity", "Constant", "Add", "Sub", "Mul", "Div", "BatchNormalization",
+        "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "LogSoftmax", "ReduceMean", "Squeeze", "Unsqueeze",
     };
 
     private sealed record Step(OnnxNode Node, string[] Inputs, string Output, Func<Tape, Variable[], Variable> Run, string Kind);
@@ -327,6 +328,66 @@ internal sealed class OnnxGraphPlan
             case "Relu":
                 run = (t, a) => t.Relu(a[0], name);
                 break;
+            case "LeakyRelu" or "Sigmoid" or "Tanh" or "Clip" or "HardSigmoid" or "HardSwish":
+                {
+                    var f = node.OpType switch
+                    {
+                        "LeakyRelu" => ActivationFunction.LeakyRelu(node.Float("alpha", 0.01f)),
+                        "Sigmoid" => ActivationFunction.Sigmoid,
+                        "Tanh" => ActivationFunction.Tanh,
+                        "HardSigmoid" => ActivationFunction.HardSigmoid(node.Float("alpha", 0.2f), node.Float("beta", 0.5f)),
+                        "HardSwish" => ActivationFunction.HardSwish,
+                        _ => ClipOf(node, constants),
+                    };
+                    run = (t, a) => t.Activation(a[0], f, name);
+                    break;
+                }
+            case "LogSoftmax":
+                {
+                    long axis = node.Int("axis", _proto.Opset >= 13 ? -1 : 1);
+                    run = (t, a) =>
+                    {
+                        if (a[0].Value.Rank != 2 || axis is not (1 or -1)) throw new ArgumentException($"log-softmax along axis {axis} of {Describe(a[0].Value)} is not supported (only the class axis of [N, classes]).");
+                        return t.LogSoftmax(a[0], name);
+                    };
+                    break;
+                }
+            case "ReduceMean":
+                {
+                    // The mean over H and W (axes 2, 3 of NCHW) is global average pooling; keepdims = 0 also flattens.
+                    var axes = node.Ints("axes") ?? (node.Inputs.Length > 1 && node.Inputs[1].Length > 0 ? Constant(node, constants, 1, "axes").Integers : null);
+                    bool keep = node.Int("keepdims", 1) != 0;
+                    if (axes is null || axes.Select(x => x < 0 ? x + 4 : x).Order().SequenceEqual(new long[] { 2, 3 }) is false)
+                        throw new OnnxUnsupportedException($"{_source}: {node}: only the mean over the spatial axes (2, 3) is supported; axes are [{string.Join(", ", axes ?? [])}].");
+                    run = (t, a) =>
+                    {
+                        var v = a[0].Value;
+                        if (v.Rank != 4) throw new ArgumentException($"input shape {Describe(v)} is not an image map.");
+                        var pooled = t.AvgPool(a[0], WindowGeometry.Valid(v.Dim(0), v.Dim(1), v.Dim(2), v.Dim(3), v.Dim(1), v.Dim(2), 1, 1), AvgPoolDivisor.ValidOnly, name);
+                        return keep ? pooled : t.Reshape(pooled, [v.Dim(0), v.Dim(3)], name + "/squeeze");
+                    };
+                    break;
+                }
+            case "Squeeze" or "Unsqueeze":
+                {
+                    // [N, C, 1, 1] ⇄ [N, C]: the squeezes around a classifier. Other axes are not supported.
+                    var axes = node.Ints("axes") ?? (node.Inputs.Length > 1 && node.Inputs[1].Length > 0 ? Constant(node, constants, 1, "axes").Integers : null);
+                    bool squeeze = node.OpType == "Squeeze";
+                    bool spatial = axes is not null && axes.Select(x => x < 0 ? x + (squeeze ? 4 : 4) : x).Order().SequenceEqual(new long[] { 2, 3 });
+                    if (!spatial) throw new OnnxUnsupportedException($"{_source}: {node}: only axes (2, 3) of [N, C, 1, 1] are supported; axes are [{string.Join(", ", axes ?? [])}].");
+                    run = (t, a) =>
+                    {
+                        var v = a[0].Value;
+                        if (squeeze)
+                        {
+                            if (v.Rank != 4 || v.Dim(1) != 1 || v.Dim(2) != 1) throw new ArgumentException($"squeezing axes 2 and 3 of {Describe(v)}, which are not 1.");
+                            return t.Reshape(a[0], [v.Dim(0), v.Dim(3)], name);
+                        }
+                        if (v.Rank != 2) throw new ArgumentException($"unsqueezing {Describe(v)} to [N, C, 1, 1] needs [N, C].");
+                        return t.Reshape(a[0], [v.Dim(0), 1, 1, v.Dim(1)], name);
+                    };
+                    break;
+                }
             case "MaxPool" or "AveragePool":
                 {
                     var kernel = node.Ints("kernel_shape") ?? throw Error(node, "kernel_shape is required.");
@@ -526,6 +587,19 @@ internal sealed class OnnxGraphPlan
         }
         if (dims.Length == 1 && constant.Dims.Length <= 2) return (f, [(int)dims[0]], true); // [F] or [1, F] on a matrix
         throw new OnnxUnsupportedException($"{_source}: {node}: a constant of shape [{string.Join(", ", constant.Dims)}] does not broadcast per channel or per image.");
+    }
+
+    /// <summary>Clip's bounds: attributes min and max before opset 11, optional constant inputs after.</summary>
+    private ActivationFunction ClipOf(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants)
+    {
+        float Bound(int input, string attribute, float fallback)
+        {
+            if (node.Attributes.ContainsKey(attribute)) return node.Float(attribute, fallback);
+            if (node.Inputs.Length <= input || node.Inputs[input].Length == 0) return fallback;
+            var c = Constant(node, constants, input, attribute);
+            return c.Floats is { Length: 1 } f ? f[0] : throw Error(node, $"its {attribute} must be one float.");
+        }
+        return ActivationFunction.Clip(Bound(1, "min", float.NegativeInfinity), Bound(2, "max", float.PositiveInfinity));
     }
 
     private void RequireOnes(OnnxNode node, string attribute)

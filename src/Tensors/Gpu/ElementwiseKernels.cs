@@ -20,8 +20,13 @@ public sealed partial class GpuKernels
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _addRows = null!;
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ActivationFunction> _activation = null!;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ActivationFunction, int> _activationBackward = null!;
+
     private void LoadElementwiseKernels(Accelerator accelerator)
     {
+        _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ActivationFunction>(ActivationKernel);
+        _activationBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ActivationFunction, int>(ActivationBackwardKernel);
         _addRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(AddRowsKernel);
         _reluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ReluBackwardKernel);
         _axpby = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, int>(AxpbyKernel);
@@ -97,6 +102,21 @@ public sealed partial class GpuKernels
         float s = 0f;
         for (int r = band * rowsPerBand; r < end; r++) s += x[(long)r * columns + c];
         Atomic.Add(ref sums[c], s);
+    }
+
+    /// <summary>y = f(x) for an <see cref="ActivationFunction"/> (the same float formula as the host's).</summary>
+    public void Activation(ActivationFunction f, GpuTensor x, GpuTensor y) => _activation(y.Length, x.View, y.View, f);
+
+    private static void ActivationKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ActivationFunction f) => y[i] = f.Apply(x[i]);
+
+    /// <summary>dx (+)= f′(x)·dy, from x and y = f(x).</summary>
+    public void ActivationBackward(ActivationFunction f, GpuTensor x, GpuTensor y, GpuTensor dy, GpuTensor dx, bool accumulate = false) =>
+        _activationBackward(dx.Length, x.View, y.View, dy.View, dx.View, f, accumulate ? 1 : 0);
+
+    private static void ActivationBackwardKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, ActivationFunction f, int accumulate)
+    {
+        float v = f.Derivative(x[i], y[i]) * dy[i];
+        dx[i] = accumulate != 0 ? dx[i] + v : v;
     }
 
     /// <summary>y = x + row, the row (length R) repeated over x's leading dimensions: a per-channel bias, or a mean image over a batch.</summary>
