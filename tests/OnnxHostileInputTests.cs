@@ -94,9 +94,11 @@ public class OnnxHostileInputTests
     [Fact]
     public void UnsupportedAttributesAndShapesNameTheNode()
     {
-        var depthwise = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 3, 8, 8]).Initializer("w", [3, 1, 1, 1], Random(3, 2))
-            .Node("Conv", ["x", "w"], ["y"], ("kernel_shape", new long[] { 1, 1 }), ("group", 3L));
-        Refused<OnnxUnsupportedException>(depthwise, "conv_0", "group = 3");
+        var grouped = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4, 8, 8])
+            .Initializer("w1", [4, 3, 1, 1], Random(12, 2)).Initializer("w2", [4, 2, 1, 1], Random(8, 3))
+            .Node("Conv", ["x", "w1"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
+            .Node("Conv", ["c", "w2"], ["y"], ("kernel_shape", new long[] { 1, 1 }), ("group", 2L));
+        Refused<OnnxUnsupportedException>(grouped, "conv_1", "group = 2, not depthwise");
         var dilated = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4, 4, 4]).Initializer("w", [4, 3, 3, 3], Random(108, 2))
             .Node("Conv", ["x", "w"], ["y"], ("kernel_shape", new long[] { 3, 3 }), ("dilations", new long[] { 2, 2 }));
         Refused<OnnxUnsupportedException>(dilated, "conv_0", "dilations [2, 2]");

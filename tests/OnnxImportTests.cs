@@ -82,6 +82,19 @@ public class OnnxImportTests
             .Node("Squeeze", ["un", "axes"], ["f"])
             .Node("Gemm", ["f", "fc"], ["logits"], ("transB", 1L))
             .Node("LogSoftmax", ["logits"], ["y"], ("axis", 1L))),
+        ["MobileNet block: pointwise conv, BN, ReLU6, depthwise 3×3 stride 2 with BN folded, ReLU6, pointwise, residual-free head, opset 10 (Clip's bounds as attributes)"] = (9, () => new OnnxWriter { Opset = 10 }
+            .Input("x", [1, 3, 9, 9]).Output("y", [1, 4])
+            .Initializer("pw", [8, 3, 1, 1], R(24, 26)).Initializer("dw", [8, 1, 3, 3], R(72, 27)).Initializer("dwb", [8], R(8, 28))
+            .Initializer("s", [8], R(8, 29).Select(v => 1 + v).ToArray()).Initializer("b", [8], R(8, 30)).Initializer("m", [8], R(8, 31)).Initializer("v", [8], R(8, 32).Select(v => 1 + v).ToArray())
+            .Initializer("pw2", [4, 8, 1, 1], R(32, 33))
+            .Node("Conv", ["x", "pw"], ["c1"], ("kernel_shape", new long[] { 1, 1 }))
+            .Node("Clip", ["c1"], ["r1"], ("min", 0f), ("max", 6f))
+            .Node("Conv", ["r1", "dw", "dwb"], ["c2"], ("kernel_shape", new long[] { 3, 3 }), ("strides", new long[] { 2, 2 }), ("pads", new long[] { 1, 1, 1, 1 }), ("group", 8L))
+            .Node("BatchNormalization", ["c2", "s", "b", "m", "v"], ["bn"])
+            .Node("Relu", ["bn"], ["r2"])
+            .Node("Conv", ["r2", "pw2"], ["c3"], ("kernel_shape", new long[] { 1, 1 }))
+            .Node("GlobalAveragePool", ["c3"], ["g"])
+            .Node("Flatten", ["g"], ["y"])),
         ["max pool ceil_mode, Dropout and Identity, a Reshape to [N, -1], conv with count_include_pad average pool"] = (9, () => new OnnxWriter()
             .Input("x", [1, 3, 9, 9]).Output("y", [1, 2])
             .Initializer("w", [2, 3, 1, 1], R(6, 22)).Int64Initializer("shape2", [1, -1]).Initializer("fc", [2, 2], R(4, 23))

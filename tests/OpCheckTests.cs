@@ -55,6 +55,20 @@ public class OpCheckTests(IlgpuCpuFixture fixture)
         yield return Conv((1, 6, 5, 2, 3), WindowGeometry.Same(1, 6, 5, 2, 3, 3, 2, 2), relu: false, bias: false); // TF SAME: asymmetric pad
         yield return Conv((2, 5, 7, 3, 2), WindowGeometry.Valid(2, 5, 7, 3, 2, 3, 1, 2), relu: true);
 
+        // Depthwise: 3×3 same, strided with asymmetric pads, 5×5, frozen filter; channel counts off the vector widths.
+        foreach (var (g, bias, frozen) in new[]
+        {
+            (WindowGeometry.ConvCaffe(2, 6, 6, 5, 3, 1, 1), true, false),
+            (WindowGeometry.Explicit(1, 7, 6, 3, 3, 3, 2, 2, 1, 0, 1, 1), false, false),
+            (WindowGeometry.ConvCaffe(1, 6, 6, 17, 5, 1, 2), true, false),
+            (WindowGeometry.ConvCaffe(2, 5, 5, 9, 3, 2, 1), true, true),
+        })
+            yield return new("DepthwiseConv2d", $"{g.N}x{g.H}x{g.W}x{g.C} k{g.KernelH}/{g.StrideH} pad {g.PadTop},{g.PadLeft},{g.PadBottom},{g.PadRight} bias={bias} frozen={frozen}",
+                bias ? [g.InputShape, [g.KernelH, g.KernelW, g.C], [g.C]] : [g.InputShape, [g.KernelH, g.KernelW, g.C]],
+                (t, v) => t.DepthwiseConv2d(v[0], v[1], bias ? v[2] : null, g),
+                a => DepthwiseConv2dReference.Forward(g, a[0], a[1], bias ? a[2] : null),
+                Frozen: frozen ? [1, 2] : null);
+
         foreach (var (n, size, c, kernel, stride, pad) in new[] { (1, 6, 3, 3, 2, 0), (2, 5, 2, 3, 1, 1), (1, 7, 17, 2, 3, 0), (1, 8, 9, 3, 2, 1) })
         {
             var g = WindowGeometry.PoolCaffe(n, size, size, c, kernel, stride, pad);

@@ -237,11 +237,13 @@ internal sealed class OnnxGraphPlan
         if (w.Floats is null || w.Dims.Length != 4) throw Error(node, $"the filter must be a float [CO, CI, KH, KW] tensor; it is {w.DataType} [{string.Join(", ", w.Dims)}].");
         int co = (int)w.Dims[0], ci = (int)w.Dims[1], kh = (int)w.Dims[2], kw = (int)w.Dims[3];
         long group = node.Int("group", 1);
-        if (group != 1) throw new OnnxUnsupportedException($"{_source}: {node}: grouped convolution (group = {group}) is not supported yet.");
+        // group = channels with one input channel per filter is a depthwise convolution (MobileNet's); other groups are not supported yet.
+        bool depthwise = group > 1 && group == co && ci == 1;
+        if (group != 1 && !depthwise) throw new OnnxUnsupportedException($"{_source}: {node}: grouped convolution (group = {group}, not depthwise) is not supported yet.");
         RequireOnes(node, "dilations");
         var strides = node.Ints("strides") ?? [1, 1];
         var (autoPad, pads) = Pads(node);
-        // OIHW → HWIO: the filter becomes a plain [KH·KW·CI, CO] GEMM operand.
+        // OIHW → HWIO: the filter becomes a plain [KH·KW·CI, CO] GEMM operand (depthwise: [KH, KW, C], ci = 1).
         var hwio = new float[w.Floats.Length];
         for (int o = 0; o < co; o++)
             for (int i = 0; i < ci; i++)
@@ -265,11 +267,11 @@ internal sealed class OnnxGraphPlan
             for (int o = 0; o < co; o++) biasValues[o] = biasValues[o] * scale[o] + shift[o];
             output = batchNorm.Outputs[0];
         }
-        var weight = Parameter(hwio, [kh, kw, ci, co], node.Name + "/weight", device);
+        var weight = Parameter(hwio, depthwise ? [kh, kw, co] : [kh, kw, ci, co], node.Name + "/weight", device);
         var bias = biasValues is null ? null : Parameter(biasValues, [co], node.Name + "/bias", device);
         // A ReLU that is the convolution's only reader runs fused in its epilogue.
         bool relu = false;
-        if (output != graphOutput && consumers.TryGetValue(output, out var readers) && readers.Count == 1 && readers[0].OpType == "Relu")
+        if (!depthwise && output != graphOutput && consumers.TryGetValue(output, out var readers) && readers.Count == 1 && readers[0].OpType == "Relu")
         {
             relu = true;
             fusedRelus.Add(readers[0]);
@@ -279,8 +281,14 @@ internal sealed class OnnxGraphPlan
         return new Step(node, [Resolve(node.Inputs[0])], output, (t, a) =>
         {
             var v = a[0].Value;
-            if (v.Rank != 4 || v.Dim(3) != ci) throw new ArgumentException($"input shape {Describe(v)} does not have the filter's {ci} input channels.");
+            int inputs = depthwise ? co : ci;
+            if (v.Rank != 4 || v.Dim(3) != inputs) throw new ArgumentException($"input shape {Describe(v)} does not have the filter's {inputs} input channels.");
             var g = Geometry(v, kh, kw, sh, sw, autoPad, pads, ceil: false);
+            if (depthwise)
+            {
+                Count(node.Name, (long)g.OutH * g.OutW * co * kh * kw); // per image
+                return t.DepthwiseConv2d(a[0], weight, bias, g, node.Name);
+            }
             Count(node.Name, (long)g.OutH * g.OutW * co * kh * kw * ci); // per image
             return t.Conv2d(a[0], weight, bias, g, relu, node.Name);
         }, "conv");

@@ -14,6 +14,7 @@ public sealed partial class GpuKernels
     {
         LoadGemmKernels(accelerator);
         LoadConv2dKernels(accelerator);
+        LoadDepthwiseConv2dKernels(accelerator);
         LoadPool2dKernels(accelerator);
         LoadLrnKernels(accelerator);
         LoadSoftmaxKernels(accelerator);
