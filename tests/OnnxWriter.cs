@@ -39,6 +39,17 @@ internal sealed class OnnxWriter
         return this;
     }
 
+    /// <summary>A scalar int64 (rank 0), as PyTorch exports write Gather's index.</summary>
+    public OnnxWriter Int64Scalar(string name, long value)
+    {
+        var t = new Proto();
+        t.Varint(2, 7);
+        t.String(8, name);
+        t.Bytes(9, BitConverter.GetBytes(value));
+        _initializers.Add(t.ToArray());
+        return this;
+    }
+
     /// <summary>A tensor stored in an external file: location, offset, length.</summary>
     public OnnxWriter ExternalInitializer(string name, long[] dims, string location, long length)
     {

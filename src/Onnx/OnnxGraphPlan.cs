@@ -25,6 +25,7 @@ internal sealed class OnnxGraphPlan
         "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN", "Concat", "Flatten", "Reshape",
         "Gemm", "MatMul", "Softmax", "Dropout", "Identity", "Constant", "Add", "Sub", "Mul", "Div", "BatchNormalization",
         "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "LogSoftmax", "ReduceMean", "Squeeze", "Unsqueeze",
+        "PRelu", "Pad", "Shape", "Gather", "Cast",
     };
 
     private sealed record Step(OnnxNode Node, string[] Inputs, string Output, Func<Tape, Variable[], Variable> Run, string Kind);
@@ -166,7 +167,19 @@ internal sealed class OnnxGraphPlan
         }
         if (folds.Count > 0) _notes.Add($"{_source}: {folds.Count} BatchNormalization node(s) folded into the convolutions before them.");
 
+        // A zero Pad of H and W whose only reader is a convolution becomes part of the convolution's pads.
+        var padFolds = new Dictionary<OnnxNode, long[]>();
+        foreach (var pad in g.Nodes.Where(n => n.OpType == "Pad"))
+        {
+            string padded = pad.Outputs[0];
+            if (!consumers.TryGetValue(padded, out var readers) || readers.Count != 1 || readers[0].OpType != "Conv" || padded == graphOutput)
+                throw new OnnxUnsupportedException($"{_source}: {pad}: only a zero Pad read by one convolution is supported (it becomes the convolution's pads).");
+            padFolds[readers[0]] = PadsOf(pad, constants);
+            _alias[padded] = pad.Inputs[0];
+        }
+
         var fusedRelus = new HashSet<OnnxNode>(folds.Values);
+        var shapeOf = new Dictionary<string, string>();
         foreach (var node in g.Nodes)
         {
             if (fusedRelus.Contains(node)) continue;
@@ -175,6 +188,8 @@ internal sealed class OnnxGraphPlan
                 constants[node.Outputs[0]] = ConstantOf(node);
                 continue;
             }
+            if (node.OpType == "Pad") continue; // folded into its convolution above
+            if (FoldShapeArithmetic(node, constants, shapeOf)) continue;
             if (node.OpType is "Identity" or "Dropout")
             {
                 if (node.Outputs.Length > 1 && node.Outputs[1].Length > 0 && consumers.ContainsKey(node.Outputs[1]))
@@ -190,7 +205,7 @@ internal sealed class OnnxGraphPlan
             }
             var step = node.OpType switch
             {
-                "Conv" => Conv(node, folds.GetValueOrDefault(node), constants, consumers, graphOutput, fusedRelus, device),
+                "Conv" => Conv(node, folds.GetValueOrDefault(node), padFolds.GetValueOrDefault(node), constants, consumers, graphOutput, fusedRelus, device),
                 "BatchNormalization" => BatchNormalization(node, constants, device),
                 "Add" or "Sub" or "Mul" or "Div" => Arithmetic(node, constants, device),
                 "Gemm" or "MatMul" => Gemm(node, constants, device),
@@ -230,7 +245,7 @@ internal sealed class OnnxGraphPlan
         return Variable.Parameter(host.To(device), name);
     }
 
-    private Step Conv(OnnxNode node, OnnxNode? batchNorm, Dictionary<string, OnnxTensor> constants, Dictionary<string, List<OnnxNode>> consumers,
+    private Step Conv(OnnxNode node, OnnxNode? batchNorm, long[]? extraPads, Dictionary<string, OnnxTensor> constants, Dictionary<string, List<OnnxNode>> consumers,
         string graphOutput, HashSet<OnnxNode> fusedRelus, GpuDevice? device)
     {
         var w = Constant(node, constants, 1, "filter");
@@ -243,6 +258,11 @@ internal sealed class OnnxGraphPlan
         RequireOnes(node, "dilations");
         var strides = node.Ints("strides") ?? [1, 1];
         var (autoPad, pads) = Pads(node);
+        if (extraPads is not null)
+        {
+            if (autoPad != "NOTSET") throw new OnnxUnsupportedException($"{_source}: {node}: a Pad before a convolution with auto_pad {autoPad} is not supported.");
+            pads = pads.Zip(extraPads, (a, b) => a + b).ToArray();
+        }
         // OIHW → HWIO: the filter becomes a plain [KH·KW·CI, CO] GEMM operand (depthwise: [KH, KW, C], ci = 1).
         var hwio = new float[w.Floats.Length];
         for (int o = 0; o < co; o++)
@@ -348,6 +368,24 @@ internal sealed class OnnxGraphPlan
                         _ => ClipOf(node, constants),
                     };
                     run = (t, a) => t.Activation(a[0], f, name);
+                    break;
+                }
+            case "PRelu":
+                {
+                    // y = relu(x) − slope ⊙ relu(−x), per channel: composed from ops that every device has.
+                    var slope = Constant(node, constants, 1, "slope");
+                    if (slope.Floats is null || slope.Dims.Count(d => d != 1) > 1) throw new OnnxUnsupportedException($"{_source}: {node}: only a per-channel or single slope is supported.");
+                    var values = slope.Floats;
+                    run = (t, a) =>
+                    {
+                        int c = a[0].Value.Dim(a[0].Value.Rank - 1);
+                        var negated = values.Length == 1 ? Enumerable.Repeat(-values[0], c).ToArray()
+                            : values.Length == c ? values.Select(v => -v).ToArray() : throw new ArgumentException($"{values.Length} slopes for {c} channels.");
+                        var positive = t.Relu(a[0], name + "/positive");
+                        var negative = t.Relu(t.Scale(a[0], -1f, name + "/negate"), name + "/negative");
+                        var scaled = t.ChannelAffine(negative, Enumerable.Range(0, c).ToArray(), negated, new float[c], name + "/slope");
+                        return t.Add(positive, scaled, name);
+                    };
                     break;
                 }
             case "LogSoftmax":
@@ -608,6 +646,60 @@ internal sealed class OnnxGraphPlan
             return c.Floats is { Length: 1 } f ? f[0] : throw Error(node, $"its {attribute} must be one float.");
         }
         return ActivationFunction.Clip(Bound(1, "min", float.NegativeInfinity), Bound(2, "max", float.PositiveInfinity));
+    }
+
+    /// <summary>A zero Pad's H and W pads as [top, left, bottom, right] (NCHW pads [n, c, h, w, n, c, h, w]).</summary>
+    private long[] PadsOf(OnnxNode pad, IReadOnlyDictionary<string, OnnxTensor> constants)
+    {
+        if ((pad.String("mode") ?? "constant") != "constant") throw new OnnxUnsupportedException($"{_source}: {pad}: only constant padding is supported.");
+        var pads = pad.Ints("pads") ?? Constant(pad, constants, 1, "pads").Integers ?? [];
+        float value = pad.Attributes.ContainsKey("value") ? pad.Float("value", 0f)
+            : pad.Inputs.Length > 2 && pad.Inputs[2].Length > 0 ? Constant(pad, constants, 2, "constant value").Floats?.FirstOrDefault() ?? 0f : 0f;
+        if (pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0) || value != 0f)
+            throw new OnnxUnsupportedException($"{_source}: {pad}: only zero padding of H and W is supported; pads are [{string.Join(", ", pads)}], value {value}.");
+        return [pads[2], pads[3], pads[6], pads[7]];
+    }
+
+    /// <summary>
+    /// The integer arithmetic PyTorch exports write to compute a reshape target, evaluated at load:
+    /// Shape of a computed value, Gather of its batch dimension (index 0, which becomes Reshape's 0,
+    /// "keep this dimension"), Unsqueeze, Squeeze, Concat and Cast of constants. True when the node was folded.
+    /// </summary>
+    private bool FoldShapeArithmetic(OnnxNode node, Dictionary<string, OnnxTensor> constants, Dictionary<string, string> shapeOf)
+    {
+        string output = node.Outputs.Length > 0 ? node.Outputs[0] : "";
+        switch (node.OpType)
+        {
+            case "Shape":
+                shapeOf[output] = Resolve(node.Inputs[0]);
+                return true;
+            case "Gather":
+                {
+                    if (!shapeOf.ContainsKey(Resolve(node.Inputs[0])))
+                        throw new OnnxUnsupportedException($"{_source}: {node}: Gather is supported only on a Shape (the batch dimension).");
+                    var indices = Constant(node, constants, 1, "indices");
+                    if (node.Int("axis", 0) != 0 || indices.Integers is not [0])
+                        throw new OnnxUnsupportedException($"{_source}: {node}: only the batch dimension (index 0) of a Shape can be gathered.");
+                    constants[output] = new OnnxTensor(output, OnnxDataType.Int64, indices.Dims, null, [0]); // Reshape's 0: keep the batch
+                    _notes.Add($"{_source}: {node}: the batch size of a Shape folded into the reshape that reads it.");
+                    return true;
+                }
+            case "Unsqueeze" or "Squeeze" or "Cast" when constants.TryGetValue(Resolve(node.Inputs[0]), out var c) && c.Integers is not null:
+                constants[output] = c with { Name = output, Dims = node.OpType == "Unsqueeze" && c.Dims.Length == 0 ? [1] : c.Dims.Length == 1 && c.Dims[0] == 1 && node.OpType == "Squeeze" ? [] : c.Dims };
+                return true;
+            case "Concat" when node.Inputs.All(i => constants.TryGetValue(Resolve(i), out var v) && v.Integers is not null):
+                {
+                    var values = node.Inputs.SelectMany(i => constants[Resolve(i)].Integers!).ToArray();
+                    constants[output] = new OnnxTensor(output, OnnxDataType.Int64, [values.Length], null, values);
+                    return true;
+                }
+            case "Cast":
+                _alias[output] = node.Inputs[0]; // a float-to-float cast of a computed value
+                if (node.Int("to", 1) != 1) throw new OnnxUnsupportedException($"{_source}: {node}: a computed value can only be cast to float.");
+                return true;
+            default:
+                return false;
+        }
     }
 
     private void RequireOnes(OnnxNode node, string attribute)
