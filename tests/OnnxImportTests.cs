@@ -110,6 +110,17 @@ public class OnnxImportTests
             .Node("Concat", ["batch1", "minus1"], ["target"], ("axis", 0L))
             .Node("Reshape", ["g", "target"], ["f"])
             .Node("Gemm", ["f", "fc"], ["y"], ("transB", 1L))),
+        ["grouped convolution (group 2) and dilated convolutions (2×2 and 1×3)"] = (10, () => new OnnxWriter()
+            .Input("x", [1, 3, 10, 10]).Output("y", [1, 2])
+            .Initializer("w1", [4, 3, 3, 3], R(108, 36)).Initializer("w2", [6, 2, 3, 3], R(108, 37)).Initializer("b2", [6], R(6, 38))
+            .Initializer("w3", [4, 6, 3, 2], R(144, 39)).Initializer("fc", [2, 4], R(8, 40))
+            .Node("Conv", ["x", "w1"], ["c1"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 2, 2, 2, 2 }), ("dilations", new long[] { 2, 2 }))
+            .Node("Conv", ["c1", "w2", "b2"], ["c2"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }), ("group", 2L))
+            .Node("Relu", ["c2"], ["r"])
+            .Node("Conv", ["r", "w3"], ["c3"], ("kernel_shape", new long[] { 3, 2 }), ("strides", new long[] { 2, 1 }), ("dilations", new long[] { 1, 3 }))
+            .Node("GlobalAveragePool", ["c3"], ["g"])
+            .Node("Flatten", ["g"], ["f"])
+            .Node("Gemm", ["f", "fc"], ["y"], ("transB", 1L))),
         ["max pool ceil_mode, Dropout and Identity, a Reshape to [N, -1], conv with count_include_pad average pool"] = (9, () => new OnnxWriter()
             .Input("x", [1, 3, 9, 9]).Output("y", [1, 2])
             .Initializer("w", [2, 3, 1, 1], R(6, 22)).Int64Initializer("shape2", [1, -1]).Initializer("fc", [2, 2], R(4, 23))

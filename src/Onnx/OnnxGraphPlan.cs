@@ -252,10 +252,34 @@ internal sealed class OnnxGraphPlan
         if (w.Floats is null || w.Dims.Length != 4) throw Error(node, $"the filter must be a float [CO, CI, KH, KW] tensor; it is {w.DataType} [{string.Join(", ", w.Dims)}].");
         int co = (int)w.Dims[0], ci = (int)w.Dims[1], kh = (int)w.Dims[2], kw = (int)w.Dims[3];
         long group = node.Int("group", 1);
-        // group = channels with one input channel per filter is a depthwise convolution (MobileNet's); other groups are not supported yet.
+        // group = channels with one input channel per filter is a depthwise convolution (MobileNet's), which has its own kernels.
         bool depthwise = group > 1 && group == co && ci == 1;
-        if (group != 1 && !depthwise) throw new OnnxUnsupportedException($"{_source}: {node}: grouped convolution (group = {group}, not depthwise) is not supported yet.");
-        RequireOnes(node, "dilations");
+        var filter = w.Floats;
+        var dilations = node.Ints("dilations") ?? [1, 1];
+        if (dilations.Length != 2 || dilations.Any(d => d < 1 || d > 64)) throw Error(node, $"dilations [{string.Join(", ", dilations)}] must be two values in 1…64.");
+        if (dilations[0] != 1 || dilations[1] != 1)
+        {
+            // A dilated k×k filter is the dense (k − 1)·d + 1 filter with zeros between its taps: the same sums, more multiply-adds.
+            int dh = (int)dilations[0], dw = (int)dilations[1], khd = (kh - 1) * dh + 1, kwd = (kw - 1) * dw + 1;
+            var dense = new float[co * ci * khd * kwd];
+            for (int oi = 0; oi < co * ci; oi++)
+                for (int y = 0; y < kh; y++)
+                    for (int x = 0; x < kw; x++) dense[(oi * khd + y * dh) * kwd + x * dw] = filter[(oi * kh + y) * kw + x];
+            (filter, kh, kw) = (dense, khd, kwd);
+            _notes.Add($"{_source}: {node}: dilations [{dh}, {dw}] run as a {khd}×{kwd} filter with zeros between the taps.");
+        }
+        if (group != 1 && !depthwise)
+        {
+            // Groups as one dense convolution whose filter is zero outside each group's block: the same sums, group× the multiply-adds.
+            if (group < 1 || co % group != 0) throw Error(node, $"group = {group} does not divide the {co} output channels.");
+            int perGroup = co / (int)group, dense = ci * (int)group;
+            var blocks = new float[co * dense * kh * kw];
+            for (int o = 0; o < co; o++)
+                for (int i = 0; i < ci; i++)
+                    Array.Copy(filter, (o * ci + i) * kh * kw, blocks, (o * dense + o / perGroup * ci + i) * kh * kw, kh * kw);
+            (filter, ci) = (blocks, dense);
+            _notes.Add($"{_source}: {node}: group = {group} runs as one dense convolution with a block-diagonal filter ({group}× the multiply-adds).");
+        }
         var strides = node.Ints("strides") ?? [1, 1];
         var (autoPad, pads) = Pads(node);
         if (extraPads is not null)
@@ -264,12 +288,12 @@ internal sealed class OnnxGraphPlan
             pads = pads.Zip(extraPads, (a, b) => a + b).ToArray();
         }
         // OIHW → HWIO: the filter becomes a plain [KH·KW·CI, CO] GEMM operand (depthwise: [KH, KW, C], ci = 1).
-        var hwio = new float[w.Floats.Length];
+        var hwio = new float[filter.Length];
         for (int o = 0; o < co; o++)
             for (int i = 0; i < ci; i++)
                 for (int y = 0; y < kh; y++)
                     for (int x = 0; x < kw; x++)
-                        hwio[((y * kw + x) * ci + i) * co + o] = w.Floats[((o * ci + i) * kh + y) * kw + x];
+                        hwio[((y * kw + x) * ci + i) * co + o] = filter[((o * ci + i) * kh + y) * kw + x];
         float[]? biasValues = null;
         if (node.Inputs.Length > 2 && node.Inputs[2].Length > 0)
         {
