@@ -106,6 +106,9 @@ public class OpCheckTests(IlgpuCpuFixture fixture)
                      ActivationFunction.HardSigmoid(), ActivationFunction.HardSwish })
             yield return new("Activation", $"{f.Kind} 2x3x5", [[2, 3, 5]], (t, v) => t.Activation(v[0], f), a => ActivationReference.Forward(f, a[0]), Low: -4f, High: 4f);
 
+        yield return new("ScaleChannels", "2x3x2x5 by 2x5", [[2, 3, 2, 5], [2, 5]], (t, v) => t.ScaleChannels(v[0], v[1]), a => ScaleChannelsReference.Forward(a[0], a[1], 2, 5));
+        yield return new("ScaleChannels", "3x7 by 3x7, the same value twice", [[3, 7]], (t, v) => t.ScaleChannels(v[0], v[0]), a => ScaleChannelsReference.Forward(a[0], a[0], 3, 7));
+
         yield return Elementwise("Relu", "3x4", 1, (t, v) => t.Relu(v[0]), a => a[0].Select(x => Math.Max(x, 0)).ToArray());
         yield return Elementwise("Minimum", "3x4 c = 0.3", 1, (t, v) => t.Minimum(v[0], 0.3f), a => a[0].Select(x => Math.Min(x, 0.3)).ToArray());
         yield return Elementwise("Add", "3x4", 2, (t, v) => t.Add(v[0], v[1]), a => a[0].Select((x, i) => x + a[1][i]).ToArray());

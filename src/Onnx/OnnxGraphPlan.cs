@@ -605,7 +605,13 @@ internal sealed class OnnxGraphPlan
         {
             return new Step(node, [a, b], node.Outputs[0], (t, v) =>
             {
-                if (!v[0].Value.SameShape(v[1].Value)) throw new ArgumentException($"{op} of {Describe(v[0].Value)} and {Describe(v[1].Value)}: broadcasting between computed values is not supported yet.");
+                if (!v[0].Value.SameShape(v[1].Value))
+                {
+                    // A map times per-image channel gates [N, C, 1, 1] (squeeze-and-excitation): the one broadcast between computed values supported.
+                    if (op == "Mul" && Gates(v[0].Value, v[1].Value) is { } g1) return t.ScaleChannels(v[0], t.Reshape(v[1], g1, name + "/gates"), name);
+                    if (op == "Mul" && Gates(v[1].Value, v[0].Value) is { } g0) return t.ScaleChannels(v[1], t.Reshape(v[0], g0, name + "/gates"), name);
+                    throw new ArgumentException($"{op} of {Describe(v[0].Value)} and {Describe(v[1].Value)}: broadcasting between computed values is supported only for Mul by [N, C, 1, 1] gates.");
+                }
                 return op switch
                 {
                     "Add" => t.Add(v[0], v[1], name),
@@ -634,6 +640,16 @@ internal sealed class OnnxGraphPlan
             if (v[0].Value.Dim(v[0].Value.Rank - 1) != scale.Length) throw new ArgumentException($"{Describe(v[0].Value)} does not have the constant's {scale.Length} channels.");
             return t.ChannelAffine(v[0], identity, scale, zeros, name);
         }, "scale_channels");
+    }
+
+    /// <summary>[N, C] when <paramref name="gates"/> is [N, C, 1, 1] (or [N, C]) for the map [N, C, H, W]; else null.</summary>
+    private static int[]? Gates(Tensor map, Tensor gates)
+    {
+        if (map.Rank != 4) return null;
+        int n = map.Dim(0), c = map.Dim(3);
+        bool fits = gates.Rank == 4 && gates.Dim(0) == n && gates.Dim(1) == 1 && gates.Dim(2) == 1 && gates.Dim(3) == c
+            || gates.Rank == 2 && gates.Dim(0) == n && gates.Dim(1) == c;
+        return fits ? [n, c] : null;
     }
 
     /// <summary>

@@ -23,8 +23,13 @@ public sealed partial class GpuKernels
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ActivationFunction> _activation = null!;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ActivationFunction, int> _activationBackward = null!;
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _scaleChannels = null!;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _scaleChannelsBackwardScale = null!;
+
     private void LoadElementwiseKernels(Accelerator accelerator)
     {
+        _scaleChannels = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ScaleChannelsKernel);
+        _scaleChannelsBackwardScale = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ScaleChannelsBackwardScaleKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ActivationFunction>(ActivationKernel);
         _activationBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ActivationFunction, int>(ActivationBackwardKernel);
         _addRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(AddRowsKernel);
@@ -117,6 +122,29 @@ public sealed partial class GpuKernels
     {
         float v = f.Derivative(x[i], y[i]) * dy[i];
         dx[i] = accumulate != 0 ? dx[i] + v : v;
+    }
+
+    /// <summary>y (+)= x[n, …, c]·s[n, c] (forward, and the input's gradient with dy as x); one thread per element.</summary>
+    public void ScaleChannels(GpuTensor x, GpuTensor s, GpuTensor y, bool accumulate = false) =>
+        _scaleChannels(y.Length, x.View, s.View, y.View, s.Dim(1), (int)(y.Length / s.Dim(0)), accumulate ? 1 : 0);
+
+    private static void ScaleChannelsKernel(Index1D i, ArrayView<float> x, ArrayView<float> s, ArrayView<float> y, int channels, int perImage, int accumulate)
+    {
+        float v = x[i] * s[i / perImage * channels + i % channels];
+        y[i] = accumulate != 0 ? y[i] + v : v;
+    }
+
+    /// <summary>ds[n, c] (+)= Σ over the image's pixels of dy ⊙ x; one thread per scale.</summary>
+    public void ScaleChannelsBackwardScale(GpuTensor dy, GpuTensor x, GpuTensor ds, bool accumulate = false) =>
+        _scaleChannelsBackwardScale(ds.Length, dy.View, x.View, ds.View, ds.Dim(1), accumulate ? 1 : 0);
+
+    private static void ScaleChannelsBackwardScaleKernel(Index1D i, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> ds, int channels, int accumulate)
+    {
+        int n = i / channels, c = i % channels;
+        long perImage = x.Length / (ds.Length / channels);
+        float s = 0f;
+        for (long at = n * perImage + c; at < (n + 1) * perImage; at += channels) s += dy[at] * x[at];
+        ds[i] = accumulate != 0 ? ds[i] + s : s;
     }
 
     /// <summary>y = x + row, the row (length R) repeated over x's leading dimensions: a per-channel bias, or a mean image over a batch.</summary>
