@@ -168,6 +168,61 @@ public class OnnxImportTests
         AssertClose(expected, ours.Span, 1e-5, 1e-5, $"{name}: importer vs ONNX Runtime");
     }
 
+    /// <summary>
+    /// The imported graph's input gradient (its ops' backward passes chained by the tape) against central
+    /// differences of its own float32 forward: h = 1e-3 (small enough to cross few ReLU and pool kinks)
+    /// and a loose tolerance, as for the composite
+    /// network, because this catches wiring mistakes; each op's maths is checked in double by OpCheck.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void InputGradientsMatchFiniteDifferences(string name)
+    {
+        var (size, build) = s_graphs[name];
+        var model = OnnxModel.Load(build().Save(TempDir()), Identity(size));
+        var x = Random(size * size * 3, 50, 0f, 1f);
+        using var X = Tensor.FromSpan(x, 1, size, size, 3);
+        using var tape = new NativeIg.Autodiff.Tape();
+        var input = tape.Input(X);
+        var y = model.Logits(tape, input);
+        var seed = Random(y.Value.Length, 51);
+        using var S = Tensor.FromSpan(seed, y.Value.Shape.ToArray());
+        tape.Backward(y, S);
+        double[] Forward(double[] v)
+        {
+            using var image = Tensor.FromSpan(v.Select(d => (float)d).ToArray(), 1, size, size, 3);
+            using var outputs = model.PredictOutputs(image);
+            return ToDouble(outputs.Span);
+        }
+        var numeric = OpCheck.NumericGradient(Forward, ToDouble(x), ToDouble(seed), 1e-3);
+        AssertClose(ToFloat(numeric), input.Grad!.Span, 2e-4, 2e-2, $"{name}: dX vs finite differences");
+        input.Grad.Dispose();
+    }
+
+    /// <summary>A TensorFlow-style export: NHWC input transposed to NCHW first, and a transpose of the pooled map back.</summary>
+    [Fact]
+    public void AnNhwcInputTransposedToNchwMatchesOnnxRuntime()
+    {
+        var path = new OnnxWriter()
+            .Input("x", [1, 8, 8, 3]).Output("y", [1, 4])
+            .Initializer("w", [4, 3, 3, 3], R(108, 45)).Initializer("fc", [4, 4], R(16, 46))
+            .Node("Transpose", ["x"], ["nchw"], ("perm", new long[] { 0, 3, 1, 2 }))
+            .Node("Conv", ["nchw", "w"], ["c"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("GlobalMaxPool", ["c"], ["g"])
+            .Node("Transpose", ["g"], ["nhwc"], ("perm", new long[] { 0, 2, 3, 1 }))
+            .Node("Flatten", ["nhwc"], ["f"])
+            .Node("MatMul", ["f", "fc"], ["y"])
+            .Save(TempDir());
+        var model = OnnxModel.Load(path, Identity(8));
+        using var image = Tensor.FromSpan(Random(8 * 8 * 3, 47, 0f, 1f), 8, 8, 3);
+        using var batch = image.Reshape(1, 8, 8, 3);
+        using var ours = model.PredictOutputs(batch);
+        using var session = new InferenceSession(path);
+        var input = new DenseTensor<float>(image.ToArray(), [1, 8, 8, 3]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("x", input)]);
+        AssertClose(results.First().AsEnumerable<float>().ToArray(), ours.Span, 1e-5, 1e-5, "NHWC graph: importer vs ONNX Runtime");
+    }
+
     [Fact]
     public void ASidecarGivesThePreprocessing()
     {

@@ -54,6 +54,8 @@ public class OpCheckTests(IlgpuCpuFixture fixture)
         yield return CaffeConv(1, 7, 3, 7, 2, 3, 5, relu: true, frozen: true);
         yield return Conv((1, 6, 5, 2, 3), WindowGeometry.Same(1, 6, 5, 2, 3, 3, 2, 2), relu: false, bias: false); // TF SAME: asymmetric pad
         yield return Conv((2, 5, 7, 3, 2), WindowGeometry.Valid(2, 5, 7, 3, 2, 3, 1, 2), relu: true);
+        yield return Conv((1, 8, 8, 3, 4), WindowGeometry.Explicit(1, 8, 8, 3, 3, 3, 2, 2, 1, 2, 2, 1), relu: false, bias: false); // more pad left than right
+        yield return Conv((1, 8, 8, 3, 4), WindowGeometry.Explicit(1, 8, 8, 3, 3, 3, 1, 1, 2, 0, 0, 2), relu: false, bias: false);
 
         // Depthwise: 3×3 same, strided with asymmetric pads, 5×5, frozen filter; channel counts off the vector widths.
         foreach (var (g, bias, frozen) in new[]

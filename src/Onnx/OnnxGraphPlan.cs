@@ -25,7 +25,7 @@ internal sealed class OnnxGraphPlan
         "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LRN", "Concat", "Flatten", "Reshape",
         "Gemm", "MatMul", "Softmax", "Dropout", "Identity", "Constant", "Add", "Sub", "Mul", "Div", "BatchNormalization",
         "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "LogSoftmax", "ReduceMean", "Squeeze", "Unsqueeze",
-        "PRelu", "Pad", "Shape", "Gather", "Cast",
+        "PRelu", "Pad", "Shape", "Gather", "Cast", "Transpose",
     };
 
     private sealed record Step(OnnxNode Node, string[] Inputs, string Output, Func<Tape, Variable[], Variable> Run, string Kind);
@@ -125,9 +125,12 @@ internal sealed class OnnxGraphPlan
         var input = images[0];
         if (input.ElementType != OnnxDataType.Float) throw Error(null, $"input '{input.Name}' is {input.ElementType}; an image model takes float.");
         if (input.Dims.Length != 4) throw Error(null, $"input '{input.Name}' has rank {input.Dims.Length}; an image model takes [N, C, H, W].");
-        if (input.Dims[1] is not (3 or -1)) throw Error(null, $"input '{input.Name}' has {input.Dims[1]} channels; images have 3.");
-        if (preprocessing is not null && (input.Dims[2] > 0 && input.Dims[2] != preprocessing.Height || input.Dims[3] > 0 && input.Dims[3] != preprocessing.Width))
-            throw Error(null, $"input '{input.Name}' is declared {input.Dims[2]}×{input.Dims[3]} but the preprocessing gives {preprocessing.Height}×{preprocessing.Width}; set the input size to match.");
+        // TensorFlow exports (tf2onnx) take NHWC images and transpose them to NCHW first: the engine is NHWC already.
+        bool nhwcInput = input.Dims[3] == 3 && input.Dims[1] != 3;
+        long declaredChannels = nhwcInput ? input.Dims[3] : input.Dims[1], declaredH = nhwcInput ? input.Dims[1] : input.Dims[2], declaredW = nhwcInput ? input.Dims[2] : input.Dims[3];
+        if (declaredChannels is not (3 or -1)) throw Error(null, $"input '{input.Name}' has {declaredChannels} channels; images have 3.");
+        if (preprocessing is not null && (declaredH > 0 && declaredH != preprocessing.Height || declaredW > 0 && declaredW != preprocessing.Width))
+            throw Error(null, $"input '{input.Name}' is declared {declaredH}×{declaredW} but the preprocessing gives {preprocessing.Height}×{preprocessing.Width}; set the input size to match.");
         if (g.Outputs.Count == 0) throw Error(null, "the graph has no output.");
         _input = input.Name;
 
@@ -155,6 +158,14 @@ internal sealed class OnnxGraphPlan
         if (_outputName is not null && !g.Outputs.Any(o => o.Name == _outputName) && !producer.ContainsKey(_outputName))
             throw Error(null, $"there is no output '{_outputName}'; the graph's outputs: {string.Join(", ", g.Outputs.Select(o => o.Name))}.");
         if (!defined.Contains(graphOutput)) throw Error(null, $"the output '{graphOutput}' is never computed.");
+
+        if (nhwcInput)
+        {
+            var readers = consumers.GetValueOrDefault(input.Name) ?? [];
+            if (readers.Count == 0 || readers.Any(r => r.OpType != "Transpose" || r.Ints("perm") is not [0, 3, 1, 2]))
+                throw new OnnxUnsupportedException($"{_source}: input '{input.Name}' is NHWC [N, H, W, 3]; only graphs that transpose it to NCHW (perm [0, 3, 1, 2]) first are supported.");
+            foreach (var r in readers) _alias[r.Outputs[0]] = input.Name; // the engine's layout is NHWC already
+        }
 
         // A BatchNormalization that is a convolution's only reader folds into its filter and bias.
         var folds = new Dictionary<OnnxNode, OnnxNode>();
@@ -189,6 +200,7 @@ internal sealed class OnnxGraphPlan
                 continue;
             }
             if (node.OpType == "Pad") continue; // folded into its convolution above
+            if (node.OpType == "Transpose" && _alias.ContainsKey(node.Outputs[0])) continue; // the input's NHWC → NCHW
             if (FoldShapeArithmetic(node, constants, shapeOf)) continue;
             if (node.OpType is "Identity" or "Dropout")
             {
@@ -409,6 +421,21 @@ internal sealed class OnnxGraphPlan
                         var negative = t.Relu(t.Scale(a[0], -1f, name + "/negate"), name + "/negative");
                         var scaled = t.ChannelAffine(negative, Enumerable.Range(0, c).ToArray(), negated, new float[c], name + "/slope");
                         return t.Add(positive, scaled, name);
+                    };
+                    break;
+                }
+            case "Transpose":
+                {
+                    // NCHW ⇄ NHWC of a map whose H and W are 1 moves no value: the engine's [N, 1, 1, C] is both.
+                    var perm = node.Ints("perm") ?? [];
+                    if (perm is not ([0, 3, 1, 2] or [0, 2, 3, 1]))
+                        throw new OnnxUnsupportedException($"{_source}: {node}: only NCHW ⇄ NHWC transposes are supported; perm is [{string.Join(", ", perm)}].");
+                    run = (t, a) =>
+                    {
+                        var v = a[0].Value;
+                        if (v.Rank != 4 || v.Dim(1) != 1 || v.Dim(2) != 1)
+                            throw new ArgumentException($"transposing {Describe(v)} between NCHW and NHWC inside the graph is supported only for 1×1 maps.");
+                        return t.Reshape(a[0], v.Shape.ToArray(), name);
                     };
                     break;
                 }
