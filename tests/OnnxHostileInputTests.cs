@@ -100,9 +100,9 @@ public class OnnxHostileInputTests
         var dilated = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4, 4, 4]).Initializer("w", [4, 3, 3, 3], Random(108, 2))
             .Node("Conv", ["x", "w"], ["y"], ("kernel_shape", new long[] { 3, 3 }), ("dilations", new long[] { 0, 2 }));
         Refused<OnnxFormatException>(dilated, "conv_0", "dilations [0, 2]");
-        // Flattening a spatial map would order its values differently in NHWC: refused with the node named, at load.
-        var flat = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 192]).Node("Flatten", ["x"], ["y"]);
-        Refused<OnnxFormatException>(flat, "flatten_0", "8×8 map");
+        // A graph whose output is not [N, classes]: refused with the output named, at load.
+        var notLogits = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 3, 8, 8]).Node("Relu", ["x"], ["y"]);
+        Refused<OnnxFormatException>(notLogits, "the output 'y'", "[N, classes]");
         var tooBig = Valid().Initializer("huge", [1 << 20, 1 << 20], []);
         Refused<OnnxFormatException>(tooBig, "'huge'", "more than the");
     }

@@ -134,6 +134,18 @@ public class OnnxImportTests
             .Node("GlobalAveragePool", ["excited"], ["g"])
             .Node("Flatten", ["g"], ["f"])
             .Node("Gemm", ["f", "fc"], ["y"], ("transB", 1L))),
+        ["VGG-style head: Flatten of a 2×2 map into a Gemm (NCHW order), scalar Mul, Div, Add and Sub"] = (8, () => new OnnxWriter()
+            .Input("x", [1, 3, 8, 8]).Output("y", [1, 3])
+            .Initializer("w", [4, 3, 3, 3], R(108, 48)).Initializer("half", [], [0.5f]).Initializer("four", [1], [4f]).Initializer("shift", [], [0.25f])
+            .Initializer("fc", [3, 16], R(48, 49))
+            .Node("Mul", ["x", "half"], ["xs"])
+            .Node("Sub", ["xs", "shift"], ["xc"])
+            .Node("Conv", ["xc", "w"], ["c"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("MaxPool", ["c"], ["p"], ("kernel_shape", new long[] { 4, 4 }), ("strides", new long[] { 4, 4 }))
+            .Node("Div", ["p", "four"], ["pd"])
+            .Node("Add", ["pd", "shift"], ["pa"])
+            .Node("Flatten", ["pa"], ["f"])
+            .Node("Gemm", ["f", "fc"], ["y"], ("transB", 1L))),
         ["max pool ceil_mode, Dropout and Identity, a Reshape to [N, -1], conv with count_include_pad average pool"] = (9, () => new OnnxWriter()
             .Input("x", [1, 3, 9, 9]).Output("y", [1, 2])
             .Initializer("w", [2, 3, 1, 1], R(6, 22)).Int64Initializer("shape2", [1, -1]).Initializer("fc", [2, 2], R(4, 23))

@@ -111,6 +111,22 @@ public class OpCheckTests(IlgpuCpuFixture fixture)
         yield return new("ScaleChannels", "2x3x2x5 by 2x5", [[2, 3, 2, 5], [2, 5]], (t, v) => t.ScaleChannels(v[0], v[1]), a => ScaleChannelsReference.Forward(a[0], a[1], 2, 5));
         yield return new("ScaleChannels", "3x7 by 3x7, the same value twice", [[3, 7]], (t, v) => t.ScaleChannels(v[0], v[0]), a => ScaleChannelsReference.Forward(a[0], a[0], 3, 7));
 
+        yield return new("FlattenChannelsFirst", "2x3x2x5 → 2x30 in NCHW order", [[2, 3, 2, 5]], (t, v) => t.FlattenChannelsFirst(v[0]), a =>
+        {
+            var y = new double[a[0].Length];
+            for (int n = 0; n < 2; n++)
+                for (int p = 0; p < 6; p++)
+                    for (int c = 0; c < 5; c++) y[(n * 5 + c) * 6 + p] = a[0][(n * 6 + p) * 5 + c];
+            return y;
+        });
+        yield return new("FlattenChannelsFirst", "read twice (accumulating backward)", [[1, 2, 2, 3]], (t, v) => t.Add(t.FlattenChannelsFirst(v[0]), t.FlattenChannelsFirst(v[0])), a =>
+        {
+            var y = new double[12];
+            for (int p = 0; p < 4; p++)
+                for (int c = 0; c < 3; c++) y[c * 4 + p] = 2 * a[0][p * 3 + c];
+            return y;
+        });
+
         yield return Elementwise("Relu", "3x4", 1, (t, v) => t.Relu(v[0]), a => a[0].Select(x => Math.Max(x, 0)).ToArray());
         yield return Elementwise("Minimum", "3x4 c = 0.3", 1, (t, v) => t.Minimum(v[0], 0.3f), a => a[0].Select(x => Math.Min(x, 0.3)).ToArray());
         yield return Elementwise("Add", "3x4", 2, (t, v) => t.Add(v[0], v[1]), a => a[0].Select((x, i) => x + a[1][i]).ToArray());

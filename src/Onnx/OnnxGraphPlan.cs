@@ -552,10 +552,8 @@ internal sealed class OnnxGraphPlan
                         var v = a[0].Value;
                         if (v.Rank == 2) return t.Reshape(a[0], [v.Dim(0), v.Dim(1)], name);
                         if (v.Rank != 4) throw new ArgumentException($"input shape {Describe(v)} cannot be flattened.");
-                        // NCHW flattens channel-major; NHWC channel-minor: the same only for a 1×1 map.
-                        if (v.Dim(1) * v.Dim(2) != 1)
-                            throw new ArgumentException($"flattening a {v.Dim(1)}×{v.Dim(2)} map is not supported yet (NCHW and NHWC order its values differently); only 1×1 maps (after global pooling).");
-                        return t.Reshape(a[0], [v.Dim(0), v.Dim(3)], name);
+                        // NCHW flattens channel-major, NHWC channel-minor: the same for a 1×1 map, else permuted into NCHW order.
+                        return v.Dim(1) * v.Dim(2) == 1 ? t.Reshape(a[0], [v.Dim(0), v.Dim(3)], name) : t.FlattenChannelsFirst(a[0], name);
                     };
                     break;
                 }
@@ -652,6 +650,17 @@ internal sealed class OnnxGraphPlan
         var constant = constants[constA ? a : b];
         string x = constA ? b : a;
         if (constant.Floats is null) throw Error(node, $"the constant '{constant.Name}' is {constant.DataType}, not float.");
+        if (constant.Floats.Length == 1)
+        {
+            // A single number (x / 255, x − 0.5): a scale, or a shift of every channel.
+            float k = constant.Floats[0];
+            return new Step(node, [x], node.Outputs[0], (t, v) =>
+            {
+                if (op is "Mul" or "Div") return t.Scale(v[0], op == "Mul" ? k : 1f / k, name);
+                int c = v[0].Value.Dim(v[0].Value.Rank - 1);
+                return t.ChannelAffine(v[0], Enumerable.Range(0, c).ToArray(), Enumerable.Repeat(1f, c).ToArray(), Enumerable.Repeat(op == "Add" ? k : -k, c).ToArray(), name);
+            }, "scalar");
+        }
         var (values, shape, perChannel) = ToNhwcBias(node, constant);
         if (op is "Add" or "Sub")
         {

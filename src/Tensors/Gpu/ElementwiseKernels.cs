@@ -26,8 +26,11 @@ public sealed partial class GpuKernels
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _scaleChannels = null!;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _scaleChannelsBackwardScale = null!;
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _flattenChannelsFirst = null!;
+
     private void LoadElementwiseKernels(Accelerator accelerator)
     {
+        _flattenChannelsFirst = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(FlattenChannelsFirstKernel);
         _scaleChannels = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ScaleChannelsKernel);
         _scaleChannelsBackwardScale = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ScaleChannelsBackwardScaleKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ActivationFunction>(ActivationKernel);
@@ -145,6 +148,22 @@ public sealed partial class GpuKernels
         float s = 0f;
         for (long at = n * perImage + c; at < (n + 1) * perImage; at += channels) s += dy[at] * x[at];
         ds[i] = accumulate != 0 ? ds[i] + s : s;
+    }
+
+    /// <summary>
+    /// Between NHWC [N, H, W, C] and NCHW-ordered [N, C·H·W], one thread per NHWC element: mode 0 gathers
+    /// into the flat order, 1 writes back, 2 adds back (the backward with accumulate).
+    /// </summary>
+    public void FlattenChannelsFirst(GpuTensor map, GpuTensor flat, int plane, int channels, int mode) =>
+        _flattenChannelsFirst(map.Length, map.View, flat.View, plane, channels, mode);
+
+    private static void FlattenChannelsFirstKernel(Index1D i, ArrayView<float> map, ArrayView<float> flat, int plane, int channels, int mode)
+    {
+        int ch = i % channels, rest = i / channels, p = rest % plane, n = rest / plane;
+        long nchw = ((long)n * channels + ch) * plane + p;
+        if (mode == 0) flat[nchw] = map[i];
+        else if (mode == 1) map[i] = flat[nchw];
+        else map[i] += flat[nchw];
     }
 
     /// <summary>y = x + row, the row (length R) repeated over x's leading dimensions: a per-channel bias, or a mean image over a batch.</summary>
