@@ -235,6 +235,33 @@ public class OnnxImportTests
         AssertClose(results.First().AsEnumerable<float>().ToArray(), ours.Span, 1e-5, 1e-5, "NHWC graph: importer vs ONNX Runtime");
     }
 
+    /// <summary>float16 and float64 weights are read as float32, with a note each; the values survive the conversion.</summary>
+    [Fact]
+    public void HalfAndDoubleInitializersAreConvertedWithANote()
+    {
+        var w = R(12, 52);
+        var halves = w.Select(v => (Half)v).ToArray();
+        var path = new OnnxWriter()
+            .Input("x", [1, 3, 4, 4]).Output("y", [1, 4])
+            .RawInitializer("w", [4, 3, 1, 1], 10, halves.SelectMany(h => BitConverter.GetBytes(h)).ToArray())
+            .RawInitializer("b", [4], 11, new double[] { 0.5, -0.25, 1e-3, 2 }.SelectMany(BitConverter.GetBytes).ToArray())
+            .Node("Conv", ["x", "w", "b"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
+            .Node("GlobalAveragePool", ["c"], ["g"])
+            .Node("Flatten", ["g"], ["y"])
+            .Save(TempDir());
+        var proto = OnnxReader.ReadFile(path);
+        Assert.Equal(halves.Select(h => (float)h).ToArray(), proto.Graph.Initializers["w"].Floats);
+        Assert.Equal(new[] { 0.5f, -0.25f, 1e-3f, 2f }, proto.Graph.Initializers["b"].Floats);
+        Assert.Contains(proto.Notes, n => n.Contains("float16 values converted to float32"));
+        Assert.Contains(proto.Notes, n => n.Contains("float64 values converted to float32"));
+        var model = OnnxModel.Load(path, Identity(4));
+        Assert.Contains(model.Notes, n => n.Contains("float16"));
+        using var image = Tensor.Filled(1f, 1, 4, 4, 3);
+        using var y = model.PredictOutputs(image);
+        // A 1×1 convolution of an all-ones image, averaged: Σ_i w[o, i] + b[o].
+        for (int o = 0; o < 4; o++) Assert.Equal((float)halves[o * 3] + (float)halves[o * 3 + 1] + (float)halves[o * 3 + 2] + new[] { 0.5f, -0.25f, 1e-3f, 2f }[o], y[o], 5);
+    }
+
     [Fact]
     public void ASidecarGivesThePreprocessing()
     {

@@ -39,6 +39,18 @@ internal sealed class OnnxWriter
         return this;
     }
 
+    /// <summary>A tensor of any data type from its raw little-endian bytes (float16, float64, …).</summary>
+    public OnnxWriter RawInitializer(string name, long[] dims, int dataType, byte[] bytes)
+    {
+        var t = new Proto();
+        foreach (var d in dims) t.Varint(1, (ulong)d);
+        t.Varint(2, (ulong)dataType);
+        t.String(8, name);
+        t.Bytes(9, bytes);
+        _initializers.Add(t.ToArray());
+        return this;
+    }
+
     /// <summary>A scalar int64 (rank 0), as PyTorch exports write Gather's index.</summary>
     public OnnxWriter Int64Scalar(string name, long value)
     {
