@@ -115,3 +115,58 @@ public class ImportedModels : NativeIg.Bench.IFlopCount
 
     private const double ResNet18MultiplyAdds = 2.04e9;
 }
+
+/// <summary>
+/// The importer's cost on one network: GoogLeNet from its caffemodel and from its .onnx, forward and
+/// IG, in one run (issue 13 asks for a ratio ≤ 1.05). Run alone, so the rows are measured close together.
+/// </summary>
+[Config(typeof(ForwardComparison.Config))]
+public class GoogLeNetFormats : NativeIg.Bench.IFlopCount
+{
+    [Params("caffemodel", "onnx")]
+    public string Format { get; set; } = "";
+
+    [Params(1, 32)]
+    public int Batch { get; set; }
+
+    private IDifferentiableModel? _model;
+    private Func<NativeIg.Tensors.Tensor, NativeIg.Tensors.Tensor>? _forward;
+    private NativeIg.Tensors.Tensor? _images, _image, _baseline;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Gemm.Threads = Environment.ProcessorCount;
+        if (Format == "caffemodel")
+        {
+            var g = GoogLeNet.Load(ForwardComparison.SharedFile("weights/bvlc_googlenet.caffemodel"));
+            (_model, _forward) = (g, g.PredictProbabilities);
+        }
+        else
+        {
+            var o = OnnxModel.Load(ForwardComparison.SharedFile("weights/bvlc_googlenet.onnx"),
+                new OnnxPreprocessing { Bgr = true, Scale = 255f, Mean = [104f, 117f, 123f], Std = [1f, 1f, 1f] });
+            (_model, _forward) = (o, o.PredictProbabilities);
+        }
+        _image = Npy.Read(ForwardComparison.SharedFile("reference/fireboat_input.npy"));
+        _baseline = Baselines.Black(224, 224, 3);
+        _images = NativeIg.Tensors.Tensor.Uninitialized(Batch, 224, 224, 3);
+        for (int i = 0; i < Batch; i++) _image.Span.CopyTo(_images.Span.Slice(i * _image.Length, _image.Length));
+    }
+
+    [Benchmark(Description = "GoogLeNet forward")]
+    public void Forward()
+    {
+        using var y = _forward!(_images!);
+    }
+
+    [Benchmark(Description = "IG fireboat m = 50, batch 32")]
+    public double IntegratedGradients()
+    {
+        if (Batch != 1) return 0; // one IG row per format
+        using var r = new IntegratedGradients(_model!).Attribute(_image!, _baseline!, 554, 50, 32);
+        return r.Sum;
+    }
+
+    public double Flops(string method) => method.Contains("Integrated", StringComparison.Ordinal) ? 6.3e9 * 51 : 3.17e9 * Batch;
+}
