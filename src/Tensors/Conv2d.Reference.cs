@@ -45,13 +45,13 @@ public static class Conv2dReference
                     double sum = 0;
                     for (int kh = 0; kh < g.KernelH; kh++)
                     {
-                        int ty = iy + g.PadTop - kh;
-                        if (ty < 0 || ty % g.StrideH != 0 || ty / g.StrideH >= g.OutH) continue;
+                        int oy = g.OutputRowAt(iy, kh);
+                        if (oy < 0) continue;
                         for (int kw = 0; kw < g.KernelW; kw++)
                         {
-                            int tx = ix + g.PadLeft - kw;
-                            if (tx < 0 || tx % g.StrideW != 0 || tx / g.StrideW >= g.OutW) continue;
-                            int yRow = ((n * g.OutH + ty / g.StrideH) * g.OutW + tx / g.StrideW) * co;
+                            int ox = g.OutputColumnAt(ix, kw);
+                            if (ox < 0) continue;
+                            int yRow = ((n * g.OutH + oy) * g.OutW + ox) * co;
                             int wRow = ((kh * g.KernelW + kw) * g.C + c) * co;
                             for (int o = 0; o < co; o++) sum += dy[yRow + o] * w[wRow + o];
                         }

@@ -54,13 +54,13 @@ public static class DepthwiseConv2d
                 if (!accumulate) d.Clear();
                 for (int kh = 0; kh < g.KernelH; kh++)
                 {
-                    int ty = iy + g.PadTop - kh;
-                    if (ty < 0 || ty % g.StrideH != 0 || ty / g.StrideH >= g.OutH) continue;
+                    int oy = g.OutputRowAt(iy, kh);
+                    if (oy < 0) continue;
                     for (int kw = 0; kw < g.KernelW; kw++)
                     {
-                        int tx = ix + g.PadLeft - kw;
-                        if (tx < 0 || tx % g.StrideW != 0 || tx / g.StrideW >= g.OutW) continue;
-                        var from = dys.Slice(((n * g.OutH + ty / g.StrideH) * g.OutW + tx / g.StrideW) * c, c);
+                        int ox = g.OutputColumnAt(ix, kw);
+                        if (ox < 0) continue;
+                        var from = dys.Slice(((n * g.OutH + oy) * g.OutW + ox) * c, c);
                         TensorPrimitives.MultiplyAdd(from, ws.Slice((kh * g.KernelW + kw) * c, c), d, d);
                     }
                 }

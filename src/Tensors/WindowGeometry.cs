@@ -85,6 +85,20 @@ public readonly record struct WindowGeometry(
         return outputs;
     }
 
+    /// <summary>The output row whose window meets input row <paramref name="iy"/> at tap row <paramref name="kh"/>, or −1 (the gather form of a backward pass).</summary>
+    public int OutputRowAt(int iy, int kh)
+    {
+        int t = iy + PadTop - kh;
+        return t < 0 || t % StrideH != 0 || t / StrideH >= OutH ? -1 : t / StrideH;
+    }
+
+    /// <summary>The output column whose window meets input column <paramref name="ix"/> at tap column <paramref name="kw"/>, or −1.</summary>
+    public int OutputColumnAt(int ix, int kw)
+    {
+        int t = ix + PadLeft - kw;
+        return t < 0 || t % StrideW != 0 || t / StrideW >= OutW ? -1 : t / StrideW;
+    }
+
     public int[] InputShape => [N, H, W, C];
     public int OutputPixels => N * OutH * OutW;
 
