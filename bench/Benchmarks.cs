@@ -101,6 +101,39 @@ public class ConvBenchmarks : IFlopCount
     }
 }
 
+/// <summary>
+/// The depthwise convolution added for ONNX models (MobileNet-style 3×3 on 56×56×144, batch 32): forward,
+/// backward-data and backward-filter. Memory-bound by nature (9 multiply-adds per value read).
+/// </summary>
+public class DepthwiseBenchmarks : IFlopCount
+{
+    private Tensor? _x, _w, _y, _dw;
+    private readonly WindowGeometry _g = WindowGeometry.ConvCaffe(32, 56, 56, 144, 3, 1, 1);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _x = Tensor.Filled(0.5f, 32, 56, 56, 144);
+        _w = Tensor.Filled(0.01f, 3, 3, 144);
+        _y = Tensor.Uninitialized(32, 56, 56, 144);
+        _dw = Tensor.Uninitialized(3, 3, 144);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() { _x?.Dispose(); _w?.Dispose(); _y?.Dispose(); _dw?.Dispose(); }
+
+    [Benchmark(Description = "depthwise 3×3 forward")]
+    public void Forward() => DepthwiseConv2d.Forward(_g, _x!, _w!, null, _y!);
+
+    [Benchmark(Description = "depthwise 3×3 backward-data")]
+    public void BackwardData() => DepthwiseConv2d.BackwardData(_g, _y!, _w!, _x!);
+
+    [Benchmark(Description = "depthwise 3×3 backward-filter")]
+    public void BackwardFilter() => DepthwiseConv2d.BackwardFilter(_g, _x!, _y!, _dw!, null);
+
+    public double Flops(string method) => 2.0 * 32 * 56 * 56 * 144 * 9;
+}
+
 /// <summary>Shared model loading for the model and IG benchmarks.</summary>
 public static class BenchData
 {
