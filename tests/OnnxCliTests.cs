@@ -42,12 +42,34 @@ public class OnnxCliTests
     }
 
     [Fact]
+    public void AMissingOrBrokenMeanImageAndAnUnknownOutputAreFileErrors()
+    {
+        var model = Shared("weights/bvlc_googlenet.onnx");
+        var (code, _, stderr) = RunCli(["model", model, .. CaffeInput, "--mean-image", Path.Combine(TempDir(), "missing.npy")]);
+        Assert.Equal(1, code);
+        Assert.Contains("Mean image not found", stderr);
+        var nan = Path.Combine(TempDir(), "mean.npy");
+        var values = new float[3 * 224 * 224];
+        values[5] = float.NaN;
+        Npy.Write(nan, values, [3, 224, 224]);
+        (code, _, stderr) = RunCli(["model", model, .. CaffeInput, "--mean-image", nan]);
+        Assert.Equal(1, code);
+        Assert.Contains("not a finite number", stderr);
+        (code, _, stderr) = RunCli(["model", model, .. CaffeInput, "--output-name", "nope"]);
+        Assert.Equal(1, code);
+        Assert.Contains("there is no output 'nope'", stderr);
+        Assert.Contains("prob", stderr);
+    }
+
+    [Fact]
     public void OnnxOptionsWithoutAModelAndBadValuesAreUsageErrors()
     {
         Assert.Equal(2, RunCli("classify", "x.jpg", "--bgr").Code);
         Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--mean", "1,2").Code);
         Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--std", "1,0,1").Code);
         Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--input-size", "224,300").Code);
+        Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--scale", "NaN").Code);
+        Assert.Equal(2, RunCli("classify", "x.jpg", "--model", "m.onnx", "--input-size", "99999999999").Code);
         var (code, _, stderr) = RunCli("classify", "x.jpg", "--model", Path.Combine(TempDir(), "missing.onnx"));
         Assert.Equal(1, code);
         Assert.Contains("Model file not found", stderr);

@@ -74,6 +74,40 @@ public class OnnxHostileInputTests
     }
 
     [Fact]
+    public void NaNWeightsAndAttributesAreRefusedNotPropagated()
+    {
+        var nanWeight = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4])
+            .Initializer("w", [4, 3, 1, 1], [.. Random(11, 1), float.NaN])
+            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 })).Node("GlobalAveragePool", ["c"], ["g"]).Node("Flatten", ["g"], ["y"]);
+        Refused<OnnxFormatException>(nanWeight, "'w'", "value 11 is NaN");
+        var infWeight = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4])
+            .Initializer("w", [4, 3, 1, 1], [float.PositiveInfinity, .. Random(11, 1)])
+            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 })).Node("GlobalAveragePool", ["c"], ["g"]).Node("Flatten", ["g"], ["y"]);
+        Refused<OnnxFormatException>(infWeight, "'w'", "value 0 is Infinity");
+        Refused<OnnxFormatException>(Valid().Node("LeakyRelu", ["y"], ["z"], ("alpha", float.NaN)), "attribute 'alpha' is NaN");
+    }
+
+    [Fact]
+    public void OverflowingWindowAttributesAreRefusedNotWrapped()
+    {
+        // 2^32 + 1 would become 1 as an int: a silently different network.
+        var pads = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4]).Initializer("w", [4, 3, 3, 3], Random(108, 1))
+            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 4294967297, 1, 1, 1 }))
+            .Node("GlobalAveragePool", ["c"], ["g"]).Node("Flatten", ["g"], ["y"]);
+        Refused<OnnxFormatException>(pads, "conv_0", "pads [4294967297, 1, 1, 1]", "0…65536");
+        var strides = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 3])
+            .Node("MaxPool", ["x"], ["p"], ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 1L << 40, 2 }))
+            .Node("GlobalAveragePool", ["p"], ["g"]).Node("Flatten", ["g"], ["y"]);
+        Refused<OnnxFormatException>(strides, "maxpool_0", "strides", "1…65536");
+        var lrn = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 3])
+            .Node("LRN", ["x"], ["n"], ("size", 1L << 33)).Node("GlobalAveragePool", ["n"], ["g"]).Node("Flatten", ["g"], ["y"]);
+        Refused<OnnxFormatException>(lrn, "lrn_0", "size = 8589934592 is out of range");
+        var group = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 3, 8, 8]).Initializer("w", [3, 1, 1, 1], Random(3, 2))
+            .Node("Conv", ["x", "w"], ["y"], ("kernel_shape", new long[] { 1, 1 }), ("group", -3L));
+        Refused<OnnxFormatException>(group, "conv_0", "group = -3 is out of range");
+    }
+
+    [Fact]
     public void ExternalDataMustExistAndStayBesideTheModel()
     {
         var dir = TempDir();

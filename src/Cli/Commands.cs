@@ -126,7 +126,7 @@ internal static class Explain
         int size = onnxChoice?.InputSize ?? GoogLeNet.InputSize;
         using var image = imagePath is null ? BuiltInExample(size) : Program.LoadImage(imagePath, size: size);
         using var baseline = Baselines.Parse(baselineSpec, image);
-        var choice = onnxChoice ?? ModelChoice.Load(a, device);
+        var choice = onnxChoice ?? ModelChoice.Load(a, device, labels);
         var model = choice.Model;
 
         using var batch1 = image.Reshape(1, size, size, 3);

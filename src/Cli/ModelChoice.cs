@@ -39,48 +39,36 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
         if (a.Value("--std") is { } std) p = p with { Std = Three(std, "--std") };
         if (a.Value("--scale") is { } scale) p = p with { Scale = (float)Numbers(scale, "--scale").Single() };
         if (a.Flag("--bgr")) p = p with { Bgr = true };
-        if (a.Value("--mean-image") is { } meanImage && File.Exists(meanImage)) p = p with { MeanImage = ReadMeanImage(meanImage) };
         try { p.ChannelAffine(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         return p;
     }
 
-    public static ModelChoice Load(Arguments a, GpuDevice? device)
+    /// <param name="imageNetLabels">GoogLeNet's labels when the caller has read them already (read otherwise).</param>
+    /// <summary>The ONNX model's preprocessing: the sidecar's, then the options over it; the mean image is read here, once (the argument check reads no files).</summary>
+    public static OnnxPreprocessing PreprocessingFor(Arguments a, string modelPath)
+    {
+        var preprocessing = ParsePreprocessing(a, OnnxPreprocessing.FromSidecar(modelPath))!;
+        return a.Value("--mean-image") is { } meanImage ? preprocessing with { MeanImage = OnnxPreprocessing.ReadMeanImage(meanImage) } : preprocessing;
+    }
+
+    public static ModelChoice Load(Arguments a, GpuDevice? device, ImageNetLabels? imageNetLabels = null)
     {
         if (a.Value("--model") is { } path)
         {
             if (a.Value("--weights") is not null) throw new UsageException("Give --model (an ONNX file) or --weights (GoogLeNet's caffemodel), not both.");
             if (!File.Exists(path)) throw new FileNotFoundException($"Model file not found: {path}", path);
-            var preprocessing = ParsePreprocessing(a, OnnxPreprocessing.FromSidecar(path))!;
+            var preprocessing = PreprocessingFor(a, path);
+            if (preprocessing.Height != preprocessing.Width) throw new UsageException("Only square model inputs are supported yet.");
             var onnx = OnnxModel.Load(path, preprocessing, a.Value("--output-name"));
             var model = device is null ? onnx : onnx.ToDevice(device);
             var labels = ImageNetLabels.ForClasses(onnx.Classes, a.Value("--labels"));
-            if (preprocessing.Height != preprocessing.Width) throw new UsageException("Only square model inputs are supported yet.");
             return new ModelChoice(model, model.PredictProbabilities, preprocessing.Height, labels, Path.GetFileName(path));
         }
-        ParsePreprocessing(a, null);
         // The labels first: a bad labels file fails before the weights load.
-        var imageNet = ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
+        var imageNet = imageNetLabels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         var googLeNet = Program.LoadModel(a, device);
         return new ModelChoice(googLeNet, googLeNet.PredictProbabilities, GoogLeNet.InputSize, imageNet, "GoogLeNet");
-    }
-
-    /// <summary>
-    /// A mean image [3, H, W] (model channel order) from a .npy file, or from an ONNX preprocessing model
-    /// (its initializer named MeanImage, else its one float initializer of that shape).
-    /// </summary>
-    private static float[] ReadMeanImage(string path)
-    {
-        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            using var image = NativeIg.Tensors.IO.Npy.Read(path);
-            return image.ToArray();
-        }
-        var graph = OnnxReader.ReadFile(path).Graph;
-        var candidates = graph.Initializers.Values.Where(t => t.Floats is not null && t.Dims.Length is 3 or 4 && t.Dims[^3] == 3).ToList();
-        var chosen = graph.Initializers.GetValueOrDefault("MeanImage") ?? (candidates.Count == 1 ? candidates[0] : null)
-            ?? throw new FormatException($"{path}: no initializer named MeanImage and {candidates.Count} float [3, H, W] initializers; which is the mean image?");
-        return chosen.Floats!;
     }
 
     private static double[] Numbers(string text, string option)

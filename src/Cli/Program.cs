@@ -92,9 +92,8 @@ public static class Program
         if (a.Positional.Count != 1) throw new UsageException("model takes one PATH.onnx.");
         var path = a.Positional[0];
         if (!File.Exists(path)) throw new FileNotFoundException($"Model file not found: {path}", path);
-        var preprocessing = ModelChoice.ParsePreprocessing(new Arguments(["--model", path, .. a.Raw], Help.Model, ModelChoice.ValueOptions, ModelChoice.Flags),
-            NativeIg.Onnx.OnnxPreprocessing.FromSidecar(path));
-        var model = NativeIg.Onnx.OnnxModel.Load(path, preprocessing, a.Value("--output-name"));
+        var withModel = new Arguments(["--model", path, .. a.Raw], Help.Model, ModelChoice.ValueOptions, ModelChoice.Flags);
+        var model = NativeIg.Onnx.OnnxModel.Load(path, ModelChoice.PreprocessingFor(withModel, path), a.Value("--output-name"));
         stdout.WriteLine(model.Summary());
         return Success;
     }

@@ -20,10 +20,7 @@ public sealed class ImageNetLabels
     /// </summary>
     public static ImageNetLabels Load(string path)
     {
-        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
-        var bytes = BoundedFile.ReadAll(path, 16 << 20, "labels", m => new FormatException(m));
-        if (bytes.AsSpan().IndexOf((byte)0) >= 0) throw new FormatException($"{path}: not a text file (it holds NUL bytes); expected ImageNet labels, one per line.");
-        var lines = System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToArray();
+        var lines = ReadLines(path);
         if (lines.Length == GoogLeNet.ClassCount + 1 && lines[0].Trim() == "background")
             return new ImageNetLabels(lines.Skip(1).Select(l => l.Trim()).ToArray());
         if (lines.Length == GoogLeNet.ClassCount)
@@ -40,11 +37,18 @@ public sealed class ImageNetLabels
     {
         if (classes == GoogLeNet.ClassCount) return LoadDefault(path, weightsPath);
         if (string.IsNullOrWhiteSpace(path)) return new ImageNetLabels(Enumerable.Range(0, classes).Select(i => $"class {i}").ToArray());
-        if (!File.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
-        var bytes = BoundedFile.ReadAll(path, 16 << 20, "labels", m => new FormatException(m));
-        var lines = System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        var lines = ReadLines(path).Select(l => l.Trim()).ToArray();
         if (lines.Length != classes) throw new FormatException($"{path}: {lines.Length} labels for a model with {classes} outputs; give one label per line.");
         return new ImageNetLabels(lines);
+    }
+
+    /// <summary>The non-blank lines of a labels file (bounded, text only).</summary>
+    private static string[] ReadLines(string path)
+    {
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
+        var bytes = BoundedFile.ReadAll(path, 16 << 20, "labels", m => new FormatException(m));
+        if (bytes.AsSpan().IndexOf((byte)0) >= 0) throw new FormatException($"{path}: not a text file (it holds NUL bytes); expected labels, one per line.");
+        return System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToArray();
     }
 
     private static string ShortName(string line)

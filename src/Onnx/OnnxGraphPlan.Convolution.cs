@@ -14,6 +14,7 @@ internal sealed partial class OnnxGraphPlan
         if (w.Floats is null || w.Dims.Length != 4) throw Error(node, $"the filter must be a float [CO, CI, KH, KW] tensor; it is {w.DataType} [{string.Join(", ", w.Dims)}].");
         int co = (int)w.Dims[0], ci = (int)w.Dims[1], kh = (int)w.Dims[2], kw = (int)w.Dims[3];
         long group = node.Int("group", 1);
+        if (group is < 1 or > 1 << 20) throw Error(node, $"group = {group} is out of range (1…{1 << 20}).");
         // group = channels with one input channel per filter is a depthwise convolution (MobileNet's), which has its own kernels.
         bool depthwise = group > 1 && group == co && ci == 1;
         var filter = w.Floats;
@@ -42,7 +43,7 @@ internal sealed partial class OnnxGraphPlan
             (filter, ci) = (blocks, dense);
             _notes.Add($"{_source}: {node}: group = {group} runs as one dense convolution with a block-diagonal filter ({group}× the multiply-adds).");
         }
-        var strides = node.Ints("strides") ?? [1, 1];
+        var (sh, sw) = Window(node, "strides", [1, 1]);
         var (autoPad, pads) = Pads(node);
         if (extraPads is not null)
         {
@@ -83,7 +84,6 @@ internal sealed partial class OnnxGraphPlan
             fusedRelus.Add(readers[0]);
             _alias[readers[0].Outputs[0]] = output;
         }
-        int sh = (int)strides[0], sw = (int)strides[1];
         return new Step(node, [Resolve(node.Inputs[0])], output, (t, a) =>
         {
             var v = a[0].Value;
@@ -154,12 +154,24 @@ internal sealed partial class OnnxGraphPlan
     }
 
     /// <summary>auto_pad and explicit pads as [top, left, bottom, right].</summary>
+    /// <summary>The largest window size, stride or pad read from a file (they become ints; a larger one is a damaged file, not a wrapped number).</summary>
+    private const int MaxWindow = 1 << 16;
+
+    /// <summary>A 2-D window attribute (kernel_shape, strides) as two ints in 1…<see cref="MaxWindow"/>, or the node is refused.</summary>
+    private (int H, int W) Window(OnnxNode node, string attribute, long[]? fallback)
+    {
+        var v = node.Ints(attribute) ?? fallback ?? throw Error(node, $"{attribute} is required.");
+        if (v.Length != 2 || v.Any(x => x is < 1 or > MaxWindow))
+            throw Error(node, $"{attribute} [{string.Join(", ", v)}] must be two values in 1…{MaxWindow}.");
+        return ((int)v[0], (int)v[1]);
+    }
+
     private (string AutoPad, long[] Pads) Pads(OnnxNode node)
     {
         string autoPad = node.String("auto_pad") is { Length: > 0 } s ? s : "NOTSET";
         if (autoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER")) throw Error(node, $"auto_pad '{autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER.");
         var pads = node.Ints("pads") ?? [0, 0, 0, 0];
-        if (pads.Length != 4 || pads.Any(p => p < 0)) throw Error(node, $"pads [{string.Join(", ", pads)}] must be 4 values ≥ 0 for a 2-D window.");
+        if (pads.Length != 4 || pads.Any(p => p is < 0 or > MaxWindow)) throw Error(node, $"pads [{string.Join(", ", pads)}] must be 4 values in 0…{MaxWindow} for a 2-D window.");
         return (autoPad, pads);
     }
 

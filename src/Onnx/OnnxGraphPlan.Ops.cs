@@ -114,11 +114,11 @@ internal sealed partial class OnnxGraphPlan
                 }
             case "MaxPool" or "AveragePool":
                 {
-                    var kernel = node.Ints("kernel_shape") ?? throw Error(node, "kernel_shape is required.");
-                    if (kernel.Length != 2) throw new OnnxUnsupportedException($"{_source}: {node}: only 2-D pooling is supported.");
+                    if (node.Ints("kernel_shape") is { Length: not 2 }) throw new OnnxUnsupportedException($"{_source}: {node}: only 2-D pooling is supported.");
+                    var (kh, kw) = Window(node, "kernel_shape", null);
                     RequireOnes(node, "dilations");
                     if (node.Int("storage_order", 0) != 0) throw new OnnxUnsupportedException($"{_source}: {node}: storage_order = 1 is not supported.");
-                    var strides = node.Ints("strides") ?? [1, 1];
+                    var (sh, sw) = Window(node, "strides", [1, 1]);
                     var (autoPad, pads) = Pads(node);
                     bool ceil = node.Int("ceil_mode", 0) != 0;
                     bool max = node.OpType == "MaxPool";
@@ -127,7 +127,7 @@ internal sealed partial class OnnxGraphPlan
                         throw new OnnxUnsupportedException($"{_source}: {node}: count_include_pad with unequal begin and end pads is not supported.");
                     run = (t, a) =>
                     {
-                        var g = Geometry(a[0].Value, (int)kernel[0], (int)kernel[1], (int)strides[0], (int)strides[1], autoPad, pads, ceil);
+                        var g = Geometry(a[0].Value, kh, kw, sh, sw, autoPad, pads, ceil);
                         return max ? t.MaxPool(a[0], g, name) : t.AvgPool(a[0], g, divisor, name);
                     };
                     break;
@@ -146,7 +146,9 @@ internal sealed partial class OnnxGraphPlan
                 }
             case "LRN":
                 {
-                    var p = new LrnParameters((int)node.Int("size", 0), node.Float("alpha", 1e-4f), node.Float("beta", 0.75f), node.Float("bias", 1f));
+                    long size = node.Int("size", 0);
+                    if (size is < 1 or > 1 << 16) throw Error(node, $"size = {size} is out of range (1…{1 << 16}).");
+                    var p = new LrnParameters((int)size, node.Float("alpha", 1e-4f), node.Float("beta", 0.75f), node.Float("bias", 1f));
                     try { p.Validate(); } catch (ArgumentException e) { throw Error(node, e.Message); }
                     run = (t, a) => t.Lrn(a[0], p, name);
                     break;

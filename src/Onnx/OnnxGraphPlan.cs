@@ -34,21 +34,21 @@ internal sealed partial class OnnxGraphPlan
     private readonly string _source;
     private readonly List<Step> _steps = [];
     private readonly Dictionary<string, string> _alias = [];
-    private readonly Dictionary<string, int> _lastUse = [];
+    // The values each step is the last reader of (freed after it on an inference tape), computed once at compile.
+    private List<string>[] _freeAfter = [];
     private readonly List<string> _notes;
     private string _input = "", _output = "";
     private string? _outputName;
+    // Multiply-adds per image and node, recorded by the shape check (the only run that counts).
     private readonly Dictionary<string, long> _multiplyAdds = [];
+    private bool _counting;
 
     public int Classes { get; private set; }
     public bool EndsInSoftmax { get; private set; }
     public IReadOnlyList<string> Notes => _notes;
     public long ParameterCount { get; private set; }
 
-    public long MultiplyAddsPerImage
-    {
-        get { lock (_multiplyAdds) return _multiplyAdds.Values.Sum(); }
-    }
+    public long MultiplyAddsPerImage => _multiplyAdds.Values.Sum();
 
     private OnnxGraphPlan(OnnxModelProto proto, string source)
     {
@@ -78,7 +78,7 @@ internal sealed partial class OnnxGraphPlan
     {
         var plan = new OnnxGraphPlan(_proto, _source) { Classes = Classes, _outputName = _outputName };
         plan.Compile(null, device);
-        plan.Classes = Classes;
+        foreach (var (node, count) in _multiplyAdds) plan._multiplyAdds[node] = count;
         return plan;
     }
 
@@ -94,8 +94,8 @@ internal sealed partial class OnnxGraphPlan
             try { y = step.Run(tape, args); }
             catch (ArgumentException e) { throw new OnnxFormatException($"{_source}: {step.Node}: {e.Message}", e); }
             values[step.Output] = y;
-            foreach (var name in step.Inputs.Distinct())
-                if (_lastUse[name] == i && name != _output && values.Remove(name, out var dead)) tape.Free(dead);
+            foreach (var name in _freeAfter[i])
+                if (values.Remove(name, out var dead)) tape.Free(dead);
         }
         var result = values[_output];
         // A feature extractor's pooled output [N, C, 1, 1] is its [N, C] features.
@@ -227,8 +227,13 @@ internal sealed partial class OnnxGraphPlan
         }
         _output = Resolve(graphOutput);
         if (_output == _input) throw Error(null, "the output is the input; the graph computes nothing.");
+        var lastUse = new Dictionary<string, int>();
         for (int i = 0; i < _steps.Count; i++)
-            foreach (var name in _steps[i].Inputs) _lastUse[name] = i;
+            foreach (var name in _steps[i].Inputs) lastUse[name] = i;
+        _freeAfter = new List<string>[_steps.Count];
+        for (int i = 0; i < _steps.Count; i++) _freeAfter[i] = [];
+        foreach (var (name, step) in lastUse)
+            if (name != _output) _freeAfter[step].Add(name);
         var firstStepInputs = _steps.SelectMany(s => s.Inputs).ToHashSet();
         if (!firstStepInputs.Contains(_input)) throw Error(null, $"no node reads the input '{_input}'.");
     }
@@ -261,7 +266,7 @@ internal sealed partial class OnnxGraphPlan
 
     private void Count(string node, long multiplyAdds)
     {
-        lock (_multiplyAdds) _multiplyAdds[node] = multiplyAdds;
+        if (_counting) _multiplyAdds[node] = multiplyAdds;
     }
 
     /// <summary>One zero image through the graph on an inference tape: every shape is checked before any real work, and the class count found.</summary>
@@ -271,7 +276,10 @@ internal sealed partial class OnnxGraphPlan
         using var tape = Tape.ForInference();
         var (source, scale, shift) = p.ChannelAffine();
         var x = tape.ChannelAffine(tape.Input(image, requiresGrad: false), source, scale, shift, "preprocess");
-        var y = Run(tape, x);
+        _counting = true;
+        Variable y;
+        try { y = Run(tape, x); }
+        finally { _counting = false; }
         if (y.Value.Rank != 2)
             throw Error(null, $"the output '{_output}' has shape {Describe(y.Value)}; a classifier's logits are [N, classes].");
         Classes = y.Value.Dim(1);

@@ -26,6 +26,25 @@ public sealed record OnnxPreprocessing
     /// </summary>
     public float[]? MeanImage { get; init; }
 
+    /// <summary>
+    /// A mean image [3, H, W] (the model's channel order) from a .npy file, or from an ONNX preprocessing
+    /// model (its initializer named MeanImage, else its one float initializer of that shape).
+    /// </summary>
+    public static float[] ReadMeanImage(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Mean image not found: {path}", path);
+        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            using var image = Tensors.IO.Npy.Read(path);
+            return image.ToArray();
+        }
+        var graph = OnnxReader.ReadFile(path).Graph;
+        var candidates = graph.Initializers.Values.Where(t => t.Floats is not null && t.Dims.Length is 3 or 4 && t.Dims[^3] == 3).ToList();
+        var chosen = graph.Initializers.GetValueOrDefault("MeanImage") ?? (candidates.Count == 1 ? candidates[0] : null)
+            ?? throw new OnnxFormatException($"{path}: no initializer named MeanImage and {candidates.Count} float [3, H, W] initializers; which is the mean image?");
+        return chosen.Floats ?? throw new OnnxFormatException($"{path}: the initializer MeanImage is not float.");
+    }
+
     /// <summary>The mean image negated and in the engine's layout [H, W, 3], to add after the per-channel map; null when there is none.</summary>
     public float[]? NegatedMeanImageHwc()
     {
@@ -33,6 +52,7 @@ public sealed record OnnxPreprocessing
         int plane = Height * Width;
         if (MeanImage.Length != 3 * plane)
             throw new ArgumentException($"The mean image has {MeanImage.Length} values; a 3×{Height}×{Width} image has {3 * plane}.");
+        if (MeanImage.Any(v => !float.IsFinite(v))) throw new ArgumentException("The mean image holds a value that is not a finite number.");
         var hwc = new float[MeanImage.Length];
         for (int c = 0; c < 3; c++)
             for (int p = 0; p < plane; p++) hwc[p * 3 + c] = -MeanImage[c * plane + p];
@@ -69,11 +89,7 @@ public sealed record OnnxPreprocessing
             if (root.TryGetProperty("mean", out var mean)) p = p with { Mean = mean.EnumerateArray().Select(v => v.GetSingle()).ToArray() };
             if (root.TryGetProperty("std", out var std)) p = p with { Std = std.EnumerateArray().Select(v => v.GetSingle()).ToArray() };
             if (root.TryGetProperty("meanImage", out var meanImage))
-            {
-                string file = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, meanImage.GetString() ?? "");
-                using var image = Tensors.IO.Npy.Read(file);
-                p = p with { MeanImage = image.ToArray() };
-            }
+                p = p with { MeanImage = ReadMeanImage(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, meanImage.GetString() ?? "")) };
             p.ChannelAffine(); // validates
             p.NegatedMeanImageHwc();
             if (p.Height is < 1 or > 8192 || p.Width is < 1 or > 8192) throw new ArgumentException($"inputSize {p.Height}×{p.Width} is out of range (1…8192).");

@@ -162,6 +162,7 @@ public static class OnnxReader
                 }
                 if (floats.Count + ints.Count > 1 << 20) throw r.Error($"attribute '{name}' holds over a million values");
             }
+            if (float.IsNaN(f) || floats.Any(float.IsNaN)) throw r.Error($"attribute '{name}' is NaN");
             return new OnnxAttribute(name, type, f, i, text, [.. floats], [.. ints], tensor);
         }
 
@@ -287,7 +288,9 @@ public static class OnnxReader
             if (isExternal) (rawBytes, rawStart, rawLength) = (ReadExternal(external, what, count, type), 0, 0);
             else if (raw is { } rr) (rawBytes, rawStart, rawLength) = (bytes, rr.Start, rr.End - rr.Start);
             if (rawBytes is not null && isExternal) rawLength = rawBytes.Length;
-            return Decode(name, type, [.. dims], count, rawBytes, rawStart, rawLength, floats, doubles, integers, what);
+            var tensor = Decode(name, type, [.. dims], count, rawBytes, rawStart, rawLength, floats, doubles, integers, what);
+            RequireFinite(tensor, what);
+            return tensor;
         }
 
         private OnnxTensor Decode(string name, OnnxDataType type, long[] dims, long count, byte[]? raw, int start, int length,
@@ -349,6 +352,18 @@ public static class OnnxReader
 
             OnnxTensor Checked(OnnxTensor t, int found) => found == count ? t
                 : throw new OnnxFormatException($"{source}: {what}: {found} values for the {count} its shape [{string.Join(", ", dims)}] holds.");
+        }
+
+        /// <summary>
+        /// A NaN anywhere, or an infinity in a tensor of weights (more than one value), is a damaged file:
+        /// it would make every output NaN without a word. A single infinity is a legitimate bound (Clip's max).
+        /// </summary>
+        private void RequireFinite(OnnxTensor tensor, string what)
+        {
+            if (tensor.Floats is not { } values) return;
+            for (int i = 0; i < values.Length; i++)
+                if (float.IsNaN(values[i]) || values.Length > 1 && float.IsInfinity(values[i]))
+                    throw new OnnxFormatException($"{source}: {what}: value {i} is {values[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}; weights must be finite numbers.");
         }
 
         /// <summary>Reads an external-data tensor: a file beside the model (no paths outside its folder), at offset/length, bounded.</summary>
