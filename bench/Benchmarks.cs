@@ -41,11 +41,11 @@ public class GemmBenchmarks : IFlopCount
         _a = new float[1024 * 1024]; _b = new float[576 * 3136]; _c = new float[1024 * 1024];
         for (int i = 0; i < _a.Length; i++) _a[i] = i % 7 * 0.1f;
         for (int i = 0; i < _b.Length; i++) _b[i] = i % 5 * 0.1f;
-        Gemm.Threads = Threads;
+        ComputeThreads.Default = Threads;
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Gemm.Threads = Environment.ProcessorCount;
+    public void Cleanup() => ComputeThreads.Default = Environment.ProcessorCount;
 
     [Benchmark(Description = "SGEMM 1024³")]
     public void Sgemm1024() => Gemm.Multiply(1024, 1024, 1024, _a, 1024, false, _b, 1024, false, _c, 1024);
@@ -198,7 +198,7 @@ public class IgBenchmarks : IFlopCount
     [Benchmark(Description = "IG fireboat, batch 32")]
     public double IntegratedGradients()
     {
-        using var r = _ig!.Attribute(_image!, _baseline!, 554, Steps, 32);
+        using var r = _ig!.Attribute(_image!, _baseline!, 554, IgOptions.Default with { Steps = Steps, BatchSize = 32 });
         return r.Sum;
     }
 
@@ -227,7 +227,7 @@ public static class MemoryReport
         using var image = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
         using var baseline = Baselines.Black(224, 224, 3);
         BufferPool.Shared.ResetPeak();
-        using var r = ig.Attribute(image, baseline, 554, steps, 32);
+        using var r = ig.Attribute(image, baseline, 554, IgOptions.Default with { Steps = steps, BatchSize = 32 });
         Console.WriteLine($"IG fireboat m={steps} batch 32: {r.Elapsed.TotalSeconds:F2} s (first run in this process, includes first-touch of its memory)");
         Console.WriteLine($"  peak tensor memory (BufferPool)   {BufferPool.Shared.PeakLiveBytes / 1048576.0:F0} MiB");
         Console.WriteLine($"  peak resident set (VmHWM)         {PeakResidentMiB():F0} MiB");
@@ -246,7 +246,7 @@ public static class MemoryReport
         int images = args.SkipWhile(a => a != "--batch").Skip(1).Select(int.Parse).FirstOrDefault(26);
         bool forwardOnly = args.Contains("--forward-only");
         var deviceName = Environment.GetEnvironmentVariable("NATIVEIG_BENCH_DEVICE");
-        using var device = deviceName is null ? null : NativeIg.Tensors.Gpu.GpuDevice.Open(deviceName);
+        using var device = deviceName is null ? null : NativeIg.Gpu.GpuDevice.Open(deviceName);
         var model = device is null ? BenchData.LoadModel() : BenchData.LoadModel().ToDevice(device);
         using var hostBatch = Tensor.Filled(0.5f, images, 224, 224, 3);
         using var batch = hostBatch.To(device);

@@ -4,7 +4,7 @@ using NativeIg.Tensors.IO;
 using NativeIg.Ig;
 using NativeIg.InceptionV1;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
+using NativeIg.Gpu;
 
 namespace NativeIg.Bench;
 
@@ -29,8 +29,8 @@ public class GpuBenchmarks : IFlopCount
         var name = Environment.GetEnvironmentVariable("NATIVEIG_BENCH_DEVICE") ?? "cuda";
         _device = GpuDevice.Open(name);
         _g = WindowGeometry.ConvCaffe(32, 28, 28, 96, 3, 1, 1); // inception_3a/3x3 at batch 32
-        _x = _device.Upload(Tensor.Filled(0.5f, 32, 28, 28, 96));
-        _w = _device.Upload(Tensor.Filled(0.01f, 3, 3, 96, 128));
+        _x = GpuTensor.FromHost(_device, Tensor.Filled(0.5f, 32, 28, 28, 96));
+        _w = GpuTensor.FromHost(_device, Tensor.Filled(0.01f, 3, 3, 96, 128));
         _y = _device.Allocate(32, 28, 28, 128);
         var clock = Stopwatch.StartNew();
         _device.Kernels.ConvForward(_g, _x, _w, null, _y, relu: true);
@@ -44,7 +44,7 @@ public class GpuBenchmarks : IFlopCount
         _batch32 = Tensor.Uninitialized(32, 224, 224, 3);
         for (int i = 0; i < 32; i++) _image.Span.CopyTo(_batch32.Span.Slice(i * _image.Length, _image.Length));
         clock.Restart();
-        using (_ig.Attribute(_image, _baseline, 554, 4, 32)) { }
+        using (_ig.Attribute(_image, _baseline, 554, IgOptions.Default with { Steps = 4, BatchSize = 32 })) { }
         Console.WriteLine($"// {_device.Kind}: first IG call (every kernel compiled) {clock.Elapsed.TotalMilliseconds:F0} ms");
     }
 
@@ -83,13 +83,13 @@ public class GpuBenchmarks : IFlopCount
     public void ForwardBatch32() { using var p = _model!.PredictProbabilities(_batch32!); }
 
     [Benchmark(Description = "GPU IG fireboat m=50")]
-    public double Ig50() { using var r = _ig!.Attribute(_image!, _baseline!, 554, 50, 32); return r.Sum; }
+    public double Ig50() { using var r = _ig!.Attribute(_image!, _baseline!, 554, IgOptions.Default with { Steps = 50, BatchSize = 32 }); return r.Sum; }
 
     [Benchmark(Description = "GPU IG fireboat m=240")]
-    public double Ig240() { using var r = _ig!.Attribute(_image!, _baseline!, 554, 240, 64); return r.Sum; }
+    public double Ig240() { using var r = _ig!.Attribute(_image!, _baseline!, 554, IgOptions.Default with { Steps = 240, BatchSize = 64 }); return r.Sum; }
 
     [Benchmark(Description = "GPU IG fireboat m=240, one chunk of 241")]
-    public double Ig240OneChunk() { using var r = _ig!.Attribute(_image!, _baseline!, 554, 240, 241); return r.Sum; }
+    public double Ig240OneChunk() { using var r = _ig!.Attribute(_image!, _baseline!, 554, IgOptions.Default with { Steps = 240, BatchSize = 241 }); return r.Sum; }
 
     public double Flops(string method) => method switch
     {

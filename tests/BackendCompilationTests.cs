@@ -1,6 +1,6 @@
 using ILGPU;
 using ILGPU.Runtime;
-using NativeIg.Tensors.Gpu;
+using NativeIg.Gpu;
 using Xunit;
 
 namespace NativeIg.Tests;

@@ -14,7 +14,7 @@ public class CompositeNetworkTests
         public readonly Variable Conv, ConvB, B1, B3r, B3, B5, PoolProj, Fc, FcB;
         private readonly List<Tensor> _owned = [];
 
-        public TinyInception(bool trainable, int seed, NativeIg.Tensors.Gpu.GpuDevice? device = null)
+        public TinyInception(bool trainable, int seed, NativeIg.Gpu.GpuDevice? device = null)
         {
             Variable P(string name, float scale, params int[] shape)
             {

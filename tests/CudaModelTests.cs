@@ -12,7 +12,7 @@ public class CudaModelTests(ModelFixture fixture)
     [CudaFact]
     public void ReferenceProbabilitiesAndFireboatIgOnCuda()
     {
-        using var cuda = NativeIg.Tensors.Gpu.GpuDevice.Open("cuda");
+        using var cuda = NativeIg.Gpu.GpuDevice.Open("cuda");
         var model = fixture.Model.ToDevice(cuda);
         foreach (var name in new[] { "fireboat", "giant_panda", "city" })
         {

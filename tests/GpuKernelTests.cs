@@ -1,6 +1,6 @@
 using ILGPU.Runtime;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
+using NativeIg.Gpu;
 using Xunit;
 using static NativeIg.Tests.TestUtil;
 
@@ -322,7 +322,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
         var gpu = new CompositeNetworkTests.TinyInception(trainable: true, seed: 40, Device);
         var x = Random(2 * 9 * 9 * 2, 41);
         using var seed = Tensor.FromSpan(Random(6, 42), 2, 3);
-        (float[] Input, float[][] Parameters, float[] Probabilities) Run(CompositeNetworkTests.TinyInception net, NativeIg.Tensors.Gpu.GpuDevice? device)
+        (float[] Input, float[][] Parameters, float[] Probabilities) Run(CompositeNetworkTests.TinyInception net, NativeIg.Gpu.GpuDevice? device)
         {
             using var host = Tensor.FromSpan(x, 2, 9, 9, 2);
             using var X = host.To(device);
@@ -409,7 +409,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
             var e = Assert.Throws<DeviceMemoryException>(() => new NativeIg.Ig.IntegratedGradients(gpu).Attribute(image, baseline, 0, steps: 49, batchSize: 50));
             Assert.Contains("ilgpu-cpu", e.Message);
             Assert.Contains("MiB", e.Message);
-            Assert.Contains("--batch", e.Message);
+            Assert.Contains("smaller batch", e.Message);
         }
         finally
         {
@@ -437,7 +437,7 @@ public class GpuKernelTests(IlgpuCpuFixture fixture)
     {
         public int[] ImageShape => [9, 9, 2];
         public int Classes => 3;
-        public GpuDevice? Device => device;
+        public ComputeDevice? Device => device;
         public NativeIg.Autodiff.Variable Logits(NativeIg.Autodiff.Tape tape, NativeIg.Autodiff.Variable images) => net.Logits(tape, images);
     }
 

@@ -1,4 +1,4 @@
-using NativeIg.Tensors.Gpu;
+using NativeIg.Gpu;
 using Xunit;
 
 namespace NativeIg.Tests;

@@ -13,7 +13,7 @@ public class IlgpuCpuModelTests(ModelFixture fixture)
     [Fact]
     public void FireboatProbabilitiesThroughTheGpuBackend()
     {
-        using var device = NativeIg.Tensors.Gpu.GpuDevice.Open("ilgpu-cpu");
+        using var device = NativeIg.Gpu.GpuDevice.Open("ilgpu-cpu");
         var model = fixture.Model.ToDevice(device);
         using var probabilities = ReferenceProbabilityTests.AssertReferenceProbabilities(model, "fireboat", "through the GPU backend on ilgpu-cpu");
     }

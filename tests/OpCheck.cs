@@ -1,6 +1,6 @@
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
+using NativeIg.Gpu;
 using Xunit;
 using static NativeIg.Tests.TestUtil;
 

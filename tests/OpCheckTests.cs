@@ -157,7 +157,7 @@ public class OpCheckTests(IlgpuCpuFixture fixture)
     [CudaFact]
     public void CudaForwardAndBackwardMatchTheHost()
     {
-        using var cuda = NativeIg.Tensors.Gpu.GpuDevice.Open("cuda");
+        using var cuda = NativeIg.Gpu.GpuDevice.Open("cuda");
         foreach (var c in Cases()) OpCheck.OnDevice(c, cuda);
     }
 

@@ -16,7 +16,7 @@ namespace NativeIg.OnnxComparison;
 /// <summary>
 /// Models through the ONNX importer, in one run: GoogLeNet from its caffemodel and from its .onnx (the
 /// same network: the importer must cost nothing), and ML.NET's ResNet-18 featurizer, with ONNX Runtime
-/// on the same .onnx files and the same threads (IntraOpNumThreads = Gemm.Threads, sequential).
+/// on the same .onnx files and the same threads (IntraOpNumThreads = ComputeThreads.Default, sequential).
 /// Forward at batch 1 and 32, and IG at m = 50 (fireboat; ResNet-18: the largest feature's logit).
 /// </summary>
 [Config(typeof(ForwardComparison.Config))]
@@ -42,7 +42,7 @@ public class ImportedModels : NativeIg.Bench.IFlopCount
     public void Setup()
     {
         int threads = Environment.ProcessorCount;
-        Gemm.Threads = threads;
+        ComputeThreads.Default = threads;
         var caffe = new OnnxPreprocessing { Bgr = true, Scale = 255f, Mean = [104f, 117f, 123f], Std = [1f, 1f, 1f] };
         var resnet = new OnnxPreprocessing
         {
@@ -136,7 +136,7 @@ public class GoogLeNetFormats : NativeIg.Bench.IFlopCount
     [GlobalSetup]
     public void Setup()
     {
-        Gemm.Threads = Environment.ProcessorCount;
+        ComputeThreads.Default = Environment.ProcessorCount;
         if (Format == "caffemodel")
         {
             var g = GoogLeNet.Load(ForwardComparison.SharedFile("weights/bvlc_googlenet.caffemodel"));

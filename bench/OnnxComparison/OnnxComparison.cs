@@ -14,7 +14,7 @@ namespace NativeIg.OnnxComparison;
 /// GoogLeNet forward, NativeIg vs ONNX Runtime (CPU) on the same network and weights
 /// (../shared/weights/bvlc_googlenet.onnx), in one BenchmarkDotNet run so the ratios compare like with like.
 /// Both get the same thread count: ORT with IntraOpNumThreads = <see cref="Threads"/>, one inter-op
-/// thread and sequential execution; NativeIg with Gemm.Threads = <see cref="Threads"/>.
+/// thread and sequential execution; NativeIg with ComputeThreads.Default = <see cref="Threads"/>.
 /// ORT gets its input already in Caffe's layout (NCHW, BGR·255 − mean); ours converts inside the model.
 /// ORT picks its own kernels from the CPU (the .NET switches that select our path do not reach it).
 /// </summary>
@@ -51,7 +51,7 @@ public class ForwardComparison : NativeIg.Bench.IFlopCount
     [GlobalSetup]
     public void Setup()
     {
-        Gemm.Threads = Threads;
+        ComputeThreads.Default = Threads;
         _model = GoogLeNet.Load(SharedFile("weights/bvlc_googlenet.caffemodel"));
         using var one = Npy.Read(SharedFile("reference/fireboat_input.npy"));
         _images = NativeIg.Tensors.Tensor.Uninitialized(Batch, 224, 224, 3);

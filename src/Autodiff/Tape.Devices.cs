@@ -1,5 +1,4 @@
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Autodiff;
 
@@ -10,7 +9,7 @@ public sealed partial class Tape
     /// The device all of an op's inputs are on (null: host memory). Inputs on different devices, or some
     /// on the host and some on a device, are an error that says how to move them.
     /// </summary>
-    private static GpuDevice? DeviceOf(string op, Variable first, params Variable?[] others)
+    private static ComputeDevice? DeviceOf(string op, Variable first, params Variable?[] others)
     {
         var device = first.Value.Device;
         foreach (var v in others)
@@ -19,7 +18,7 @@ public sealed partial class Tape
         return device;
     }
 
-    private static string Where(GpuDevice? device) => device is null ? "in host memory" : $"on {device.Kind} device {device.Name}";
+    private static string Where(ComputeDevice? device) => device is null ? "in host memory" : $"on {device.Kind} device {device.Name}";
 
     /// <summary>A byte array from the scratch pool that goes back on Dispose (ReLU masks, max-pool taps).</summary>
     private sealed class PooledBytes(int length) : IDisposable

@@ -31,10 +31,12 @@ public sealed partial class Tape : IDisposable
     /// <summary>Whether ops record their chain rules (false for inference).</summary>
     public bool IsRecording { get; }
 
+    /// <summary>A tape that records each op's chain rule, for a backward pass.</summary>
     public Tape() : this(recording: true) { }
 
     private Tape(bool recording) => IsRecording = recording;
 
+    /// <summary>A tape that records nothing and frees each intermediate once it is dead (inference).</summary>
     public static Tape ForInference() => new(recording: false);
 
     /// <summary>Number of recorded ops (tests and the docs use it).</summary>
@@ -179,6 +181,7 @@ public sealed partial class Tape : IDisposable
         _owned.Clear();
     }
 
+    /// <summary>Gives back every tensor the tape owns (op outputs, gradients of non-parameters, what backward kept).</summary>
     public void Dispose() => Release();
 
     private sealed class Node(Variable output, Action<Tensor> backward, List<IDisposable> cache, string kind)

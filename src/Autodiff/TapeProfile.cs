@@ -32,6 +32,7 @@ public sealed class TapeProfile
                 .OrderByDescending(r => r.Item2 + r.Item3).ToList();
     }
 
+    /// <inheritdoc />
     public override string ToString() =>
         string.Join(Environment.NewLine, Rows().Select(r => $"{r.Kind,-14} forward {r.ForwardMs,9:F1} ms  backward {r.BackwardMs,9:F1} ms  ({r.Count} ops)"));
 }

@@ -9,9 +9,13 @@ namespace NativeIg.Autodiff;
 /// </summary>
 public sealed class Variable
 {
+    /// <summary>The value (host or device memory).</summary>
     public Tensor Value { get; }
+    /// <summary>The gradient of the backward pass's output with respect to this value, once a backward pass reached it.</summary>
     public Tensor? Grad { get; internal set; }
+    /// <summary>Whether a backward pass computes this variable's gradient.</summary>
     public bool RequiresGrad { get; }
+    /// <summary>The name ops and messages use.</summary>
     public string Name { get; }
     internal Tape? Owner { get; }
 
@@ -19,7 +23,7 @@ public sealed class Variable
     /// Where the value lives (null: host memory), remembered at creation: a freed intermediate's gradient
     /// still goes to the same device although its storage is gone.
     /// </summary>
-    public NativeIg.Tensors.Gpu.GpuDevice? Device { get; }
+    public NativeIg.Tensors.ComputeDevice? Device { get; }
 
     /// <summary>Whether a recorded op's backward reads this value, so it must outlive the forward pass.</summary>
     internal bool Saved { get; set; }
@@ -39,9 +43,10 @@ public sealed class Variable
     /// <summary>Made by <see cref="Parameter"/>: long-lived, so values derived from it may be cached while it is frozen.</summary>
     internal bool IsParameter { get; private init; }
 
+    /// <summary>The value's shape.</summary>
     public ReadOnlySpan<int> Shape => Value.Shape;
 
-    private System.Collections.Concurrent.ConcurrentDictionary<string, object>? _derived;
+    private System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<object>>? _derived;
 
     /// <summary>
     /// A value derived from a frozen parameter (its filter packed for the GEMM), computed once. Only
@@ -50,8 +55,9 @@ public sealed class Variable
     internal T? Derived<T>(string key, Func<T> make) where T : class
     {
         if (RequiresGrad || !IsParameter) return null;
-        _derived ??= new();
-        return (T)_derived.GetOrAdd(key, _ => make());
+        // Many threads may run one model: the cache is created once and each value made once (Lazy), not once per racing caller.
+        var derived = _derived ?? Interlocked.CompareExchange(ref _derived, new(), null) ?? _derived!;
+        return (T)derived.GetOrAdd(key, _ => new Lazy<object>(make)).Value;
     }
 
     /// <summary>Forgets values derived from this parameter (call after changing a frozen parameter in place).</summary>
@@ -64,5 +70,6 @@ public sealed class Variable
         Grad = null;
     }
 
+    /// <inheritdoc />
     public override string ToString() => $"{Name}{Value.ShapeString}";
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using NativeIg.Ig;
 using NativeIg.InceptionV1;
@@ -43,12 +44,8 @@ internal static class Classify
                 var best = GoogLeNet.TopK(probabilities.Span, top);
                 if (a.Flag("--json"))
                 {
-                    var record = new
-                    {
-                        image = path,
-                        top = best.Select(b => new { index = b.Index, label = labels[b.Index], probability = Math.Round((double)b.Probability, 5) }),
-                    };
-                    stdout.WriteLine(JsonSerializer.Serialize(record, Program.Json));
+                    var record = new JsonObject { ["image"] = path, ["top"] = Program.TopJson(best, labels) };
+                    stdout.WriteLine(record.ToJsonString(Program.Json));
                 }
                 else
                 {
@@ -140,9 +137,12 @@ internal static class Explain
         IgResult result;
         try
         {
-            result = autoTolerance is { } tol
-                ? ig.AutoSteps(image, baseline, target, tol, 50, maxSteps, batch, rule, output, progress, cancellation)
-                : ig.Attribute(image, baseline, target, steps, batch, rule, output, progress, cancellation);
+            var options = IgOptions.Default with
+            {
+                Steps = autoTolerance is null ? steps : 50, AutoStepsTolerance = autoTolerance, MaxSteps = maxSteps,
+                BatchSize = batch, Rule = rule, Output = output, Progress = progress,
+            };
+            result = ig.Attribute(image, baseline, target, options, cancellation);
         }
         finally { progress?.Finish(); }
         using (result)
@@ -152,16 +152,22 @@ internal static class Explain
             var files = ExplanationFiles.Write(outDir, result, image, baseline, title, colormap, clip < 100 ? clip : null, a.Flag("--signed"));
             if (a.Flag("--json"))
             {
-                var record = new
+                // Built as nodes, not serialised by reflection, so the NativeAOT executable writes the same JSON.
+                var record = new JsonObject
                 {
-                    image = imageName, target, label = labels[target], steps = result.Steps, rule = PathRules.Name(rule), baseline = baselineSpec,
-                    output = output == TargetOutput.Probability ? "probability" : "logit",
-                    f_input = result.FInput, f_baseline = result.FBaseline, sum = result.Sum, delta = result.Delta,
-                    seconds = Math.Round(result.Elapsed.TotalSeconds, 3),
-                    top = top3.Select(t => new { index = t.Index, label = labels[t.Index], probability = Math.Round((double)t.Probability, 5) }),
-                    files = new { figure = files.Figure, mask = files.Mask, overlay = files.Overlay, saturation = files.Saturation, attributions = files.Attributions, interpolation = files.Interpolation, path = files.Path },
+                    ["image"] = imageName, ["target"] = target, ["label"] = labels[target], ["steps"] = result.Steps,
+                    ["rule"] = PathRules.Name(rule), ["baseline"] = baselineSpec,
+                    ["output"] = output == TargetOutput.Probability ? "probability" : "logit",
+                    ["f_input"] = result.FInput, ["f_baseline"] = result.FBaseline, ["sum"] = result.Sum, ["delta"] = result.Delta,
+                    ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
+                    ["top"] = Program.TopJson(top3, labels),
+                    ["files"] = new JsonObject
+                    {
+                        ["figure"] = files.Figure, ["mask"] = files.Mask, ["overlay"] = files.Overlay, ["saturation"] = files.Saturation,
+                        ["attributions"] = files.Attributions, ["interpolation"] = files.Interpolation, ["path"] = files.Path,
+                    },
                 };
-                stdout.WriteLine(JsonSerializer.Serialize(record, Program.Json));
+                stdout.WriteLine(record.ToJsonString(Program.Json));
             }
             else
             {

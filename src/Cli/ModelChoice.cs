@@ -3,7 +3,6 @@ using NativeIg.Autodiff;
 using NativeIg.InceptionV1;
 using NativeIg.Onnx;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Cli;
 
@@ -44,7 +43,6 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
         return p;
     }
 
-    /// <param name="imageNetLabels">GoogLeNet's labels when the caller has read them already (read otherwise).</param>
     /// <summary>The ONNX model's preprocessing: the sidecar's, then the options over it; the mean image is read here, once (the argument check reads no files).</summary>
     public static OnnxPreprocessing PreprocessingFor(Arguments a, string modelPath)
     {
@@ -52,7 +50,11 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
         return a.Value("--mean-image") is { } meanImage ? preprocessing with { MeanImage = OnnxPreprocessing.ReadMeanImage(meanImage) } : preprocessing;
     }
 
-    public static ModelChoice Load(Arguments a, GpuDevice? device, ImageNetLabels? imageNetLabels = null)
+    /// <summary>The model the options name (an ONNX file, else GoogLeNet), on <paramref name="device"/>, with its labels.</summary>
+    /// <param name="a">The command's arguments.</param>
+    /// <param name="device">Where to run (null: the CPU kernels).</param>
+    /// <param name="imageNetLabels">GoogLeNet's labels when the caller has read them already (read otherwise).</param>
+    public static ModelChoice Load(Arguments a, ComputeDevice? device, ImageNetLabels? imageNetLabels = null)
     {
         if (a.Value("--model") is { } path)
         {
@@ -63,12 +65,12 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
             var onnx = OnnxModel.Load(path, preprocessing, a.Value("--output-name"));
             var model = device is null ? onnx : onnx.ToDevice(device);
             var labels = ImageNetLabels.ForClasses(onnx.Classes, a.Value("--labels"));
-            return new ModelChoice(model, model.PredictProbabilities, preprocessing.Height, labels, Path.GetFileName(path));
+            return new ModelChoice(model, images => model.PredictProbabilities(images), preprocessing.Height, labels, Path.GetFileName(path));
         }
         // The labels first: a bad labels file fails before the weights load.
         var imageNet = imageNetLabels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         var googLeNet = Program.LoadModel(a, device);
-        return new ModelChoice(googLeNet, googLeNet.PredictProbabilities, GoogLeNet.InputSize, imageNet, "GoogLeNet");
+        return new ModelChoice(googLeNet, images => googLeNet.PredictProbabilities(images), GoogLeNet.InputSize, imageNet, "GoogLeNet");
     }
 
     private static double[] Numbers(string text, string option)

@@ -9,9 +9,9 @@ using NativeIg.Tensors.IO;
 namespace NativeIg.Cli;
 
 /// <summary>Bad command-line usage: exit code 2 with the message and a pointer to --help.</summary>
-public sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message);
 
-public static class Program
+internal static class Program
 {
     public const int Success = 0, Failure = 1, BadArguments = 2, Interrupted = 130, Terminated = 143;
 
@@ -79,12 +79,22 @@ public static class Program
             stderr.WriteLine("Run 'nativeig --help' or 'nativeig COMMAND --help' for usage.");
             return BadArguments;
         }
-        catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or NativeIg.Onnx.OnnxFormatException or NativeIg.Onnx.OnnxUnsupportedException or FormatException or ArgumentException or IOException or UnauthorizedAccessException or NativeIg.Tensors.Gpu.DeviceMemoryException)
+        catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or NativeIg.Onnx.OnnxFormatException or NativeIg.Onnx.OnnxUnsupportedException or FormatException or ArgumentException or IOException or UnauthorizedAccessException || Devices.IsOutOfMemory(e))
         {
             stderr.WriteLine($"nativeig: {e.Message}");
+            if (CommandLineHint(e) is { } hint) stderr.WriteLine($"nativeig: {hint}");
             return Failure;
         }
     }
+
+    /// <summary>The library's messages name API parameters, not flags; here each gets the flag that does the same.</summary>
+    private static string? CommandLineHint(Exception e) => e switch
+    {
+        WeightsFormatException w when w.Message.Contains("SHA-256 mismatch", StringComparison.Ordinal) => "to use other weights on purpose, pass --skip-checksum.",
+        FileNotFoundException f when f.Message.StartsWith("No weights found", StringComparison.Ordinal) => "pass --weights PATH, or run `nativeig weights fetch`.",
+        _ when Devices.IsOutOfMemory(e) => "lower --batch, or leave out --device to run on the CPU.",
+        _ => null,
+    };
 
     /// <summary>`nativeig model PATH.onnx`: the graph summary, or every unsupported node (exit 1).</summary>
     private static int DescribeModel(Arguments a, TextWriter stdout)
@@ -99,7 +109,7 @@ public static class Program
     }
 
     /// <summary>Loads weights through the resolver (explicit path, NATIVEIG_WEIGHTS, weights/) onto the chosen device.</summary>
-    internal static GoogLeNet LoadModel(Arguments a, NativeIg.Tensors.Gpu.GpuDevice? device)
+    internal static GoogLeNet LoadModel(Arguments a, ComputeDevice? device)
     {
         var model = GoogLeNet.Load(WeightsResolver.Resolve(a.Value("--weights")), verifyChecksum: !a.Flag("--skip-checksum"));
         return device is null ? model : model.ToDevice(device);
@@ -109,7 +119,7 @@ public static class Program
     /// --device: cpu (default: the SIMD kernels), cuda, opencl, ilgpu-cpu (ILGPU's CPU accelerator, slow:
     /// for debugging), or auto (CUDA, then OpenCL, then cpu). Null means the CPU kernels.
     /// </summary>
-    internal static NativeIg.Tensors.Gpu.GpuDevice? OpenDevice(Arguments a)
+    internal static ComputeDevice? OpenDevice(Arguments a)
     {
         var name = (a.Value("--device") ?? "cpu").ToLowerInvariant();
         switch (name)
@@ -118,12 +128,12 @@ public static class Program
             case "auto":
                 foreach (var kind in new[] { "cuda", "opencl" })
                 {
-                    try { return NativeIg.Tensors.Gpu.GpuDevice.Open(kind); }
+                    try { return Devices.Open(kind); }
                     catch (InvalidOperationException) { }
                 }
                 return null;
             case "cuda" or "opencl" or "ilgpu-cpu":
-                try { return NativeIg.Tensors.Gpu.GpuDevice.Open(name); }
+                try { return Devices.Open(name); }
                 catch (InvalidOperationException e) { throw new IOException(e.Message); }
             default:
                 throw new UsageException($"--device must be cpu, cuda, opencl, ilgpu-cpu or auto, got '{name}'.");
@@ -158,7 +168,7 @@ public static class Program
         if (a.Int("--threads") is { } threads)
         {
             if (threads is < 1 or > 1024) throw new UsageException($"--threads must be in 1…1024, got {threads}.");
-            Gemm.Threads = threads;
+            ComputeThreads.Default = threads; // the host application sets the default once, before any work
         }
     }
 
@@ -166,6 +176,13 @@ public static class Program
     /// <summary>"nativeig 1.0.0 (kernels: AVX2+FMA; .NET 10.0.1; linux-x64)": what to put in a bug report.</summary>
     internal static string Version =>
         $"nativeig {typeof(Program).Assembly.GetName().Version?.ToString(3)} (kernels: {Gemm.InstructionSetPath}; .NET {Environment.Version}; {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier})";
+
+    /// <summary>The top classes as JSON: [{ index, label, probability }], best first.</summary>
+    internal static System.Text.Json.Nodes.JsonArray TopJson(IEnumerable<(int Index, float Probability)> top, ImageNetLabels labels) =>
+        new(top.Select(t => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+        {
+            ["index"] = t.Index, ["label"] = labels[t.Index], ["probability"] = Math.Round((double)t.Probability, 5),
+        }).ToArray());
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 

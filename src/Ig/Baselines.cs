@@ -6,8 +6,10 @@ namespace NativeIg.Ig;
 /// <summary>Baseline images x′ for IG, all [H, W, C] in the model's input space (RGB in [0, 1]).</summary>
 public static class Baselines
 {
+    /// <summary>All zeros: the tutorial's black image.</summary>
     public static Tensor Black(params int[] shape) => Tensor.Zeros(shape);
 
+    /// <summary>All ones: a white image.</summary>
     public static Tensor White(params int[] shape) => Tensor.Filled(1f, shape);
 
     /// <summary>Uniform noise in [0, 1) from a seeded generator: the same seed gives the same image on every machine.</summary>

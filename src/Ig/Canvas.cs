@@ -9,10 +9,14 @@ namespace NativeIg.Ig;
 /// </summary>
 public sealed class Canvas
 {
+    /// <summary>Width in pixels.</summary>
     public int Width { get; }
+    /// <summary>Height in pixels.</summary>
     public int Height { get; }
+    /// <summary>RGB bytes, row by row.</summary>
     public byte[] Pixels { get; }
 
+    /// <summary>A canvas filled with <paramref name="background"/> (white when null).</summary>
     public Canvas(int width, int height, (byte R, byte G, byte B)? background = null)
     {
         if (width < 1 || height < 1) throw new ArgumentException($"Canvas size {width}×{height} must be positive.");
@@ -22,8 +26,10 @@ public sealed class Canvas
         Fill(0, 0, width, height, background ?? (255, 255, 255));
     }
 
+    /// <summary>One pixel's colour.</summary>
     public (byte R, byte G, byte B) this[int x, int y] => (Pixels[(y * Width + x) * 3], Pixels[(y * Width + x) * 3 + 1], Pixels[(y * Width + x) * 3 + 2]);
 
+    /// <summary>Sets one pixel; coordinates outside the canvas are ignored.</summary>
     public void Set(int x, int y, (byte R, byte G, byte B) c)
     {
         if ((uint)x >= (uint)Width || (uint)y >= (uint)Height) return;
@@ -31,6 +37,7 @@ public sealed class Canvas
         Pixels[i] = c.R; Pixels[i + 1] = c.G; Pixels[i + 2] = c.B;
     }
 
+    /// <summary>Fills a rectangle, clipped to the canvas.</summary>
     public void Fill(int x, int y, int w, int h, (byte R, byte G, byte B) c)
     {
         for (int yy = Math.Max(0, y); yy < Math.Min(Height, y + h); yy++)

@@ -15,14 +15,18 @@ public sealed class Colormap
         _table = table;
     }
 
+    /// <summary>The map's name as <see cref="Parse"/> reads it.</summary>
     public string Name { get; }
 
+    /// <summary>matplotlib's inferno (black → purple → yellow): the tutorial's mask colours.</summary>
     public static Colormap Inferno { get; } = new("inferno", Convert.FromHexString(InfernoHex));
+    /// <summary>matplotlib's viridis (purple → green → yellow).</summary>
     public static Colormap Viridis { get; } = new("viridis", Convert.FromHexString(ViridisHex));
 
     /// <summary>−1 → red, 0 → white, +1 → green (negative and positive attributions).</summary>
     public static Colormap Diverging { get; } = new("diverging", BuildDiverging());
 
+    /// <summary>A map by name (inferno, viridis, diverging); an <see cref="ArgumentException"/> otherwise.</summary>
     public static Colormap Parse(string name) => name.ToLowerInvariant() switch
     {
         "inferno" => Inferno,

@@ -9,7 +9,9 @@ namespace NativeIg.Ig;
 /// <summary>What F is: the target class's softmax probability (the tutorial) or its logit.</summary>
 public enum TargetOutput
 {
+    /// <summary>The target's softmax probability, as in the tutorial.</summary>
     Probability,
+    /// <summary>The target's logit (no softmax): attributions that do not saturate with confidence.</summary>
     Logit,
 }
 
@@ -24,24 +26,37 @@ public sealed class IgResult : IDisposable
 {
     /// <summary>Attributions, the input's shape [H, W, C].</summary>
     public required Tensor Attributions { get; init; }
+    /// <summary>The class explained.</summary>
     public required int Target { get; init; }
+    /// <summary>What F was: probability or logit.</summary>
     public required TargetOutput Output { get; init; }
+    /// <summary>The rule that placed and weighed the alphas.</summary>
     public required IntegrationRule Rule { get; init; }
+    /// <summary>The steps used (with automatic steps, where the doubling stopped).</summary>
     public required int Steps { get; init; }
+    /// <summary>F(x): the target's output at the input.</summary>
     public required double FInput { get; init; }
+    /// <summary>F(x′): at the baseline (the mean over baselines when there are several).</summary>
     public required double FBaseline { get; init; }
     /// <summary>Alphas of the path, and F and the mean input gradient at each (the tutorial's saturation plots).</summary>
     public required double[] Alphas { get; init; }
+    /// <summary>F at each alpha.</summary>
     public required double[] PathValues { get; init; }
+    /// <summary>The mean input gradient at each alpha.</summary>
     public required double[] MeanPathGradients { get; init; }
+    /// <summary>Wall time of the whole call.</summary>
     public required TimeSpan Elapsed { get; init; }
+    /// <summary>The part of <see cref="Elapsed"/> spent in forward and backward passes.</summary>
     public required TimeSpan GradientTime { get; init; }
 
+    /// <summary>Σ attributions, in float64.</summary>
     public double Sum => TensorPrimitives.Sum(Attributions.Span);
+    /// <summary>The completeness gap Σ attributions − (F(x) − F(x′)); zero for the exact integral.</summary>
     public double Delta => Sum - (FInput - FBaseline);
     /// <summary>|Δ| / |F(x) − F(x′)|.</summary>
     public double RelativeDelta => Math.Abs(Delta) / Math.Max(Math.Abs(FInput - FBaseline), 1e-30);
 
+    /// <summary>Gives the attributions' storage back.</summary>
     public void Dispose() => Attributions.Dispose();
 }
 
@@ -49,22 +64,78 @@ public sealed class IgResult : IDisposable
 /// Integrated Gradients (Sundararajan, Taly and Yan, 2017) for any differentiable model of the
 /// engine: IG_i(x) = (x_i − x′_i)·∫₀¹ ∂F(x′ + α(x − x′))/∂x_i dα. The steps of the TensorFlow
 /// tutorial stay separate public functions — alphas (<see cref="PathRules"/>),
-/// <see cref="InterpolateImages"/>, <see cref="ComputeGradients"/>, <see cref="IntegralApproximation"/>
-/// and <see cref="ScaleByInputDifference"/> — and <see cref="Attribute"/> runs them chunk by chunk so
+/// <see cref="InterpolateImages"/>, <see cref="ComputeGradients"/>, <see cref="IntegralApproximation(Tensor, ReadOnlySpan{double})"/>
+/// and <see cref="ScaleByInputDifference(Tensor, Tensor, Tensor)"/> — and <see cref="Attribute(Tensor, Tensor?, int?, IgOptions?, CancellationToken)"/> runs them chunk by chunk so
 /// memory is bounded by the batch, not by the number of steps.
 /// </summary>
 public sealed class IntegratedGradients(IDifferentiableModel model)
 {
+    /// <summary>The model explained.</summary>
     public IDifferentiableModel Model { get; } = model;
 
-    /// <summary>Attributions of <paramref name="image"/> [H, W, C] for class <paramref name="target"/> against one baseline.</summary>
-    public IgResult Attribute(Tensor image, Tensor baseline, int target, int steps = 50, int batchSize = 32,
+    /// <summary>
+    /// Integrated Gradients of <paramref name="image"/> [H, W, C] against <paramref name="baseline"/>
+    /// (null: a black image, the tutorial's baseline) for class <paramref name="target"/> (null: the
+    /// class the model predicts for the image), with <paramref name="options"/> (null: <see cref="IgOptions.Default"/>).
+    /// One instance serves many threads at once; each call's result is the same as if it ran alone.
+    /// </summary>
+    /// <exception cref="ArgumentException">The image or baseline does not fit the model, or the target is not a class.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of its range.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked between chunks).</exception>
+    public IgResult Attribute(Tensor image, Tensor? baseline = null, int? target = null, IgOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (baseline is not null) return Attribute(image, [baseline], target, options, cancellationToken);
+        using var black = Tensor.Zeros(image.Shape.ToArray());
+        return Attribute(image, [black], target, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Integrated Gradients averaged over several baselines (expected-gradients style): F(x′) is the
+    /// mean over the baselines. <paramref name="target"/> null means the predicted class.
+    /// </summary>
+    /// <exception cref="ArgumentException">An image or baseline does not fit the model, or the target is not a class.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of its range.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked between chunks).</exception>
+    public IgResult Attribute(Tensor image, IReadOnlyList<Tensor> baselines, int? target = null, IgOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(baselines);
+        options ??= IgOptions.Default;
+        using var threads = NativeIg.Tensors.ComputeThreads.Limit(options.Threads);
+        int cls = target ?? PredictedClass(image);
+        if (options.AutoStepsTolerance is { } tolerance)
+        {
+            if (baselines.Count != 1) throw new ArgumentException("Automatic steps work with one baseline; pass one, or fixed Steps.", nameof(baselines));
+            return AutoSteps(image, baselines[0], cls, tolerance, options.Steps, options.MaxSteps, options.BatchSize, options.Rule, options.Output, options.Progress, cancellationToken);
+        }
+        return AttributeAveraged(image, baselines, cls, options.Steps, options.BatchSize, options.Rule, options.Output, options.Progress, cancellationToken);
+    }
+
+    /// <summary>The class the model gives the highest logit for <paramref name="image"/> [H, W, C] (the lowest index on a tie).</summary>
+    public int PredictedClass(Tensor image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        Validate(image, [image], 0, 1, 1);
+        using var batch = image.Reshape([1, .. image.Shape]);
+        using var onDevice = Model.Device is null ? null : batch.To(Model.Device);
+        using var tape = Tape.ForInference();
+        var logits = Model.Logits(tape, tape.Input(onDevice ?? batch, requiresGrad: false));
+        using var host = logits.Value.ToHost();
+        var values = host.Span;
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    /// <summary>(Positional form, for the tests.) Attributions of <paramref name="image"/> [H, W, C] for class <paramref name="target"/> against one baseline.</summary>
+    internal IgResult Attribute(Tensor image, Tensor baseline, int target, int steps = 50, int batchSize = 32,
         IntegrationRule rule = IntegrationRule.Trapezoid, TargetOutput output = TargetOutput.Probability,
         IProgress<IgProgress>? progress = null, CancellationToken cancellation = default)
         => AttributeAveraged(image, [baseline], target, steps, batchSize, rule, output, progress, cancellation);
 
     /// <summary>Attributions averaged over several baselines (expected-gradients style); F(x′) is the mean over baselines.</summary>
-    public IgResult AttributeAveraged(Tensor image, IReadOnlyList<Tensor> baselines, int target, int steps = 50, int batchSize = 32,
+    internal IgResult AttributeAveraged(Tensor image, IReadOnlyList<Tensor> baselines, int target, int steps = 50, int batchSize = 32,
         IntegrationRule rule = IntegrationRule.Trapezoid, TargetOutput output = TargetOutput.Probability,
         IProgress<IgProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -148,7 +219,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
     /// Starts at <paramref name="startSteps"/> and doubles the steps until |Δ| ≤ tolerance·|F(x) − F(x′)|
     /// or <paramref name="maxSteps"/> is reached; the result's <see cref="IgResult.Steps"/> says where it stopped.
     /// </summary>
-    public IgResult AutoSteps(Tensor image, Tensor baseline, int target, double tolerance, int startSteps = 50, int maxSteps = 1600,
+    internal IgResult AutoSteps(Tensor image, Tensor baseline, int target, double tolerance, int startSteps = 50, int maxSteps = 1600,
         int batchSize = 32, IntegrationRule rule = IntegrationRule.Trapezoid, TargetOutput output = TargetOutput.Probability,
         IProgress<IgProgress>? progress = null, CancellationToken cancellation = default)
     {

@@ -1,8 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
-using ILGPU;
-using ILGPU.Runtime;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 using Tensor = NativeIg.Tensors.Tensor;
 
 namespace NativeIg.Ig;
@@ -71,18 +69,18 @@ internal sealed class HostPathIntegral(Tensor image, Tensor baseline, GradientFu
 
 /// <summary>
 /// The path on the model's device: the input and baseline go over once, each chunk's path images are
-/// interpolated there (Gpu/IgPathKernels.cs), and its gradients are summed into a float64 integral
+/// interpolated there (src/Gpu/IgPathKernels.cs), and its gradients are summed into a float64 integral
 /// there. Per chunk only F and the row sums (a few floats) cross the bus; the integral comes back once.
 /// Buffers are sized for the largest chunk up front, so the chunks allocate nothing.
 /// </summary>
 internal sealed class DevicePathIntegral : PathIntegral
 {
-    private readonly GpuDevice _device;
+    private readonly ComputeDevice _device;
     private readonly int[] _imageShape;
     // All from the device's pool (float64 buffers as float pairs), so repeated calls allocate nothing.
-    private readonly GpuTensor _image, _baseline, _integral, _weights, _alphas, _rowSums;
+    private readonly DeviceTensor _image, _baseline, _integral, _weights, _alphas, _rowSums;
 
-    public DevicePathIntegral(GpuDevice device, Tensor image, Tensor baseline, int maxChunk, GradientFunction gradients) : base(gradients)
+    public DevicePathIntegral(ComputeDevice device, Tensor image, Tensor baseline, int maxChunk, GradientFunction gradients) : base(gradients)
     {
         _device = device;
         _imageShape = image.Shape.ToArray();
@@ -95,43 +93,40 @@ internal sealed class DevicePathIntegral : PathIntegral
         _rowSums = device.Allocate(maxChunk);
     }
 
-    private ArrayView<double> IntegralView => _integral.View.Cast<double>();
-
     public override Tensor InterpolateImages(ReadOnlySpan<double> alphas)
     {
         int count = alphas.Length;
         var alphaValues = new float[count];
         for (int j = 0; j < count; j++) alphaValues[j] = (float)alphas[j];
-        var alphaView = _alphas.View.SubView(0, count);
-        alphaView.CopyFromCPU(alphaValues);
+        using var alphaView = _alphas.Slice([count], 0);
+        alphaView.CopyFromHost(alphaValues);
         var path = Tensor.Uninitialized(_device, [count, .. _imageShape]);
-        _device.Kernels.Interpolate(_baseline, _image, alphaView, path.Gpu);
+        _device.Kernels.Interpolate(_baseline, _image, alphaView, path.DeviceData);
         return path;
     }
 
     public override void IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights)
     {
-        var weightView = _weights.View.Cast<double>().SubView(0, weights.Length);
-        weightView.CopyFromCPU(weights.ToArray());
-        _device.Kernels.AccumulateWeightedRows(gradients.Gpu, weightView, IntegralView);
+        // float64 weights travel as float pairs (the device contract has float storage only).
+        using var weightView = _weights.Slice([2 * weights.Length], 0);
+        weightView.CopyFromHost(MemoryMarshal.Cast<double, float>(weights));
+        _device.Kernels.AccumulateWeightedRows(gradients.DeviceData, weightView, _integral);
     }
 
     public override double[] MeanGradients(Tensor gradients)
     {
         int count = gradients.Dim(0), size = _image.Length;
-        var sumView = _rowSums.View.SubView(0, count);
-        _device.Kernels.RowSums(gradients.Gpu, sumView);
+        using var sumView = _rowSums.Slice([count], 0);
+        _device.Kernels.RowSums(gradients.DeviceData, sumView);
         var sums = new float[count];
-        _device.Synchronize(); // the gradients go back to the pool after this step, so the kernels reading them must be done
-        sumView.CopyToCPU(sums);
+        sumView.CopyToHost(sums); // waits for the device: the gradients go back to the pool after this step
         return sums.Select(v => (double)v / size).ToArray();
     }
 
     public override double[] Integral()
     {
         var integral = new double[_image.Length];
-        _device.Synchronize();
-        IntegralView.CopyToCPU(integral);
+        _integral.CopyToHost(MemoryMarshal.Cast<double, float>(integral.AsSpan()));
         return integral;
     }
 

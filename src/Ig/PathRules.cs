@@ -18,6 +18,7 @@ public enum IntegrationRule
 /// <summary>The alphas and quadrature weights of each rule, all in one place; weights always sum to 1.</summary>
 public static class PathRules
 {
+    /// <summary>A rule by name: trapezoid, left, right, middle or gauss-legendre (an <see cref="ArgumentException"/> otherwise).</summary>
     public static IntegrationRule Parse(string name) => name.ToLowerInvariant().Replace("_", "-") switch
     {
         "trapezoid" or "trapezoidal" => IntegrationRule.Trapezoid,
@@ -28,6 +29,7 @@ public static class PathRules
         _ => throw new ArgumentException($"Unknown integration rule '{name}'; use trapezoid, left, right, middle or gauss-legendre."),
     };
 
+    /// <summary>The rule's name as <see cref="Parse"/> reads it.</summary>
     public static string Name(IntegrationRule rule) => rule switch
     {
         IntegrationRule.Trapezoid => "trapezoid",

@@ -177,7 +177,7 @@ public static class Visualization
     /// <summary>
     /// A function of one variable on [0, 1] and its gradient, side by side (the tutorial's toy:
     /// f(x) = min(x, 0.8), whose gradient is 1 up to 0.8 and 0 after it). docs/backprop.md shows the
-    /// picture samples/SaturatingFunction draws with this.
+    /// picture samples/saturating-function.cs draws with this.
     /// </summary>
     public static Canvas FunctionAndGradientPlots(IReadOnlyList<double> xs, IReadOnlyList<double> values, IReadOnlyList<double> gradients,
         string functionTitle, string gradientTitle, string xLabel = "x")

@@ -3,13 +3,23 @@ using NativeIg.Tensors.IO;
 namespace NativeIg.InceptionV1;
 
 /// <summary>A weight blob as stored by Caffe: its shape (legacy num/channels/height/width folded in) and values.</summary>
-public sealed record CaffeBlob(int[] Shape, float[] Data);
+internal sealed record CaffeBlob(int[] Shape, float[] Data);
 
 /// <summary>One layer of a Caffe NetParameter: name, type, and its blobs (weights, then bias).</summary>
-public sealed record CaffeLayer(string Name, string Type, IReadOnlyList<CaffeBlob> Blobs);
+internal sealed record CaffeLayer(string Name, string Type, IReadOnlyList<CaffeBlob> Blobs);
 
 /// <summary>Thrown for any malformed or mismatched weights file; the message names the file and the place.</summary>
-public sealed class WeightsFormatException(string message) : Exception(message);
+public sealed class WeightsFormatException : Exception
+{
+    /// <summary>With a default message.</summary>
+    public WeightsFormatException() { }
+
+    /// <summary>With <paramref name="message"/>.</summary>
+    public WeightsFormatException(string message) : base(message) { }
+
+    /// <summary>With <paramref name="message"/> and the exception that caused it.</summary>
+    public WeightsFormatException(string message, Exception? innerException) : base(message, innerException) { }
+}
 
 /// <summary>
 /// Reads Caffe's NetParameter protobuf wire format without a protobuf package. Only the fields the
@@ -18,7 +28,7 @@ public sealed class WeightsFormatException(string message) : Exception(message);
 /// num/channels/height/width (1–4), data (5, packed or not), shape (7), double_data (8). Everything
 /// else is skipped by wire type, so unknown fields and auxiliary layers cost nothing.
 /// </summary>
-public static class CaffeModelReader
+internal static class CaffeModelReader
 {
     public static IReadOnlyList<CaffeLayer> ReadFile(string path)
     {

@@ -1,6 +1,5 @@
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 using NativeIg.Tensors.IO;
 
@@ -11,13 +10,15 @@ namespace NativeIg.InceptionV1;
 /// to Caffe's input (BGR·255 − mean) inside the differentiable graph, so gradients are with respect to
 /// the user's pixels and a black baseline is all zeros.
 /// </summary>
-public sealed class GoogLeNet : IDifferentiableModel
+public sealed class GoogLeNet : IDifferentiableModel, IDisposable
 {
+    /// <summary>The input images' side: 224.</summary>
     public const int InputSize = 224;
+    /// <summary>The ImageNet classes: 1000.</summary>
     public const int ClassCount = 1000;
 
     /// <summary>Caffe's per-channel mean in B, G, R order.</summary>
-    public static readonly float[] MeanBgr = [104f, 117f, 123f];
+    public static IReadOnlyList<float> MeanBgr { get; } = Array.AsReadOnly([104f, 117f, 123f]);
 
     /// <summary>
     /// The network, row by row as in table 1 of the paper: the forward pass walks it, the parameter list
@@ -60,32 +61,45 @@ public sealed class GoogLeNet : IDifferentiableModel
 
     private readonly Dictionary<string, (Variable Weight, Variable Bias)> _layers;
 
+    /// <summary>[224, 224, 3]: NHWC RGB in [0, 1].</summary>
     public int[] ImageShape => [InputSize, InputSize, 3];
+    /// <summary>1000.</summary>
     public int Classes => ClassCount;
 
-    internal GoogLeNet(Dictionary<string, (Variable Weight, Variable Bias)> layers, GpuDevice? device = null)
+    internal GoogLeNet(Dictionary<string, (Variable Weight, Variable Bias)> layers, ComputeDevice? device = null)
     {
         _layers = layers;
         Device = device;
     }
 
-    public GpuDevice? Device { get; }
+    /// <summary>Where the parameters live (null: host memory); see <see cref="ToDevice"/>.</summary>
+    public ComputeDevice? Device { get; }
 
     /// <summary>A copy of the model with its parameters on <paramref name="device"/> (host memory when null).</summary>
-    public GoogLeNet ToDevice(GpuDevice? device) =>
+    public GoogLeNet ToDevice(ComputeDevice? device) =>
         new(_layers.ToDictionary(kv => kv.Key, kv => (
             Variable.Parameter(kv.Value.Weight.Value.To(device), kv.Value.Weight.Name),
             Variable.Parameter(kv.Value.Bias.Value.To(device), kv.Value.Bias.Name))), device);
 
+    /// <summary>A parameter layer's weight (HWIO, or [in, out] for the classifier) and bias, by its Caffe name (for example <c>inception_4d/3x3</c>).</summary>
     public (Variable Weight, Variable Bias) Layer(string name) => _layers[name];
 
+    /// <summary>The number of weights and biases: 6,998,552.</summary>
     public long ParameterCount => _layers.Values.Sum(l => (long)l.Weight.Value.Length + l.Bias.Value.Length);
 
     /// <summary>Loads weights from a caffemodel file (see <see cref="WeightsLoader"/>).</summary>
     public static GoogLeNet Load(string path, bool verifyChecksum = true) => WeightsLoader.Load(path, verifyChecksum);
 
+    /// <summary>Loads the weights from a stream (read to its end); see <see cref="WeightsLoader.Load(byte[], string, bool)"/>.</summary>
+    public static GoogLeNet Load(Stream stream, bool verifyChecksum = true) => WeightsLoader.Load(stream, verifyChecksum: verifyChecksum);
+
+    /// <summary>Loads the weights from a caffemodel's bytes; see <see cref="WeightsLoader.Load(byte[], string, bool)"/>.</summary>
+    public static GoogLeNet Load(byte[] bytes, bool verifyChecksum = true) => WeightsLoader.Load(bytes, verifyChecksum: verifyChecksum);
+
+    /// <summary>Logits [N, 1000] for images [N, 224, 224, 3] RGB in [0, 1]: Caffe's preprocessing (BGR·255 − mean) is the first op, so gradients are with respect to the caller's pixels.</summary>
     public Variable Logits(Tape tape, Variable images)
     {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var s = images.Value.Shape;
         if (s.Length != 4 || s[1] != InputSize || s[2] != InputSize || s[3] != 3)
             throw new ArgumentException($"GoogLeNet expects images of shape [N, {InputSize}, {InputSize}, 3] (NHWC RGB in [0,1]); got {images.Value.ShapeString}.");
@@ -128,13 +142,35 @@ public sealed class GoogLeNet : IDifferentiableModel
     /// <summary>Class probabilities [N, 1000] = softmax(logits).</summary>
     public Variable Probabilities(Tape tape, Variable images) => tape.Softmax(Logits(tape, images), "prob");
 
-    /// <summary>Inference: probabilities [N, 1000] for images [N, 224, 224, 3], keeping no activations.</summary>
-    public Tensor PredictProbabilities(Tensor images)
+    /// <summary>
+    /// Inference: probabilities [N, 1000] for images [N, 224, 224, 3], keeping no activations, on at most
+    /// <paramref name="threads"/> threads (null: <see cref="ComputeThreads.Current"/>). Safe to call from many threads at once.
+    /// </summary>
+    public Tensor PredictProbabilities(Tensor images, int? threads = null)
     {
+        ArgumentNullException.ThrowIfNull(images);
+        using var limit = ComputeThreads.Limit(threads);
         using var onDevice = Device is null ? null : images.To(Device);
         using var tape = Tape.ForInference();
         var probabilities = Probabilities(tape, tape.Input(onDevice ?? images, requiresGrad: false));
         return probabilities.Value.ToHost();
+    }
+
+    private int _disposed;
+
+    /// <summary>
+    /// Gives the parameters' memory back (host pool or device). The model must not be in use; later calls
+    /// throw <see cref="ObjectDisposedException"/>. A copy made by <see cref="ToDevice"/> is disposed on its own.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (var (weight, bias) in _layers.Values)
+        {
+            weight.ValueChanged();
+            weight.Value.Dispose();
+            bias.Value.Dispose();
+        }
     }
 
     /// <summary>The k most probable classes of one probability row, best first.</summary>

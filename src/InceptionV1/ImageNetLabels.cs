@@ -9,6 +9,7 @@ public sealed class ImageNetLabels
 
     private ImageNetLabels(string[] names) => _names = names;
 
+    /// <summary>The number of labels.</summary>
     public int Count => _names.Length;
 
     /// <summary>The short display name ("fireboat", "giant panda").</summary>
@@ -18,9 +19,32 @@ public sealed class ImageNetLabels
     /// Reads 1000 synset lines ("n03344393 fireboat, ...": the first name is kept) or TensorFlow's 1001
     /// lines (line 0 "background": line i+1 is class i).
     /// </summary>
-    public static ImageNetLabels Load(string path)
+    public static ImageNetLabels Load(string path) => FromLines(ReadLines(path), path);
+
+    /// <summary>Reads a labels file from a stream (at most 16 MiB, UTF-8); <paramref name="source"/> names it in errors.</summary>
+    public static ImageNetLabels Load(Stream stream, string source = "labels stream")
     {
-        var lines = ReadLines(path);
+        ArgumentNullException.ThrowIfNull(stream);
+        return FromLines(SplitLines(BoundedFile.ReadAll(stream, MaxBytes, source, m => new FormatException(m)), source), source);
+    }
+
+    /// <summary>
+    /// The 1000 ImageNet class names in BVLC GoogLeNet's order, built into this assembly (Caffe's
+    /// synset_words.txt), so classifying needs no labels file.
+    /// </summary>
+    public static ImageNetLabels BuiltIn => s_builtIn.Value;
+
+    private static readonly Lazy<ImageNetLabels> s_builtIn = new(() =>
+    {
+        using var stream = typeof(ImageNetLabels).Assembly.GetManifestResourceStream("NativeIg.InceptionV1.synset_words.txt")
+            ?? throw new InvalidOperationException("The built-in ImageNet labels are missing from NativeIg.InceptionV1 (a broken build).");
+        return Load(stream, "built-in synset_words.txt");
+    });
+
+    private const int MaxBytes = 16 << 20;
+
+    private static ImageNetLabels FromLines(string[] lines, string path)
+    {
         if (lines.Length == GoogLeNet.ClassCount + 1 && lines[0].Trim() == "background")
             return new ImageNetLabels(lines.Skip(1).Select(l => l.Trim()).ToArray());
         if (lines.Length == GoogLeNet.ClassCount)
@@ -46,8 +70,12 @@ public sealed class ImageNetLabels
     private static string[] ReadLines(string path)
     {
         if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Labels file not found: {path}", path);
-        var bytes = BoundedFile.ReadAll(path, 16 << 20, "labels", m => new FormatException(m));
-        if (bytes.AsSpan().IndexOf((byte)0) >= 0) throw new FormatException($"{path}: not a text file (it holds NUL bytes); expected labels, one per line.");
+        return SplitLines(BoundedFile.ReadAll(path, MaxBytes, "labels", m => new FormatException(m)), path);
+    }
+
+    private static string[] SplitLines(byte[] bytes, string source)
+    {
+        if (bytes.AsSpan().IndexOf((byte)0) >= 0) throw new FormatException($"{source}: not a text file (it holds NUL bytes); expected labels, one per line.");
         return System.Text.Encoding.UTF8.GetString(bytes).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToArray();
     }
 
@@ -72,7 +100,7 @@ public sealed class ImageNetLabels
     /// <summary>
     /// Finds the labels file: <paramref name="explicitPath"/>; synset_words.txt beside the weights in use
     /// (<paramref name="weightsPath"/>); labels/ and weights/ folders up the working tree; ../shared/labels;
-    /// the per-user cache.
+    /// the per-user cache; else the <see cref="BuiltIn"/> labels.
     /// </summary>
     public static ImageNetLabels LoadDefault(string? explicitPath = null, string? weightsPath = null)
     {
@@ -88,6 +116,6 @@ public sealed class ImageNetLabels
             }
         var cached = Path.Combine(WeightsResolver.CacheDirectory, "synset_words.txt");
         if (File.Exists(cached)) return Load(cached);
-        throw new FileNotFoundException("No ImageNet labels found (labels/synset_words.txt). Pass --labels PATH, or run `nativeig weights fetch` or `bash weights/fetch.sh`, which put them beside the weights.");
+        return BuiltIn;
     }
 }

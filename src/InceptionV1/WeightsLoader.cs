@@ -14,6 +14,7 @@ namespace NativeIg.InceptionV1;
 /// </summary>
 public static class WeightsLoader
 {
+    /// <summary>The weights' file name, as the BVLC model zoo names it.</summary>
     public const string FileName = "bvlc_googlenet.caffemodel";
 
     /// <summary>SHA-256 of the BVLC GoogLeNet caffemodel this project is tested with (weights/SHA256SUMS).</summary>
@@ -22,12 +23,39 @@ public static class WeightsLoader
     /// <summary>SHA-1 the BVLC model zoo publishes for its own bvlc_googlenet.caffemodel (with the auxiliary classifiers).</summary>
     public const string OfficialSha1 = "405fc5acd08a3bb12de8ee5e23a96bec22f08204";
 
+    /// <summary>Loads a caffemodel file (at most 1 GiB); with <paramref name="verifyChecksum"/> a file of the standard name or with a SHA256SUMS entry must match its checksum. Malformed files are a <see cref="WeightsFormatException"/> naming the file and the place.</summary>
     public static GoogLeNet Load(string path, bool verifyChecksum = true)
     {
         if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}. {WeightsResolver.HowToGetWeights}", path);
         var bytes = BoundedFile.ReadAll(path, CaffeModelReader.MaxFileBytes, "caffemodel", m => new WeightsFormatException(m));
         if (verifyChecksum) VerifyChecksum(path, bytes);
         return FromLayers(CaffeModelReader.Read(bytes, path), path);
+    }
+
+    /// <summary>
+    /// Weights from memory (a download, an embedded resource); <paramref name="source"/> names them in
+    /// errors. With <paramref name="verifyChecksum"/> the bytes must be one of the two known GoogLeNet
+    /// files; pass false for weights of your own.
+    /// </summary>
+    public static GoogLeNet Load(byte[] bytes, string source = "weights", bool verifyChecksum = true)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.LongLength > CaffeModelReader.MaxFileBytes)
+            throw new WeightsFormatException($"{source}: {bytes.LongLength:N0} bytes, over the {CaffeModelReader.MaxFileBytes:N0}-byte limit for a caffemodel.");
+        if (verifyChecksum && !IsKnownFile(bytes, out var sha256))
+            throw new WeightsFormatException($"{source}: SHA-256 mismatch: expected {KnownSha256} (or the official file's SHA-1 {OfficialSha1}), got {sha256}. " +
+                "The bytes are damaged or a different model; load them without the check (verifyChecksum: false) if you mean to use other weights.");
+        return FromLayers(CaffeModelReader.Read(bytes, source), source);
+    }
+
+    /// <summary>Weights read from a stream to its end (at most the caffemodel size limit); see <see cref="Load(byte[], string, bool)"/>.</summary>
+    public static GoogLeNet Load(Stream stream, string source = "weights stream", bool verifyChecksum = true) =>
+        Load(BoundedFile.ReadAll(stream, CaffeModelReader.MaxFileBytes, source, m => new WeightsFormatException(m)), source, verifyChecksum);
+
+    private static bool IsKnownFile(byte[] bytes, out string sha256)
+    {
+        sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        return sha256 == KnownSha256 || Convert.ToHexStringLower(SHA1.HashData(bytes)) == OfficialSha1;
     }
 
     /// <summary>A SHA256SUMS line for this file in its own folder, if there is one.</summary>
@@ -59,7 +87,7 @@ public static class WeightsLoader
         var expected = listed is null ? $"SHA-256 {KnownSha256} (or the official file's SHA-1 {OfficialSha1})" : $"SHA-256 {listed} (from SHA256SUMS)";
         throw new WeightsFormatException(
             $"{path}: SHA-256 mismatch: expected {expected}, got {sha256}. The file is damaged or a different model; " +
-            $"fetch it again with `bash weights/fetch.sh`, or skip the check (--skip-checksum) if you mean to use other weights.");
+            $"fetch it again (`nativeig weights fetch`, or `bash weights/fetch.sh` in a clone), or load it without the check (verifyChecksum: false) if you mean to use other weights.");
     }
 
     internal static GoogLeNet FromLayers(IReadOnlyList<CaffeLayer> layers, string source)
@@ -140,11 +168,13 @@ public static class WeightsLoader
 /// </summary>
 public static class WeightsResolver
 {
+    /// <summary>The environment variable that names the weights file: NATIVEIG_WEIGHTS.</summary>
     public const string EnvironmentVariable = "NATIVEIG_WEIGHTS";
 
+    /// <summary>What to do when no weights are found (used in the resolver's message).</summary>
     public const string HowToGetWeights =
         "Get the BVLC GoogLeNet weights with `nativeig weights fetch` (into the per-user cache) or `bash weights/fetch.sh` " +
-        "(from the project root, into weights/); both verify the checksum. Or pass --weights PATH, or set NATIVEIG_WEIGHTS=PATH.";
+        "(from the project root, into weights/); both verify the checksum. Or give the file's path, or set NATIVEIG_WEIGHTS=PATH.";
 
     /// <summary>The per-user cache: $XDG_CACHE_HOME/nativeig, else ~/.cache/nativeig (on every OS; %LOCALAPPDATA% when there is no home).</summary>
     public static string CacheDirectory
@@ -160,11 +190,12 @@ public static class WeightsResolver
         }
     }
 
+    /// <summary>The weights file to use: <paramref name="explicitPath"/>; else $NATIVEIG_WEIGHTS; else weights/bvlc_googlenet.caffemodel in the current folder, the application's folder or their parents; else the per-user cache. A <see cref="FileNotFoundException"/> lists where it looked and how to get the weights.</summary>
     public static string Resolve(string? explicitPath = null)
     {
         if (!string.IsNullOrWhiteSpace(explicitPath))
         {
-            if (!File.Exists(explicitPath)) throw new FileNotFoundException($"Weights file given with --weights does not exist: {explicitPath}", explicitPath);
+            if (!File.Exists(explicitPath)) throw new FileNotFoundException($"The weights file {explicitPath} does not exist.", explicitPath);
             return explicitPath;
         }
         var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
@@ -180,7 +211,7 @@ public static class WeightsResolver
         }
         var cached = Path.Combine(CacheDirectory, WeightsLoader.FileName);
         if (File.Exists(cached)) return cached;
-        throw new FileNotFoundException($"No weights found (looked at --weights, {EnvironmentVariable}, weights/{WeightsLoader.FileName} in the current directory and its parents, and {cached}). {HowToGetWeights}");
+        throw new FileNotFoundException($"No weights found (looked at {EnvironmentVariable}, weights/{WeightsLoader.FileName} in the current directory and its parents, and {cached}). {HowToGetWeights}");
     }
 
     /// <summary>The path <see cref="Resolve"/> would return, or null where it would throw (to look for labels beside it).</summary>

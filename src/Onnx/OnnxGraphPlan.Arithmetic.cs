@@ -1,13 +1,12 @@
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Onnx;
 
 /// <summary>Fully connected layers and element-wise arithmetic with constants or between computed values.</summary>
 internal sealed partial class OnnxGraphPlan
 {
-    private Step Gemm(OnnxNode node, Dictionary<string, OnnxTensor> constants, GpuDevice? device)
+    private Step Gemm(OnnxNode node, Dictionary<string, OnnxTensor> constants, ComputeDevice? device)
     {
         if (node.OpType == "Gemm" && node.Int("transA", 0) != 0) throw new OnnxUnsupportedException($"{_source}: {node}: transA = 1 is not supported.");
         var b = Constant(node, constants, 1, "weight");
@@ -42,7 +41,7 @@ internal sealed partial class OnnxGraphPlan
     /// and a constant: Add/Sub with a per-channel or per-image constant become <c>Tape.AddBias</c>, Mul/Div
     /// by a per-channel constant a per-channel scale (<c>Tape.ChannelAffine</c>).
     /// </summary>
-    private Step Arithmetic(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants, GpuDevice? device)
+    private Step Arithmetic(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants, ComputeDevice? device)
     {
         string name = node.Name, op = node.OpType;
         string a = Resolve(node.Inputs[0]), b = Resolve(node.Inputs[1]);

@@ -1,6 +1,5 @@
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Onnx;
 
@@ -8,7 +7,7 @@ namespace NativeIg.Onnx;
 internal sealed partial class OnnxGraphPlan
 {
     private Step Conv(OnnxNode node, OnnxNode? batchNorm, long[]? extraPads, Dictionary<string, OnnxTensor> constants, Dictionary<string, List<OnnxNode>> consumers,
-        string graphOutput, HashSet<OnnxNode> fusedRelus, GpuDevice? device)
+        string graphOutput, HashSet<OnnxNode> fusedRelus, ComputeDevice? device)
     {
         var w = Constant(node, constants, 1, "filter");
         if (w.Floats is null || w.Dims.Length != 4) throw Error(node, $"the filter must be a float [CO, CI, KH, KW] tensor; it is {w.DataType} [{string.Join(", ", w.Dims)}].");
@@ -123,7 +122,7 @@ internal sealed partial class OnnxGraphPlan
     }
 
     /// <summary>A BatchNormalization that could not be folded: the per-channel affine map s·x + t.</summary>
-    private Step BatchNormalization(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants, GpuDevice? device)
+    private Step BatchNormalization(OnnxNode node, IReadOnlyDictionary<string, OnnxTensor> constants, ComputeDevice? device)
     {
         int channels = (int)Constant(node, constants, 1, "scale").ElementCount;
         var (scale, shift) = BatchNormScaleShift(node, constants, channels);

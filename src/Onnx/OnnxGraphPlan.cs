@@ -1,15 +1,19 @@
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Onnx;
 
 /// <summary>Thrown when a graph uses ops or attributes the engine does not have; it names every such node at once.</summary>
 public sealed class OnnxUnsupportedException : Exception
 {
+    /// <summary>With a default message.</summary>
     public OnnxUnsupportedException() { }
+
+    /// <summary>With <paramref name="message"/>.</summary>
     public OnnxUnsupportedException(string message) : base(message) { }
-    public OnnxUnsupportedException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>With <paramref name="message"/> and the exception that caused it.</summary>
+    public OnnxUnsupportedException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
 /// <summary>
@@ -33,6 +37,7 @@ internal sealed partial class OnnxGraphPlan
     private readonly OnnxModelProto _proto;
     private readonly string _source;
     private readonly List<Step> _steps = [];
+    private readonly List<Variable> _parameters = [];
     private readonly Dictionary<string, string> _alias = [];
     // The values each step is the last reader of (freed after it on an inference tape), computed once at compile.
     private List<string>[] _freeAfter = [];
@@ -58,7 +63,7 @@ internal sealed partial class OnnxGraphPlan
     }
 
     /// <summary>Checks the graph, builds its steps (parameters on <paramref name="device"/>) and, on the host, runs one image through it to check every shape.</summary>
-    public static OnnxGraphPlan Build(OnnxModelProto proto, string source, OnnxPreprocessing preprocessing, string? outputName = null, GpuDevice? device = null)
+    public static OnnxGraphPlan Build(OnnxModelProto proto, string source, OnnxPreprocessing preprocessing, string? outputName = null, ComputeDevice? device = null)
     {
         var plan = new OnnxGraphPlan(proto, source) { _outputName = outputName };
         try
@@ -74,7 +79,7 @@ internal sealed partial class OnnxGraphPlan
         return plan;
     }
 
-    public OnnxGraphPlan ToDevice(GpuDevice? device)
+    public OnnxGraphPlan ToDevice(ComputeDevice? device)
     {
         var plan = new OnnxGraphPlan(_proto, _source) { Classes = Classes, _outputName = _outputName };
         plan.Compile(null, device);
@@ -107,7 +112,7 @@ internal sealed partial class OnnxGraphPlan
 
     private Exception Error(OnnxNode? node, string what) => new OnnxFormatException(node is null ? $"{_source}: {what}" : $"{_source}: {node}: {what}");
 
-    private void Compile(OnnxPreprocessing? preprocessing, GpuDevice? device)
+    private void Compile(OnnxPreprocessing? preprocessing, ComputeDevice? device)
     {
         var g = _proto.Graph;
         long opset = _proto.Opset;
@@ -255,11 +260,24 @@ internal sealed partial class OnnxGraphPlan
             : throw new OnnxUnsupportedException($"{_source}: {node}: its {what} '{node.Inputs[index]}' is computed in the graph; only constant {what}s (initializers) are supported.");
     }
 
-    private Variable Parameter(float[] values, int[] shape, string name, GpuDevice? device)
+    private Variable Parameter(float[] values, int[] shape, string name, ComputeDevice? device)
     {
         using var host = Tensor.FromSpan(values, shape);
         ParameterCount += values.Length;
-        return Variable.Parameter(host.To(device), name);
+        var parameter = Variable.Parameter(host.To(device), name);
+        _parameters.Add(parameter);
+        return parameter;
+    }
+
+    /// <summary>Gives every parameter's memory back (the model's Dispose).</summary>
+    public void ReleaseParameters()
+    {
+        foreach (var parameter in _parameters)
+        {
+            parameter.ValueChanged();
+            parameter.Value.Dispose();
+        }
+        _parameters.Clear();
     }
 
     private static string Describe(Tensor v) => v.Rank == 4 ? $"[N={v.Dim(0)}, C={v.Dim(3)}, H={v.Dim(1)}, W={v.Dim(2)}]" : v.ShapeString;

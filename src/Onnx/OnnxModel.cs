@@ -1,6 +1,5 @@
 using NativeIg.Autodiff;
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Onnx;
 
@@ -13,13 +12,13 @@ namespace NativeIg.Onnx;
 /// not run by <see cref="Logits"/> (IG applies its own for probability output), and
 /// <see cref="EndsInSoftmax"/> says it was there.
 /// </summary>
-public sealed class OnnxModel : IDifferentiableModel
+public sealed class OnnxModel : IDifferentiableModel, IDisposable
 {
     private readonly OnnxGraphPlan _plan;
 
     private readonly Variable? _negatedMeanImage;
 
-    private OnnxModel(OnnxGraphPlan plan, OnnxPreprocessing preprocessing, string source, GpuDevice? device)
+    private OnnxModel(OnnxGraphPlan plan, OnnxPreprocessing preprocessing, string source, ComputeDevice? device)
     {
         _plan = plan;
         Preprocessing = preprocessing;
@@ -32,8 +31,12 @@ public sealed class OnnxModel : IDifferentiableModel
         }
     }
 
-    /// <summary>Reads <paramref name="path"/> and builds its graph; preprocessing from the argument, else the sidecar, else ImageNet's.</summary>
+    /// <summary>Reads an .onnx file and builds its graph.</summary>
+    /// <param name="path">The .onnx file (external data files are looked up beside it).</param>
+    /// <param name="preprocessing">The input's size and normalisation; null: the <c>PATH.json</c> sidecar if there is one, else ImageNet's.</param>
     /// <param name="outputName">The graph output to explain (default: the first).</param>
+    /// <exception cref="OnnxFormatException">The file is not a well-formed ONNX model; the message names the file and the node.</exception>
+    /// <exception cref="OnnxUnsupportedException">The graph uses ops or attributes the engine does not have; the message lists every such node.</exception>
     public static OnnxModel Load(string path, OnnxPreprocessing? preprocessing = null, string? outputName = null)
     {
         var proto = OnnxReader.ReadFile(path);
@@ -41,13 +44,33 @@ public sealed class OnnxModel : IDifferentiableModel
         return new OnnxModel(OnnxGraphPlan.Build(proto, path, p, outputName), p, path, null);
     }
 
-    /// <summary>A copy with its parameters on <paramref name="device"/> (host memory when null).</summary>
-    public OnnxModel ToDevice(GpuDevice? device) => new(_plan.ToDevice(device), Preprocessing, Source, device);
+    /// <summary>Builds a model from an .onnx file's bytes (a download, a resource); <paramref name="source"/> names it in errors. External data is not available this way.</summary>
+    /// <exception cref="OnnxFormatException">The bytes are not a well-formed ONNX model.</exception>
+    /// <exception cref="OnnxUnsupportedException">The graph uses ops or attributes the engine does not have.</exception>
+    public static OnnxModel Load(byte[] bytes, string source = "ONNX model", OnnxPreprocessing? preprocessing = null, string? outputName = null)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        var proto = OnnxReader.Read(bytes, source);
+        var p = preprocessing ?? new OnnxPreprocessing();
+        return new OnnxModel(OnnxGraphPlan.Build(proto, source, p, outputName), p, source, null);
+    }
 
+    /// <summary>Reads an .onnx model from a stream to its end (at most the reader's size limit); see <see cref="Load(byte[], string, OnnxPreprocessing?, string?)"/>.</summary>
+    public static OnnxModel Load(Stream stream, string source = "ONNX model stream", OnnxPreprocessing? preprocessing = null, string? outputName = null) =>
+        Load(NativeIg.Tensors.IO.BoundedFile.ReadAll(stream, OnnxReader.MaxFileBytes, source, m => new OnnxFormatException(m)), source, preprocessing, outputName);
+
+    /// <summary>A copy with its parameters on <paramref name="device"/> (host memory when null).</summary>
+    public OnnxModel ToDevice(ComputeDevice? device) => new(_plan.ToDevice(device), Preprocessing, Source, device);
+
+    /// <summary>Where the model came from (its path, or the source name given with its bytes), for messages.</summary>
     public string Source { get; }
+    /// <summary>The input's size and normalisation in use.</summary>
     public OnnxPreprocessing Preprocessing { get; }
-    public GpuDevice? Device { get; }
+    /// <summary>Where the parameters live (null: host memory); see <see cref="ToDevice"/>.</summary>
+    public ComputeDevice? Device { get; }
+    /// <summary>[H, W, 3]: NHWC RGB in [0, 1].</summary>
     public int[] ImageShape => [Preprocessing.Height, Preprocessing.Width, 3];
+    /// <summary>The number of outputs of the explained graph output.</summary>
     public int Classes => _plan.Classes;
 
     /// <summary>Whether the file's output was a softmax (probabilities); <see cref="Logits"/> stops before it.</summary>
@@ -62,8 +85,10 @@ public sealed class OnnxModel : IDifferentiableModel
     /// <summary>Inputs, outputs, op counts, parameters and multiply-adds of one image, for <c>nativeig model</c>.</summary>
     public string Summary() => _plan.Summary(Source, Preprocessing);
 
+    /// <summary>The graph output before any trailing softmax [N, <see cref="Classes"/>] for images [N, H, W, 3] RGB in [0, 1]; the preprocessing is the first op, so gradients are with respect to the caller's pixels.</summary>
     public Variable Logits(Tape tape, Variable images)
     {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var s = images.Value.Shape;
         if (s.Length != 4 || s[1] != Preprocessing.Height || s[2] != Preprocessing.Width || s[3] != 3)
             throw new ArgumentException($"{Source} expects images of shape [N, {Preprocessing.Height}, {Preprocessing.Width}, 3] (NHWC RGB in [0,1]); got {images.Value.ShapeString}.");
@@ -79,19 +104,33 @@ public sealed class OnnxModel : IDifferentiableModel
     }
 
     /// <summary>The model's outputs before any softmax [N, classes] (logits, or a featurizer's features) for images [N, H, W, 3].</summary>
-    public Tensor PredictOutputs(Tensor images)
+    public Tensor PredictOutputs(Tensor images, int? threads = null)
     {
+        ArgumentNullException.ThrowIfNull(images);
+        using var limit = ComputeThreads.Limit(threads);
         using var onDevice = Device is null ? null : images.To(Device);
         using var tape = Tape.ForInference();
         return Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)).Value.ToHost();
     }
 
-    /// <summary>Class probabilities [N, classes] for images [N, H, W, 3], keeping no activations.</summary>
-    public Tensor PredictProbabilities(Tensor images)
+    /// <summary>Class probabilities [N, classes] for images [N, H, W, 3], keeping no activations, on at most <paramref name="threads"/> threads.</summary>
+    public Tensor PredictProbabilities(Tensor images, int? threads = null)
     {
+        ArgumentNullException.ThrowIfNull(images);
+        using var limit = ComputeThreads.Limit(threads);
         using var onDevice = Device is null ? null : images.To(Device);
         using var tape = Tape.ForInference();
         var probabilities = tape.Softmax(Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)), "prob");
         return probabilities.Value.ToHost();
+    }
+
+    private int _disposed;
+
+    /// <summary>Gives the parameters' memory back; the model must not be in use, and later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _plan.ReleaseParameters();
+        if (_negatedMeanImage is not null) _negatedMeanImage.Value.Dispose();
     }
 }

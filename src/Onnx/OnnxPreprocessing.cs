@@ -11,13 +11,17 @@ namespace NativeIg.Onnx;
 /// </summary>
 public sealed record OnnxPreprocessing
 {
+    /// <summary>The input height the model takes.</summary>
     public int Height { get; init; } = 224;
+    /// <summary>The input width the model takes.</summary>
     public int Width { get; init; } = 224;
     /// <summary>Whether the model's channels are blue, green, red (Caffe) rather than RGB.</summary>
     public bool Bgr { get; init; }
+    /// <summary>What pixels in [0, 1] are multiplied by before the mean and std (255 for Caffe-style models).</summary>
     public float Scale { get; init; } = 1f;
     /// <summary>Per channel, in the model's channel order.</summary>
     public float[] Mean { get; init; } = [0.485f, 0.456f, 0.406f];
+    /// <summary>Per channel, in the model's channel order: (scaled pixel − mean) / std.</summary>
     public float[] Std { get; init; } = [0.229f, 0.224f, 0.225f];
 
     /// <summary>

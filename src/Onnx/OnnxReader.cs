@@ -11,7 +11,7 @@ namespace NativeIg.Onnx;
 /// typed fields, or an external-data file beside the model (read bounded); float16, bfloat16 and
 /// float64 are converted to float32 with a note.
 /// </summary>
-public static class OnnxReader
+internal static class OnnxReader
 {
     /// <summary>The largest model file read: 2 GiB (protobuf's own limit).</summary>
     public const long MaxFileBytes = int.MaxValue;

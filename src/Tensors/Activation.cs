@@ -22,11 +22,17 @@ public enum ActivationKind
 /// <summary>An activation and its two parameters (what each means: <see cref="ActivationKind"/>).</summary>
 public readonly record struct ActivationFunction(ActivationKind Kind, float Alpha = 0f, float Beta = 0f)
 {
+    /// <summary>Leaky ReLU: x for x ≥ 0, αx below.</summary>
     public static ActivationFunction LeakyRelu(float alpha = 0.01f) => new(ActivationKind.LeakyRelu, alpha);
+    /// <summary>The logistic sigmoid 1/(1 + e^−x).</summary>
     public static ActivationFunction Sigmoid => new(ActivationKind.Sigmoid);
+    /// <summary>The hyperbolic tangent.</summary>
     public static ActivationFunction Tanh => new(ActivationKind.Tanh);
+    /// <summary>Clamps to [min, max] (ReLU6 is Clip(0, 6)).</summary>
     public static ActivationFunction Clip(float min, float max) => new(ActivationKind.Clip, min, max);
+    /// <summary>max(0, min(1, αx + β)).</summary>
     public static ActivationFunction HardSigmoid(float alpha = 0.2f, float beta = 0.5f) => new(ActivationKind.HardSigmoid, alpha, beta);
+    /// <summary>x·HardSigmoid(x) with α = 1/6, β = 1/2 (MobileNetV3).</summary>
     public static ActivationFunction HardSwish => new(ActivationKind.HardSwish);
 
     /// <summary>f(x) in float, as every kernel (host and device) computes it.</summary>
@@ -55,6 +61,7 @@ public readonly record struct ActivationFunction(ActivationKind Kind, float Alph
 /// <summary>The host kernels of <see cref="ActivationFunction"/>: y = f(x), and dx (+)= f′(x)·dy.</summary>
 public static class Activation
 {
+    /// <summary>y = f(x) elementwise (x and y of one length).</summary>
     public static void Forward(ActivationFunction f, ReadOnlySpan<float> x, Span<float> y)
     {
         if (x.Length != y.Length) throw new ArgumentException($"Activation: {x.Length} inputs and {y.Length} outputs.");
@@ -68,6 +75,7 @@ public static class Activation
         }
     }
 
+    /// <summary>dx (+)= f′(x)·dy elementwise, f′ read from x or y as the function needs.</summary>
     public static void Backward(ActivationFunction f, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, bool accumulate = false)
     {
         if (x.Length != dy.Length || x.Length != dx.Length || x.Length != y.Length) throw new ArgumentException("Activation backward: x, y, dy and dx differ in length.");
@@ -80,7 +88,7 @@ public static class Activation
 }
 
 /// <summary>The activations by their definitions, in double precision.</summary>
-public static class ActivationReference
+internal static class ActivationReference
 {
     public static double[] Forward(ActivationFunction f, double[] x) => x.Select(v => f.Kind switch
     {

@@ -9,6 +9,7 @@ namespace NativeIg.Tensors;
 /// </summary>
 public static class AddBias
 {
+    /// <summary>y[r, j] = x[r, j] + bias[j] for x of [rows, bias.Length] (any rank; the bias runs along the last axis).</summary>
     public static void Forward(Tensor x, Tensor bias, Tensor y)
     {
         RequireShapes(x, bias, y);
@@ -27,7 +28,7 @@ public static class AddBias
 }
 
 /// <summary>y = x + bias repeated over the leading dimensions, in double precision.</summary>
-public static class AddBiasReference
+internal static class AddBiasReference
 {
     public static double[] Forward(double[] x, double[] bias)
     {

@@ -8,7 +8,7 @@ namespace NativeIg.Tensors;
 /// slack), so the chunks of an IG path, whose batch sizes differ, reuse each other's buffers.
 /// Fresh memory is expensive (page faults on first touch), reuse is free.
 /// </summary>
-public sealed class BufferPool
+internal sealed class BufferPool
 {
     public static BufferPool Shared { get; } = new();
 

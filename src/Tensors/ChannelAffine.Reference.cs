@@ -1,7 +1,7 @@
 namespace NativeIg.Tensors;
 
 /// <summary>y[..., c] = scale[c]·x[..., source[c]] + shift[c], in double precision.</summary>
-public static class ChannelAffineReference
+internal static class ChannelAffineReference
 {
     public static double[] Forward(double[] x, int[] source, float[] scale, float[] shift)
     {

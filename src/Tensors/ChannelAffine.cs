@@ -6,6 +6,7 @@ namespace NativeIg.Tensors;
 /// </summary>
 public static class ChannelAffine
 {
+    /// <summary>y[..., c] = scale[c]·x[..., source[c]] + shift[c]: a channel permutation with a per-channel affine map.</summary>
     public static void Forward(Tensor x, Tensor y, ReadOnlySpan<int> source, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift)
     {
         int c = Check(x, y, source, scale, shift, "ChannelAffine.Forward");

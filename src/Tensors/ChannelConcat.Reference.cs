@@ -1,7 +1,7 @@
 namespace NativeIg.Tensors;
 
 /// <summary>Channel concatenation pixel by pixel, in double precision.</summary>
-public static class ChannelConcatReference
+internal static class ChannelConcatReference
 {
     public static double[] Forward(IReadOnlyList<(double[] Data, int Channels)> parts, int pixels)
     {

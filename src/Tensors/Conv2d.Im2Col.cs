@@ -4,7 +4,7 @@ namespace NativeIg.Tensors;
 /// Implicit im2col: row p of the virtual column matrix is output pixel p (n, oy, ox); column k is the
 /// filter tap (kh, kw, ci), ci innermost. Values outside the input read as zero padding.
 /// </summary>
-public readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
+internal readonly unsafe struct Im2ColA(float* x, WindowGeometry g) : IPackA
 {
     public void Pack(int i0, int rows, int k0, int kc, int mr, float* dest)
     {

@@ -5,7 +5,7 @@ namespace NativeIg.Tensors;
 /// kernels and the finite-difference gradient checks are all compared with. NHWC x, HWIO w. Rows run in
 /// parallel only so that full GoogLeNet shapes fit in a test run.
 /// </summary>
-public static class Conv2dReference
+internal static class Conv2dReference
 {
     /// <summary>y[n, oy, ox, o] = b[o] + Σ_{kh, kw, c} x[n, oy·s − pad + kh, ox·s − pad + kw, c]·w[kh, kw, c, o], then ReLU if asked.</summary>
     public static double[] Forward(WindowGeometry g, double[] x, double[] w, double[]? bias, int co, bool relu)

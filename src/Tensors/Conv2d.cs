@@ -10,8 +10,12 @@ public static unsafe class Conv2d
     /// <summary>Column-matrix rows per chunk where one is materialised (stride &gt; 1 backward, dW).</summary>
     private const int ChunkFloats = 1 << 21;
 
-    /// <summary>y[N, OH, OW, CO] = x[N, H, W, CI] ⊛ w[KH, KW, CI, CO] + bias[CO], then ReLU if asked.</summary>
-    public static void Forward(WindowGeometry g, Tensor x, Tensor w, Tensor? bias, Tensor y, bool relu, GemmKernel? kernel = null, PackedB? packedFilter = null)
+    /// <summary>y[N, OH, OW, CO] = x[N, H, W, CI] ⊛ w[KH, KW, CI, CO] + bias[CO], then ReLU if asked; <paramref name="kernel"/> forces a GEMM path (null: the best this CPU has).</summary>
+    public static void Forward(WindowGeometry g, Tensor x, Tensor w, Tensor? bias, Tensor y, bool relu, GemmKernel? kernel = null) =>
+        Forward(g, x, w, bias, y, relu, kernel, packedFilter: null);
+
+    /// <summary>The forward with the filter already packed (<see cref="PackForward"/>: the tape caches it per frozen parameter).</summary>
+    internal static void Forward(WindowGeometry g, Tensor x, Tensor w, Tensor? bias, Tensor y, bool relu, GemmKernel? kernel, PackedB? packedFilter)
     {
         int co = CheckFilter(g, w, bias, "Conv2d.Forward");
         g.RequireInput(x, "Conv2d.Forward");
@@ -36,8 +40,12 @@ public static unsafe class Conv2d
         }
     }
 
-    /// <summary>dx[N, H, W, CI] = ∂L/∂x given dy[N, OH, OW, CO] (already masked by the ReLU if one was fused).</summary>
-    public static void BackwardData(WindowGeometry g, Tensor dy, Tensor w, Tensor dx, bool accumulate = false, GemmKernel? kernel = null, PackedB? packedFilter = null)
+    /// <summary>dx[N, H, W, CI] (+)= ∂L/∂x given dy[N, OH, OW, CO] (already masked by the ReLU if one was fused).</summary>
+    public static void BackwardData(WindowGeometry g, Tensor dy, Tensor w, Tensor dx, bool accumulate = false, GemmKernel? kernel = null) =>
+        BackwardData(g, dy, w, dx, accumulate, kernel, packedFilter: null);
+
+    /// <summary>The backward-data with the filter already packed for this geometry's route (<see cref="PackBackwardData"/>).</summary>
+    internal static void BackwardData(WindowGeometry g, Tensor dy, Tensor w, Tensor dx, bool accumulate, GemmKernel? kernel, PackedB? packedFilter)
     {
         int co = CheckFilter(g, w, null, "Conv2d.BackwardData");
         g.RequireOutput(dy, co, "Conv2d.BackwardData (dy)");
@@ -144,14 +152,14 @@ public static unsafe class Conv2d
     }
 
     /// <summary>The filter packed as the forward GEMM's B operand ([KH·KW·CI, CO]).</summary>
-    public static PackedB PackForward(Tensor w, GemmKernel? kernel = null)
+    internal static PackedB PackForward(Tensor w, GemmKernel? kernel = null)
     {
         int k = w.Dim(0) * w.Dim(1) * w.Dim(2), co = w.Dim(3);
         fixed (float* pw = w.Span) return PackedB.Pack(k, co, new DenseB(pw, co, false), kernel ?? Gemm.Best);
     }
 
     /// <summary>The filter packed as the backward-data GEMM's B operand for this geometry's route (Wᵀ, or the flipped filter for stride 1).</summary>
-    public static PackedB PackBackwardData(WindowGeometry g, Tensor w, GemmKernel? kernel = null)
+    internal static PackedB PackBackwardData(WindowGeometry g, Tensor w, GemmKernel? kernel = null)
     {
         int ci = g.C, co = w.Dim(3), k = g.KernelH * g.KernelW * ci;
         var gk = kernel ?? Gemm.Best;
@@ -165,7 +173,7 @@ public static unsafe class Conv2d
     }
 
     /// <summary>Which backward-data route a geometry takes; packed filters are only valid for the same route.</summary>
-    public static string BackwardDataRoute(WindowGeometry g) =>
+    internal static string BackwardDataRoute(WindowGeometry g) =>
         IsPointwise(g) ? "pointwise" : g.StrideH == 1 && g.StrideW == 1 ? $"flipped:{g.PadTop},{g.PadLeft}" : "col2im";
 
     private static bool IsPointwise(WindowGeometry g) =>

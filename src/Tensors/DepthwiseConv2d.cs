@@ -10,6 +10,7 @@ namespace NativeIg.Tensors;
 /// </summary>
 public static class DepthwiseConv2d
 {
+    /// <summary>Depthwise convolution: y[N, OH, OW, C] = x[N, H, W, C] ⊛ w[KH, KW, 1, C] per channel (+ bias[C]).</summary>
     public static void Forward(WindowGeometry g, Tensor x, Tensor w, Tensor? bias, Tensor y)
     {
         Check(g, x, w, bias, "DepthwiseConv2d.Forward");
@@ -106,7 +107,7 @@ public static class DepthwiseConv2d
 }
 
 /// <summary>Depthwise convolution by its defining sums, in double precision.</summary>
-public static class DepthwiseConv2dReference
+internal static class DepthwiseConv2dReference
 {
     public static double[] Forward(WindowGeometry g, double[] x, double[] w, double[]? bias)
     {

@@ -7,6 +7,7 @@ namespace NativeIg.Tensors;
 /// </summary>
 public static class FlattenChannelsFirst
 {
+    /// <summary>NHWC [N, H, W, C] → [N, C·H·W] in ONNX's channels-first order (what Flatten after a convolution means there).</summary>
     public static void Forward(Tensor x, Tensor y) => Permute(x, y, toChannelsFirst: true, accumulate: false);
 
     /// <summary>dx[N, H, W, C] (+)= dy[N, C·H·W] put back in NHWC order.</summary>

@@ -1,7 +1,7 @@
 namespace NativeIg.Tensors;
 
 /// <summary>y[r, o] = b[o] + Σ_i x[r, i]·w[i, o], in double precision.</summary>
-public static class FullyConnectedReference
+internal static class FullyConnectedReference
 {
     public static double[] Forward(double[] x, double[] w, double[]? bias, int n, int inputs, int outputs)
     {

@@ -5,6 +5,7 @@ namespace NativeIg.Tensors;
 /// <summary>Fully connected layer: y[N, O] = x[N, I]·W[I, O] + b[O].</summary>
 public static class FullyConnected
 {
+    /// <summary>y[N, out] = x[N, in]·w[in, out] (+ bias[out]).</summary>
     public static void Forward(Tensor x, Tensor w, Tensor? bias, Tensor y)
     {
         var (n, inputs, outputs) = Check(x, w, bias, y, "FullyConnected.Forward");

@@ -18,19 +18,19 @@ public enum GemmKernel
 /// i &lt; rows, zero for rows ≤ i &lt; mr. Implementations let convolution feed im2col values straight
 /// into the GEMM without materialising the column matrix.
 /// </summary>
-public unsafe interface IPackA
+internal unsafe interface IPackA
 {
     void Pack(int i0, int rows, int k0, int kc, int mr, float* dest);
 }
 
-/// <summary>Fills one packed micro-panel of B [K×N]: dest[k·nr + j] = B[k0 + k, j0 + j], zero past <paramref name="cols"/>.</summary>
-public unsafe interface IPackB
+/// <summary>Fills one packed micro-panel of B [K×N]: dest[k·nr + j] = B[k0 + k, j0 + j], zero past cols.</summary>
+internal unsafe interface IPackB
 {
     void Pack(int k0, int kc, int j0, int cols, int nr, float* dest);
 }
 
 /// <summary>Row-major A with leading dimension lda, optionally transposed (A stored as [K×M]).</summary>
-public readonly unsafe struct DenseA(float* data, int ld, bool transposed) : IPackA
+internal readonly unsafe struct DenseA(float* data, int ld, bool transposed) : IPackA
 {
     public void Pack(int i0, int rows, int k0, int kc, int mr, float* dest)
     {
@@ -65,7 +65,7 @@ public readonly unsafe struct DenseA(float* data, int ld, bool transposed) : IPa
 }
 
 /// <summary>Row-major B with leading dimension ldb, optionally transposed (B stored as [N×K]).</summary>
-public readonly unsafe struct DenseB(float* data, int ld, bool transposed) : IPackB
+internal readonly unsafe struct DenseB(float* data, int ld, bool transposed) : IPackB
 {
     public void Pack(int k0, int kc, int j0, int cols, int nr, float* dest)
     {
@@ -97,7 +97,7 @@ public readonly unsafe struct DenseB(float* data, int ld, bool transposed) : IPa
 /// every multiplication with the same matrix (frozen filters: packing 7M weights per forward costs
 /// more than a batch-1 layer's arithmetic).
 /// </summary>
-public sealed unsafe class PackedB
+internal sealed unsafe class PackedB
 {
     internal float[] Buffer { get; }
     public int K { get; }

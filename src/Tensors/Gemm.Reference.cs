@@ -1,7 +1,7 @@
 namespace NativeIg.Tensors;
 
 /// <summary>The obviously correct GEMM the fast one is tested against: three loops, double accumulation.</summary>
-public static class GemmReference
+internal static class GemmReference
 {
     public static void Multiply(int m, int n, int k,
         ReadOnlySpan<float> a, int lda, bool transA,

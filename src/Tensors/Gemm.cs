@@ -21,6 +21,7 @@ public static unsafe partial class Gemm
         IsSupported(GemmKernel.Avx2) ? GemmKernel.Avx2 :
         IsSupported(GemmKernel.Vector128) ? GemmKernel.Vector128 : GemmKernel.Scalar;
 
+    /// <summary>Whether this CPU (and the runtime's settings) can run <paramref name="kernel"/>.</summary>
     public static bool IsSupported(GemmKernel kernel) => kernel switch
     {
         GemmKernel.Scalar => true,
@@ -39,8 +40,8 @@ public static unsafe partial class Gemm
         _ => "scalar",
     };
 
-    /// <summary>Worker threads for GEMM and the other parallel kernels (default: all cores).</summary>
-    public static int Threads { get; set; } = Environment.ProcessorCount;
+    /// <summary>Worker threads for GEMM and the other parallel kernels: <see cref="ComputeThreads.Current"/>.</summary>
+    internal static int Threads => ComputeThreads.Current;
 
     private const int KC = 256;
     private const int MC = 96; // multiple of both 8 and 6
@@ -79,7 +80,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>The general form: any A and B packers, C as a raw row-major pointer.</summary>
-    public static void Multiply<TA, TB>(int m, int n, int k, TA a, TB b, float* c, int ldc, bool accumulate, GemmKernel kernel,
+    internal static void Multiply<TA, TB>(int m, int n, int k, TA a, TB b, float* c, int ldc, bool accumulate, GemmKernel kernel,
         float* bias = null, bool relu = false)
         where TA : struct, IPackA where TB : struct, IPackB
     {
@@ -102,7 +103,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>C (+)= A·B (+ bias per column, then ReLU if asked) with B already packed (<see cref="PackedB"/>).</summary>
-    public static void Multiply<TA>(int m, int n, int k, TA a, PackedB b, float* c, int ldc, bool accumulate, float* bias = null, bool relu = false)
+    internal static void Multiply<TA>(int m, int n, int k, TA a, PackedB b, float* c, int ldc, bool accumulate, float* bias = null, bool relu = false)
         where TA : struct, IPackA
     {
         if (b.K != k || b.N != n)

@@ -4,7 +4,7 @@ namespace NativeIg.Tensors;
 /// The LRN formulas evaluated directly in double precision: y_c = x_c·s_c^−β with
 /// s_c = k + α/n·Σ_{j in c's window} x_j², and the backward summed over every output whose window holds c.
 /// </summary>
-public static class LrnReference
+internal static class LrnReference
 {
     public static double[] Forward(LrnParameters p, double[] x, int channels)
     {

@@ -9,8 +9,10 @@ public readonly record struct LrnParameters(int Size = 5, float Alpha = 1e-4f, f
 {
     /// <summary>Channels before c in its window; Caffe's pre_pad.</summary>
     public int Before => (Size - 1) / 2;
+    /// <summary>Channels after c in its window.</summary>
     public int After => Size - Before - 1;
 
+    /// <summary>Throws <see cref="ArgumentException"/> for a size below 1 or a non-finite or negative α, β or k.</summary>
     public void Validate()
     {
         if (Size < 1) throw new ArgumentException($"LRN size must be ≥ 1, got {Size}.");
@@ -27,6 +29,7 @@ public readonly record struct LrnParameters(int Size = 5, float Alpha = 1e-4f, f
 /// </summary>
 public static class Lrn
 {
+    /// <summary>Local response normalisation across channels: y = x / (k + α/n·Σ x²)^β over the window of <see cref="LrnParameters.Size"/> channels.</summary>
     public static void Forward(LrnParameters p, Tensor x, Tensor y)
     {
         p.Validate();
@@ -35,7 +38,7 @@ public static class Lrn
         int pixels = x.Length / c;
         var xb = x.Buffer; int xo = x.Offset;
         var yb = y.Buffer; int yo = y.Offset;
-        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once: the setting may change while we run
+        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once for both the split and the limit
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, (part, _) =>
         {
             var (start, end) = Partition(pixels, parts, part);
@@ -70,7 +73,7 @@ public static class Lrn
         var xb = x.Buffer; int xo = x.Offset;
         var dyb = dy.Buffer; int dyo = dy.Offset;
         var dxb = dx.Buffer; int dxo = dx.Offset;
-        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once: the setting may change while we run
+        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once for both the split and the limit
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, (part, _) =>
         {
             var (start, end) = Partition(pixels, parts, part);

@@ -5,7 +5,7 @@ namespace NativeIg.Tensors;
 /// vectorised and device kernels and for the finite-difference checks. Windows that hang over the
 /// border skip the missing pixels (the maximum) or count them by <see cref="AvgPoolDivisor"/> (the mean).
 /// </summary>
-public static class Pool2dReference
+internal static class Pool2dReference
 {
     /// <summary>Max pool, with taps[i] = the window position (kh·KW + kw) of the first maximum in row-major order.</summary>
     public static double[] MaxForward(WindowGeometry g, double[] x, out byte[] taps)

@@ -7,6 +7,7 @@ namespace NativeIg.Tensors;
 /// <summary>ReLU's kernels: the activation in place, its byte mask (what the fused convolution keeps for backward) and the masked gradient.</summary>
 public static class Relu
 {
+    /// <summary>x = max(x, 0) in place.</summary>
     public static void InPlace(Span<float> x) => TensorPrimitives.Max(x, 0f, x);
 
     private const int ParallelBlock = 1 << 16;

@@ -9,6 +9,7 @@ namespace NativeIg.Tensors;
 /// </summary>
 public static class ScaleChannels
 {
+    /// <summary>y[n, ..., c] = x[n, ..., c]·s[n, c] (squeeze-and-excitation's scaling).</summary>
     public static void Forward(Tensor x, Tensor s, Tensor y)
     {
         var (n, pixels, c) = Check(x, s, "ScaleChannels.Forward");
@@ -21,6 +22,7 @@ public static class ScaleChannels
             }
     }
 
+    /// <summary>dx (+)= dy·s per channel.</summary>
     public static void BackwardInput(Tensor dy, Tensor s, Tensor dx, bool accumulate = false)
     {
         var (n, pixels, c) = Check(dy, s, "ScaleChannels.BackwardInput");
@@ -34,6 +36,7 @@ public static class ScaleChannels
             }
     }
 
+    /// <summary>ds[n, c] (+)= Σ over pixels of dy·x.</summary>
     public static void BackwardScale(Tensor dy, Tensor x, Tensor ds, bool accumulate = false)
     {
         var (n, pixels, c) = Check(x, ds, "ScaleChannels.BackwardScale");
@@ -60,7 +63,7 @@ public static class ScaleChannels
 }
 
 /// <summary>y[n, …, c] = x[n, …, c]·s[n, c], in double precision.</summary>
-public static class ScaleChannelsReference
+internal static class ScaleChannelsReference
 {
     public static double[] Forward(double[] x, double[] s, int n, int c)
     {

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace NativeIg.Tensors;
 
 /// <summary>Byte and int arrays (ReLU masks, max-pool taps) from a pool that also keeps large arrays.</summary>
-public static class ScratchPool
+internal static class ScratchPool
 {
     private static readonly ConcurrentDictionary<int, ConcurrentBag<byte[]>> s_free = new();
     private static long s_allocatedBytes;

@@ -1,7 +1,7 @@
 namespace NativeIg.Tensors;
 
 /// <summary>Softmax and log-softmax over the last axis of [rows, classes], in double precision.</summary>
-public static class SoftmaxReference
+internal static class SoftmaxReference
 {
     public static double[] Forward(double[] x, int classes, bool log = false)
     {

@@ -16,8 +16,8 @@ public sealed partial class Tensor
         RequireSameLengthAndDevice(destination, source, "ScaleInto");
         if (destination.Device is { } device)
         {
-            using var flat = source.Gpu.Reshape(destination.Shape.ToArray());
-            device.Kernels.Axpby(flat, destination.Gpu, destination.Gpu, scale, accumulate ? 1f : 0f);
+            using var flat = source.DeviceData.Reshape(destination.Shape.ToArray());
+            device.Kernels.Axpby(flat, destination.DeviceData, destination.DeviceData, scale, accumulate ? 1f : 0f);
             return;
         }
         var d = destination.Span;
@@ -37,7 +37,7 @@ public sealed partial class Tensor
         RequireSameLengthAndDevice(destination, b, "MultiplyInto");
         if (destination.Device is { } device)
         {
-            device.Kernels.Multiply(a.Gpu, b.Gpu, destination.Gpu, accumulate);
+            device.Kernels.Multiply(a.DeviceData, b.DeviceData, destination.DeviceData, accumulate);
             return;
         }
         var d = destination.Span;
@@ -48,7 +48,7 @@ public sealed partial class Tensor
     /// <summary>Every element (+)= <paramref name="value"/>.</summary>
     public void Fill(float value, bool accumulate = false)
     {
-        if (Device is { } device) { device.Kernels.Fill(Gpu, value, accumulate); return; }
+        if (Device is { } device) { device.Kernels.Fill(DeviceData, value, accumulate); return; }
         if (accumulate) TensorPrimitives.Add(Span, value, Span);
         else Span.Fill(value);
     }
@@ -58,7 +58,7 @@ public sealed partial class Tensor
     {
         if (result.Length != 1) throw new ArgumentException($"SumInto: the result has shape {result.ShapeString}, not one element.");
         if (!ReferenceEquals(result.Device, source.Device)) throw new ArgumentException("SumInto: the result and the source are on different devices.");
-        if (result.Device is { } device) device.Kernels.Sum(source.Gpu, result.Gpu);
+        if (result.Device is { } device) device.Kernels.Sum(source.DeviceData, result.DeviceData);
         else result.Span[0] = TensorPrimitives.Sum(source.Span);
     }
 
@@ -68,7 +68,7 @@ public sealed partial class Tensor
         int c = sums.Length;
         if (rows.Length % c != 0) throw new ArgumentException($"ColumnSumsInto: {rows.ShapeString} is not a whole number of rows of {c}.");
         if (!ReferenceEquals(sums.Device, rows.Device)) throw new ArgumentException("ColumnSumsInto: the sums and the rows are on different devices.");
-        if (sums.Device is { } device) { device.Kernels.ColumnSums(rows.Gpu, sums.Gpu, accumulate); return; }
+        if (sums.Device is { } device) { device.Kernels.ColumnSums(rows.DeviceData, sums.DeviceData, accumulate); return; }
         var s = sums.Span;
         if (!accumulate) s.Clear();
         var d = rows.Span;

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using ILGPU.Runtime;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Tensors;
 
@@ -13,7 +11,7 @@ namespace NativeIg.Tensors;
 /// Storage is a pinned float array whose data start is 64-byte aligned; owned storage comes from
 /// <see cref="BufferPool"/> and returns there on <see cref="Dispose"/>, so repeated work of the same
 /// shapes (chunks of an IG path) does not allocate. Views (<see cref="SliceBatch"/>, <see cref="Reshape"/>)
-/// share storage and never return it. A tensor may instead live on a <see cref="GpuDevice"/>
+/// share storage and never return it. A tensor may instead live on a <see cref="ComputeDevice"/>
 /// (<see cref="Device"/> is then not null, <see cref="Span"/> refuses, and moving it is explicit:
 /// <see cref="To"/>, <see cref="ToHost"/>).
 /// </remarks>
@@ -21,12 +19,15 @@ public sealed partial class Tensor : IDisposable
 {
     private readonly int[] _shape;
     private float[]? _buffer;
-    private GpuTensor? _gpu;
+    private DeviceTensor? _gpu;
     private readonly int _offset;
     private readonly bool _ownsBuffer;
 
+    /// <summary>The number of elements.</summary>
     public int Length { get; }
+    /// <summary>The number of dimensions (1 to 4).</summary>
     public int Rank => _shape.Length;
+    /// <summary>The dimensions, outermost first.</summary>
     public ReadOnlySpan<int> Shape => _shape;
 
     private Tensor(int[] shape, float[] buffer, int offset, bool ownsBuffer)
@@ -38,7 +39,7 @@ public sealed partial class Tensor : IDisposable
         Length = ElementCount(shape);
     }
 
-    private Tensor(int[] shape, GpuTensor gpu)
+    private Tensor(int[] shape, DeviceTensor gpu)
     {
         _shape = shape;
         _buffer = null;
@@ -47,13 +48,13 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>The device holding this tensor, or null for host memory.</summary>
-    public GpuDevice? Device => _gpu?.Device;
+    public ComputeDevice? Device => _gpu?.Device;
 
     /// <summary>The device storage (only for tensors on a device).</summary>
-    public GpuTensor Gpu => _gpu ?? throw new InvalidOperationException($"Tensor{ShapeString} is in host memory, not on a device.");
+    public DeviceTensor DeviceData => _gpu ?? throw new InvalidOperationException($"Tensor{ShapeString} is in host memory, not on a device.");
 
     /// <summary>A tensor with undefined contents on <paramref name="device"/> (host memory when null).</summary>
-    public static Tensor Uninitialized(GpuDevice? device, params int[] shape)
+    public static Tensor Uninitialized(ComputeDevice? device, params int[] shape)
     {
         if (device is null) return Uninitialized(shape);
         ValidateShape(shape);
@@ -61,10 +62,10 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>Wraps device storage as a tensor (which then owns it).</summary>
-    public static Tensor OnDevice(GpuTensor storage) => new(storage.Shape.ToArray(), storage);
+    public static Tensor OnDevice(DeviceTensor storage) => new(storage.Shape.ToArray(), storage);
 
     /// <summary>A copy on <paramref name="device"/> (host memory when null).</summary>
-    public Tensor To(GpuDevice? device)
+    public Tensor To(ComputeDevice? device)
     {
         if (device is null) return ToHost();
         if (_gpu is not null && ReferenceEquals(_gpu.Device, device)) return Clone();
@@ -83,6 +84,7 @@ public sealed partial class Tensor : IDisposable
         return new Tensor((int[])shape.Clone(), buffer, offset, ownsBuffer: true);
     }
 
+    /// <summary>A tensor of zeros.</summary>
     public static Tensor Zeros(params int[] shape)
     {
         var t = Uninitialized(shape);
@@ -90,6 +92,7 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>A tensor with every element set to <paramref name="value"/>.</summary>
     public static Tensor Filled(float value, params int[] shape)
     {
         var t = Uninitialized(shape);
@@ -108,23 +111,29 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>The elements in host memory (a device tensor refuses: copy it with <see cref="ToHost"/> first).</summary>
     public Span<float> Span
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Buffer.AsSpan(_offset, Length);
     }
 
+    /// <summary>The pooled array that holds the elements from <see cref="Offset"/> on (for kernels that need the array itself).</summary>
     public float[] Buffer => _buffer ?? throw (_gpu is not null
         ? new InvalidOperationException($"Tensor{ShapeString} lives on {_gpu.Device.Kind}; copy it to host memory with ToHost() first.")
         : new ObjectDisposedException(nameof(Tensor), "The tensor's storage was returned to the pool."));
+    /// <summary>Where this tensor's elements start in <see cref="Buffer"/>.</summary>
     public int Offset => _offset;
+    /// <summary>Whether the storage has been given back.</summary>
     public bool IsDisposed => _buffer is null && _gpu is null;
 
+    /// <summary>One dimension.</summary>
     public int Dim(int axis) => _shape[axis];
 
     /// <summary>N of an NHWC tensor (or rows of a matrix).</summary>
     public int N => _shape[0];
 
+    /// <summary>One element by flat index (host memory).</summary>
     public float this[int i]
     {
         get => Span[i];
@@ -153,12 +162,13 @@ public sealed partial class Tensor : IDisposable
         return new Tensor((int[])shape.Clone(), Buffer, _offset, ownsBuffer: false);
     }
 
+    /// <summary>A copy with its own storage, on the same device.</summary>
     public Tensor Clone()
     {
         if (_gpu is not null)
         {
             var copy = Uninitialized(_gpu.Device, _shape);
-            _gpu.View.CopyTo(copy.Gpu.View);
+            _gpu.CopyTo(copy._gpu!);
             return copy;
         }
         var t = Uninitialized(_shape);
@@ -166,16 +176,22 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>The elements as a new array (host memory).</summary>
     public float[] ToArray() => Span.ToArray();
 
+    /// <summary>Whether both tensors have the same shape.</summary>
     public bool SameShape(Tensor other) => _shape.AsSpan().SequenceEqual(other._shape);
 
+    /// <summary>The shape as <c>[a, b, c]</c>, for messages.</summary>
     public string ShapeString => Describe(_shape);
 
+    /// <summary>A shape as <c>[a, b, c]</c>.</summary>
     public static string Describe(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
+    /// <inheritdoc />
     public override string ToString() => $"Tensor{ShapeString}";
 
+    /// <summary>Gives owned storage back to its pool (host or device); views give nothing back. Safe to call twice.</summary>
     public void Dispose()
     {
         var gpu = _gpu;
@@ -191,6 +207,7 @@ public sealed partial class Tensor : IDisposable
         if (_ownsBuffer) BufferPool.Shared.Return(buffer);
     }
 
+    /// <summary>The element count of a shape; an <see cref="ArgumentException"/> above <see cref="int.MaxValue"/>.</summary>
     public static int ElementCount(ReadOnlySpan<int> shape)
     {
         long n = 1;

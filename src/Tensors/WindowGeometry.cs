@@ -99,7 +99,9 @@ public readonly record struct WindowGeometry(
         return t < 0 || t % StrideW != 0 || t / StrideW >= OutW ? -1 : t / StrideW;
     }
 
+    /// <summary>The input shape this geometry expects: [N, H, W, C].</summary>
     public int[] InputShape => [N, H, W, C];
+    /// <summary>Output pixels over the batch: N·OH·OW.</summary>
     public int OutputPixels => N * OutH * OutW;
 
     private static int CeilDiv(int a, int b) => (a + b - 1) / b;
@@ -119,6 +121,7 @@ public readonly record struct WindowGeometry(
             throw new ArgumentException($"{op}: input shape {x.ShapeString} does not match the expected {Tensor.Describe(InputShape)}.");
     }
 
+    /// <summary>Throws an <see cref="ArgumentException"/> naming <paramref name="op"/> unless <paramref name="y"/> is [N, OH, OW, <paramref name="channels"/>].</summary>
     public void RequireOutput(Tensor y, int channels, string op)
     {
         if (y.Rank != 4 || y.Dim(0) != N || y.Dim(1) != OutH || y.Dim(2) != OutW || y.Dim(3) != channels)

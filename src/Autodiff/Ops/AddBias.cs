@@ -7,7 +7,7 @@ public sealed partial class Tape
     /// <summary>
     /// y = x + bias, the bias repeated over x's leading dimensions (bias [C] on [N, H, W, C]: per channel;
     /// bias [H, W, C]: one image for every image of the batch). dx = dy; dbias = Σ dy over the repeats.
-    /// Kernels: <see cref="Tensors.AddBias"/>, Gpu/ElementwiseKernels.cs (AddRows); reference: <see cref="AddBiasReference"/>.
+    /// Kernels: <see cref="Tensors.AddBias"/>, src/Gpu/ElementwiseKernels.cs (AddRows); reference: <see cref="AddBiasReference"/>.
     /// </summary>
     public Variable AddBias(Variable x, Variable bias, string name = "add_bias")
     {
@@ -19,7 +19,7 @@ public sealed partial class Tape
             else
             {
                 Tensors.AddBias.RequireShapes(x.Value, bias.Value, y);
-                device.Kernels.AddRows(x.Value.Gpu, bias.Value.Gpu, y.Gpu);
+                device.Kernels.AddRows(x.Value.DeviceData, bias.Value.DeviceData, y.DeviceData);
             }
         }
         catch { y.Dispose(); throw; }

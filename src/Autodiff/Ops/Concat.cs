@@ -6,7 +6,7 @@ public sealed partial class Tape
 {
     /// <summary>
     /// Concatenation along channels: parts [N, H, W, C_i] → [N, H, W, ΣC_i]. Backward slices dy back out
-    /// into each part that wants a gradient. Kernels: <see cref="ChannelConcat"/>, Gpu/ChannelConcatKernels.cs.
+    /// into each part that wants a gradient. Kernels: <see cref="ChannelConcat"/>, src/Gpu/ChannelConcatKernels.cs.
     /// </summary>
     public Variable Concat(string name, params Variable[] parts)
     {
@@ -18,7 +18,7 @@ public sealed partial class Tape
         try
         {
             if (device is null) ChannelConcat.Forward(parts.Select(p => p.Value).ToArray(), y);
-            else device.Kernels.ConcatForward(parts.Select(p => p.Value.Gpu).ToArray(), y.Gpu);
+            else device.Kernels.ConcatForward(parts.Select(p => p.Value.DeviceData).ToArray(), y.DeviceData);
         }
         catch { y.Dispose(); throw; }
         return Record(y, name, parts, () => dy =>
@@ -30,7 +30,7 @@ public sealed partial class Tape
                 {
                     var (dp, acc) = GradTarget(part);
                     if (device is null) ChannelConcat.BackwardPart(dy, offset, dp, acc);
-                    else device.Kernels.ConcatBackward(dy.Gpu, offset, dp.Gpu, acc);
+                    else device.Kernels.ConcatBackward(dy.DeviceData, offset, dp.DeviceData, acc);
                 }
                 offset += part.Value.Dim(part.Value.Rank - 1);
             }

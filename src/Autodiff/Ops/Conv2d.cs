@@ -9,7 +9,7 @@ public sealed partial class Tape
     /// optionally followed by ReLU. Backward: dy is masked where the ReLU was off, then dX by the
     /// backward-data GEMM (reads only w) and dW/db by the backward-filter GEMM (reads x) — each only when
     /// needed. Kernels: <see cref="Tensors.Conv2d"/> (host), <c>GpuKernels.ConvForward/ConvBackward*</c>
-    /// (Gpu/Conv2dKernels.cs); reference: <see cref="Conv2dReference"/>.
+    /// (src/Gpu/Conv2dKernels.cs); reference: <see cref="Conv2dReference"/>.
     /// </summary>
     public Variable Conv2d(Variable x, Variable w, Variable? bias, WindowGeometry g, bool relu = false, string name = "conv")
     {
@@ -22,9 +22,9 @@ public sealed partial class Tape
             {
                 // Frozen filters are packed for the GEMM once and kept on the parameter.
                 var packed = w.Derived("conv-forward", () => Tensors.Conv2d.PackForward(w.Value));
-                Tensors.Conv2d.Forward(g, x.Value, w.Value, bias?.Value, y, relu, packedFilter: packed);
+                Tensors.Conv2d.Forward(g, x.Value, w.Value, bias?.Value, y, relu, kernel: null, packedFilter: packed);
             }
-            else device.Kernels.ConvForward(g, x.Value.Gpu, w.Value.Gpu, bias?.Value.Gpu, y.Gpu, relu);
+            else device.Kernels.ConvForward(g, x.Value.DeviceData, w.Value.DeviceData, bias?.Value.DeviceData, y.DeviceData, relu);
         }
         catch { y.Dispose(); throw; }
         Variable[] inputs = bias is null ? [x, w] : [x, w, bias];
@@ -39,16 +39,16 @@ public sealed partial class Tape
             {
                 // dy is this op's own output gradient, used up after this call: mask it in place.
                 if (mask is not null) Tensors.Relu.ApplyMask(dy.Span, mask.Array);
-                else if (relu) device!.Kernels.ReluBackward(y.Gpu, dy.Gpu, dy.Gpu);
+                else if (relu) device!.Kernels.ReluBackward(y.DeviceData, dy.DeviceData, dy.DeviceData);
                 if (x.RequiresGrad)
                 {
                     var (dx, acc) = GradTarget(x);
                     if (device is null)
                     {
                         var packed = w.Derived("conv-backward-data:" + Tensors.Conv2d.BackwardDataRoute(g), () => Tensors.Conv2d.PackBackwardData(g, w.Value));
-                        Tensors.Conv2d.BackwardData(g, dy, w.Value, dx, acc, packedFilter: packed);
+                        Tensors.Conv2d.BackwardData(g, dy, w.Value, dx, acc, kernel: null, packedFilter: packed);
                     }
-                    else device.Kernels.ConvBackwardData(g, dy.Gpu, w.Value.Gpu, dx.Gpu, acc);
+                    else device.Kernels.ConvBackwardData(g, dy.DeviceData, w.Value.DeviceData, dx.DeviceData, acc);
                 }
                 if (filterGrad) FilterGradients(g, x, w, bias, dy);
             };
@@ -77,7 +77,7 @@ public sealed partial class Tape
             if (w.RequiresGrad)
             {
                 var (dw, acc) = GradTarget(w);
-                device.Kernels.ConvBackwardFilter(g, x.Value.Gpu, dy.Gpu, dw.Gpu, acc);
+                device.Kernels.ConvBackwardFilter(g, x.Value.DeviceData, dy.DeviceData, dw.DeviceData, acc);
             }
             if (db is not null) Tensor.ColumnSumsInto(db, dy, accB);
             return;

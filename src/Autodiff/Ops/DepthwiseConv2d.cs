@@ -8,7 +8,7 @@ public sealed partial class Tape
     /// Depthwise convolution (each channel with its own filter): x [N, H, W, C], w [KH, KW, C], bias [C]
     /// → [N, OH, OW, C]. Backward: dX gathers dy ⊙ w over the covering windows (reads only w); dW and db
     /// sum x ⊙ dy over pixels (read x). Kernels: <see cref="Tensors.DepthwiseConv2d"/>,
-    /// Gpu/DepthwiseConv2dKernels.cs; reference: <see cref="DepthwiseConv2dReference"/>.
+    /// src/Gpu/DepthwiseConv2dKernels.cs; reference: <see cref="DepthwiseConv2dReference"/>.
     /// </summary>
     public Variable DepthwiseConv2d(Variable x, Variable w, Variable? bias, WindowGeometry g, string name = "depthwise")
     {
@@ -20,7 +20,7 @@ public sealed partial class Tape
             else
             {
                 g.RequireInput(x.Value, name);
-                device.Kernels.DepthwiseConvForward(g, x.Value.Gpu, w.Value.Gpu, bias?.Value.Gpu, y.Gpu);
+                device.Kernels.DepthwiseConvForward(g, x.Value.DeviceData, w.Value.DeviceData, bias?.Value.DeviceData, y.DeviceData);
             }
         }
         catch { y.Dispose(); throw; }
@@ -32,13 +32,13 @@ public sealed partial class Tape
             {
                 var (dx, acc) = GradTarget(x);
                 if (device is null) Tensors.DepthwiseConv2d.BackwardData(g, dy, w.Value, dx, acc);
-                else device.Kernels.DepthwiseConvBackwardData(g, dy.Gpu, w.Value.Gpu, dx.Gpu, acc);
+                else device.Kernels.DepthwiseConvBackwardData(g, dy.DeviceData, w.Value.DeviceData, dx.DeviceData, acc);
             }
             if (w.RequiresGrad)
             {
                 var (dw, acc) = GradTarget(w);
                 if (device is null) Tensors.DepthwiseConv2d.BackwardFilter(g, x.Value, dy, dw, null, acc);
-                else device.Kernels.DepthwiseConvBackwardFilter(g, x.Value.Gpu, dy.Gpu, dw.Gpu, acc);
+                else device.Kernels.DepthwiseConvBackwardFilter(g, x.Value.DeviceData, dy.DeviceData, dw.DeviceData, acc);
             }
             if (bias is { RequiresGrad: true })
             {

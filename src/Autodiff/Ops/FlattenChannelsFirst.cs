@@ -6,7 +6,7 @@ public sealed partial class Tape
 {
     /// <summary>
     /// [N, H, W, C] → [N, C·H·W] in NCHW order (ONNX's Flatten of a spatial map); dx is dy permuted back.
-    /// Kernels: <see cref="Tensors.FlattenChannelsFirst"/>, Gpu/ElementwiseKernels.cs.
+    /// Kernels: <see cref="Tensors.FlattenChannelsFirst"/>, src/Gpu/ElementwiseKernels.cs.
     /// </summary>
     public Variable FlattenChannelsFirst(Variable x, string name = "flatten")
     {
@@ -16,12 +16,12 @@ public sealed partial class Tape
         int plane = v.Dim(1) * v.Dim(2), c = v.Dim(3);
         var y = Tensor.Uninitialized(device, v.Dim(0), v.Length / v.Dim(0));
         if (device is null) Tensors.FlattenChannelsFirst.Forward(v, y);
-        else device.Kernels.FlattenChannelsFirst(v.Gpu, y.Gpu, plane, c, 0);
+        else device.Kernels.FlattenChannelsFirst(v.DeviceData, y.DeviceData, plane, c, 0);
         return Record(y, name, [x], () => dy =>
         {
             var (dx, acc) = GradTarget(x);
             if (device is null) Tensors.FlattenChannelsFirst.Backward(dy, dx, acc);
-            else device.Kernels.FlattenChannelsFirst(dx.Gpu, dy.Gpu, plane, c, acc ? 2 : 1);
+            else device.Kernels.FlattenChannelsFirst(dx.DeviceData, dy.DeviceData, plane, c, acc ? 2 : 1);
         }, kind: "flatten");
     }
 }

@@ -8,7 +8,7 @@ public sealed partial class Tape
     /// Fully connected: x [N, ...] flattened to [N, I], w [I, O], bias [O] → [N, O]. dX = dy·Wᵀ,
     /// dW = xᵀ·dy, db = Σ dy. On a device it is the 1×1 convolution of [N, 1, 1, I] with [1, 1, I, O]
     /// (the same memory layouts), so it shares the convolution kernels. Kernels: <see cref="Tensors.FullyConnected"/>,
-    /// Gpu/Conv2dKernels.cs; reference: <see cref="FullyConnectedReference"/>.
+    /// src/Gpu/Conv2dKernels.cs; reference: <see cref="FullyConnectedReference"/>.
     /// </summary>
     public Variable FullyConnected(Variable x, Variable w, Variable? bias, string name = "fc")
     {
@@ -23,10 +23,10 @@ public sealed partial class Tape
             if (device is null) Tensors.FullyConnected.Forward(x.Value, w.Value, bias?.Value, y);
             else
             {
-                using var xv = x.Value.Gpu.Reshape([n, 1, 1, inputs]);
-                using var wv = w.Value.Gpu.Reshape([1, 1, inputs, outputs]);
-                using var yv = y.Gpu.Reshape([n, 1, 1, outputs]);
-                device.Kernels.ConvForward(g, xv, wv, bias?.Value.Gpu, yv, relu: false);
+                using var xv = x.Value.DeviceData.Reshape([n, 1, 1, inputs]);
+                using var wv = w.Value.DeviceData.Reshape([1, 1, inputs, outputs]);
+                using var yv = y.DeviceData.Reshape([n, 1, 1, outputs]);
+                device.Kernels.ConvForward(g, xv, wv, bias?.Value.DeviceData, yv, relu: false);
             }
         }
         catch { y.Dispose(); throw; }
@@ -39,9 +39,9 @@ public sealed partial class Tape
                 if (device is null) Tensors.FullyConnected.BackwardData(dy, w.Value, dx, acc);
                 else
                 {
-                    using var dyv = dy.Gpu.Reshape([n, 1, 1, outputs]);
-                    using var wv = w.Value.Gpu.Reshape([1, 1, inputs, outputs]);
-                    using var dxv = dx.Gpu.Reshape([n, 1, 1, inputs]);
+                    using var dyv = dy.DeviceData.Reshape([n, 1, 1, outputs]);
+                    using var wv = w.Value.DeviceData.Reshape([1, 1, inputs, outputs]);
+                    using var dxv = dx.DeviceData.Reshape([n, 1, 1, inputs]);
                     device.Kernels.ConvBackwardData(g, dyv, wv, dxv, acc);
                 }
             }
@@ -51,9 +51,9 @@ public sealed partial class Tape
                 if (device is null) Tensors.FullyConnected.BackwardWeights(x.Value, dy, dw, null, acc);
                 else
                 {
-                    using var xv = x.Value.Gpu.Reshape([n, 1, 1, inputs]);
-                    using var dyv = dy.Gpu.Reshape([n, 1, 1, outputs]);
-                    using var dwv = dw.Gpu.Reshape([1, 1, inputs, outputs]);
+                    using var xv = x.Value.DeviceData.Reshape([n, 1, 1, inputs]);
+                    using var dyv = dy.DeviceData.Reshape([n, 1, 1, outputs]);
+                    using var dwv = dw.DeviceData.Reshape([1, 1, inputs, outputs]);
                     device.Kernels.ConvBackwardFilter(g, xv, dyv, dwv, acc);
                 }
             }

@@ -14,11 +14,11 @@ public sealed partial class Tape
         var device = DeviceOf(name, x);
         var y = Tensor.Uninitialized(device, x.Value.Shape.ToArray());
         if (device is null) TensorPrimitives.Min(x.Value.Span, c, y.Span);
-        else device.Kernels.Minimum(x.Value.Gpu, y.Gpu, c);
+        else device.Kernels.Minimum(x.Value.DeviceData, y.DeviceData, c);
         return Record(y, name, [x], () => dy =>
         {
             var (dx, acc) = GradTarget(x);
-            if (device is not null) { device.Kernels.MinimumBackward(x.Value.Gpu, dy.Gpu, dx.Gpu, c, acc); return; }
+            if (device is not null) { device.Kernels.MinimumBackward(x.Value.DeviceData, dy.DeviceData, dx.DeviceData, c, acc); return; }
             var xs = x.Value.Span; var g = dy.Span; var d = dx.Span;
             for (int i = 0; i < xs.Length; i++)
             {

@@ -1,5 +1,4 @@
 using NativeIg.Tensors;
-using NativeIg.Tensors.Gpu;
 
 namespace NativeIg.Autodiff;
 
@@ -8,7 +7,7 @@ public sealed partial class Tape
     /// <summary>
     /// Max pool [N, H, W, C] → [N, OH, OW, C]. Backward routes each gradient to the window position that
     /// held the maximum, which the forward recorded per output (a byte on the host, an int on a device).
-    /// Kernels: <see cref="Pool2d"/>, Gpu/Pool2dKernels.cs; reference: <see cref="Pool2dReference"/>.
+    /// Kernels: <see cref="Pool2d"/>, src/Gpu/Pool2dKernels.cs; reference: <see cref="Pool2dReference"/>.
     /// </summary>
     public Variable MaxPool(Variable x, WindowGeometry g, string name = "maxpool")
     {
@@ -18,7 +17,7 @@ public sealed partial class Tape
         try
         {
             if (device is null) Pool2d.MaxForward(g, x.Value, y, taps.Host!.Array);
-            else device.Kernels.MaxPoolForward(g, x.Value.Gpu, y.Gpu, taps.DeviceView);
+            else device.Kernels.MaxPoolForward(g, x.Value.DeviceData, y.DeviceData, taps.DeviceView);
         }
         catch { y.Dispose(); taps.Dispose(); throw; }
         bool kept = false;
@@ -30,7 +29,7 @@ public sealed partial class Tape
             {
                 var (dx, acc) = GradTarget(x);
                 if (device is null) Pool2d.MaxBackward(g, dy, taps.Host!.Array, dx, acc);
-                else device.Kernels.MaxPoolBackward(g, dy.Gpu, taps.DeviceView, dx.Gpu, acc);
+                else device.Kernels.MaxPoolBackward(g, dy.DeviceData, taps.DeviceView, dx.DeviceData, acc);
             };
         }, kind: "maxpool");
         // Not recorded: the taps go back to their pool (on a device, later kernels on the stream run after this one).
@@ -44,12 +43,12 @@ public sealed partial class Tape
         var device = DeviceOf(name, x);
         var y = Tensor.Uninitialized(device, g.N, g.OutH, g.OutW, g.C);
         if (device is null) Pool2d.AvgForward(g, x.Value, y, divisor);
-        else device.Kernels.AvgPoolForward(g, x.Value.Gpu, y.Gpu, divisor);
+        else device.Kernels.AvgPoolForward(g, x.Value.DeviceData, y.DeviceData, divisor);
         return Record(y, name, [x], () => dy =>
         {
             var (dx, acc) = GradTarget(x);
             if (device is null) Pool2d.AvgBackward(g, dy, dx, divisor, acc);
-            else device.Kernels.AvgPoolBackward(g, dy.Gpu, dx.Gpu, divisor, acc);
+            else device.Kernels.AvgPoolBackward(g, dy.DeviceData, dx.DeviceData, divisor, acc);
         }, kind: "avgpool");
     }
 
@@ -57,15 +56,15 @@ public sealed partial class Tape
     private sealed class MaxPoolTaps : IDisposable
     {
         public PooledBytes? Host { get; }
-        private readonly GpuTensor? _device;
+        private readonly DeviceTensor? _device;
 
-        public MaxPoolTaps(GpuDevice? device, int outputs)
+        public MaxPoolTaps(ComputeDevice? device, int outputs)
         {
             if (device is null) Host = new PooledBytes(outputs);
             else _device = device.Allocate(outputs);
         }
 
-        public ILGPU.ArrayView<int> DeviceView => _device!.View.Cast<int>();
+        public DeviceTensor DeviceView => _device!;
 
         public void Dispose()
         {

@@ -30,6 +30,7 @@ public sealed class AtomicFiles : IDisposable
         _pending.Clear();
     }
 
+    /// <summary>Deletes the temporary files of anything not committed.</summary>
     public void Dispose()
     {
         foreach (var (temporary, _) in _pending)

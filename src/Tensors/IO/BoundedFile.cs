@@ -31,4 +31,24 @@ public static class BoundedFile
         catch (EndOfStreamException) { throw error($"{path}: the file became shorter while it was read."); }
         catch (UnauthorizedAccessException e) { throw error($"{path}: cannot read the file ({e.Message})."); }
     }
+
+    /// <summary>
+    /// A stream's bytes up to its end, refused once more than <paramref name="maxBytes"/> arrive (so an
+    /// endless or huge stream costs at most that much memory). <paramref name="source"/> names it in errors.
+    /// </summary>
+    public static byte[] ReadAll(Stream stream, long maxBytes, string source, Func<string, Exception> error)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(error);
+        if (!stream.CanRead) throw new ArgumentException($"{source}: the stream cannot be read.", nameof(stream));
+        using var copy = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            if (copy.Length + read > maxBytes) throw error($"{source}: more than the {maxBytes:N0}-byte limit.");
+            copy.Write(buffer, 0, read);
+        }
+        return copy.ToArray();
+    }
 }

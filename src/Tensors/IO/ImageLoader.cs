@@ -4,7 +4,17 @@ using NativeIg.Tensors;
 namespace NativeIg.Tensors.IO;
 
 /// <summary>Thrown for an image that cannot be read or used; the message names the file.</summary>
-public sealed class ImageFormatException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ImageFormatException : Exception
+{
+    /// <summary>With a default message.</summary>
+    public ImageFormatException() { }
+
+    /// <summary>With <paramref name="message"/>.</summary>
+    public ImageFormatException(string message) : base(message) { }
+
+    /// <summary>With <paramref name="message"/> and the exception that caused it.</summary>
+    public ImageFormatException(string message, Exception? innerException) : base(message, innerException) { }
+}
 
 /// <summary>
 /// Image input: decode (JPEG, PNG, BMP, GIF, … via StbImageSharp; grey and alpha become RGB), scale
@@ -32,6 +42,17 @@ public static class ImageLoader
         using var image = Decode(bytes, source, maxPixels);
         return ToModelSize(image, size);
     }
+
+    /// <summary>An image stream (read to its end, at most <see cref="MaxFileBytes"/>) as a [size, size, 3] RGB tensor in [0, 1]; <paramref name="source"/> names it in errors.</summary>
+    public static Tensor LoadForModel(Stream stream, string source = "image stream", int size = DefaultSize, long maxPixels = ImageStructure.DefaultMaxPixels) =>
+        DecodeForModel(ReadStream(stream, source), source, size, maxPixels);
+
+    /// <summary>An image stream at its own size: [H, W, 3] RGB in [0, 1].</summary>
+    public static Tensor Load(Stream stream, string source = "image stream", long maxPixels = ImageStructure.DefaultMaxPixels) =>
+        Decode(ReadStream(stream, source), source, maxPixels);
+
+    private static byte[] ReadStream(Stream stream, string source) =>
+        BoundedFile.ReadAll(stream, MaxFileBytes, source, m => new ImageFormatException(m));
 
     private static Tensor ToModelSize(Tensor image, int size) =>
         image.Dim(0) == size && image.Dim(1) == size ? image.Clone() : ResizeWithPad(image, size, size);

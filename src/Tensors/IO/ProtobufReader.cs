@@ -6,7 +6,7 @@ namespace NativeIg.Tensors.IO;
 /// the exception <c>error</c> makes from a message that names the file (<c>source</c>), the place
 /// (<c>where</c>) and the byte offset.
 /// </summary>
-public struct ProtobufReader(byte[] bytes, int start, int end, string source, string where, Func<string, Exception> error)
+internal struct ProtobufReader(byte[] bytes, int start, int end, string source, string where, Func<string, Exception> error)
 {
     private int _position = start;
 

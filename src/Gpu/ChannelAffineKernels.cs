@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>The per-channel affine map with a channel permutation (Inception's preprocessing), forward and backward.</summary>
 public sealed partial class GpuKernels
@@ -17,7 +17,30 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>y[.., c] = scale[c]·x[.., source[c]] + shift[c] (preprocessing); the small tables live in device buffers.</summary>
-    public void ChannelAffine(GpuTensor x, GpuTensor y, ArrayView<int> source, ArrayView<float> scale, ArrayView<float> shift) =>
+    /// <inheritdoc />
+    public override void ChannelAffine(DeviceTensor x, DeviceTensor y, DeviceTensor table)
+    {
+        var (source, scale, shift) = AffineTables(table);
+        ChannelAffine(GpuTensor.Of(x), GpuTensor.Of(y), source, scale, shift);
+    }
+
+    /// <inheritdoc />
+    public override void ChannelAffineBackward(DeviceTensor dy, DeviceTensor dx, DeviceTensor table, bool accumulate)
+    {
+        var (source, scale, _) = AffineTables(table);
+        ChannelAffineBackward(GpuTensor.Of(dy), GpuTensor.Of(dx), source, scale, accumulate);
+    }
+
+    /// <summary>The views of a table from <see cref="DeviceKernels.UploadChannelAffineTable"/>: [scale | shift | source as int bits].</summary>
+    private static (ArrayView<int> Source, ArrayView<float> Scale, ArrayView<float> Shift) AffineTables(DeviceTensor table)
+    {
+        if (table.Length % 3 != 0) throw new ArgumentException($"A channel-affine table holds 3 floats per channel, not {table.Length}.");
+        int c = table.Length / 3;
+        var view = GpuTensor.Of(table).View;
+        return (view.SubView(2 * c, c).Cast<int>(), view.SubView(0, c), view.SubView(c, c));
+    }
+
+    internal void ChannelAffine(DeviceTensor x, DeviceTensor y, ArrayView<int> source, ArrayView<float> scale, ArrayView<float> shift) =>
         _channelAffine(y.Length, x.View, y.View, source, scale, shift, (int)source.Length);
 
     private static void ChannelAffineKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> source, ArrayView<float> scale, ArrayView<float> shift, int channels)
@@ -28,7 +51,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>dx[.., source[c]] (+)= scale[c]·dy[.., c], one thread per input element (source is a permutation or not: all matching c are summed).</summary>
-    public void ChannelAffineBackward(GpuTensor dy, GpuTensor dx, ArrayView<int> source, ArrayView<float> scale, bool accumulate) =>
+    internal void ChannelAffineBackward(DeviceTensor dy, DeviceTensor dx, ArrayView<int> source, ArrayView<float> scale, bool accumulate) =>
         _channelAffineBackward(dx.Length, dy.View, dx.View, source, scale, (int)source.Length, accumulate ? 1 : 0);
 
     private static void ChannelAffineBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<float> dx, ArrayView<int> source, ArrayView<float> scale, int channels, int accumulate)

@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Cross-channel LRN, forward and backward, one thread per element.</summary>
 public sealed partial class GpuKernels
@@ -17,7 +17,8 @@ public sealed partial class GpuKernels
         _lrnBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, LrnParameters, int, int>(LrnBackwardKernel);
     }
 
-    public void LrnForward(LrnParameters p, GpuTensor x, GpuTensor y) => _lrn(x.Length, x.View, y.View, p, x.Dim(x.Shape.Length - 1));
+    /// <inheritdoc />
+    public override void LrnForward(LrnParameters p, DeviceTensor x, DeviceTensor y) => _lrn(x.Length, x.View, y.View, p, x.Dim(x.Shape.Length - 1));
 
     private static float LrnScale(ArrayView<float> x, LrnParameters p, long pixelBase, int c, int channels)
     {
@@ -34,7 +35,8 @@ public sealed partial class GpuKernels
         y[i] = x[i] * XMath.Pow(LrnScale(x, p, pixelBase, c, channels), -p.Beta);
     }
 
-    public void LrnBackward(LrnParameters p, GpuTensor x, GpuTensor dy, GpuTensor dx, bool accumulate = false) =>
+    /// <inheritdoc />
+    public override void LrnBackward(LrnParameters p, DeviceTensor x, DeviceTensor dy, DeviceTensor dx, bool accumulate = false) =>
         _lrnBackward(x.Length, x.View, dy.View, dx.View, p, x.Dim(x.Shape.Length - 1), accumulate ? 1 : 0);
 
     private static void LrnBackwardKernel(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, LrnParameters p, int channels, int accumulate)

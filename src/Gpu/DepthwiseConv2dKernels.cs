@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Depthwise convolution on the device: one thread per output (forward), per input (gather backward-data), per filter value (backward-filter).</summary>
 public sealed partial class GpuKernels
@@ -19,7 +19,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>y[N, OH, OW, C] = depthwise x ⊛ w[KH, KW, C] + bias[C] (bias optional).</summary>
-    public void DepthwiseConvForward(WindowGeometry g, GpuTensor x, GpuTensor w, GpuTensor? bias, GpuTensor y) =>
+    public override void DepthwiseConvForward(WindowGeometry g, DeviceTensor x, DeviceTensor w, DeviceTensor? bias, DeviceTensor y) =>
         _depthwise(y.Length, x.View, w.View, bias?.View ?? w.View, y.View, g, bias is null ? 0 : 1);
 
     private static void DepthwiseKernel(Index1D i, ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, WindowGeometry g, int hasBias)
@@ -36,7 +36,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>dx (+)= Σ over covering windows of dy ⊙ w (gather form, no atomics).</summary>
-    public void DepthwiseConvBackwardData(WindowGeometry g, GpuTensor dy, GpuTensor w, GpuTensor dx, bool accumulate = false) =>
+    public override void DepthwiseConvBackwardData(WindowGeometry g, DeviceTensor dy, DeviceTensor w, DeviceTensor dx, bool accumulate = false) =>
         _depthwiseBackwardData(dx.Length, dy.View, w.View, dx.View, g, accumulate ? 1 : 0);
 
     private static void DepthwiseBackwardDataKernel(Index1D i, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, WindowGeometry g, int accumulate)
@@ -56,7 +56,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>dw[KH, KW, C] (+)= Σ over output pixels of x at the tap ⊙ dy: one thread per filter value.</summary>
-    public void DepthwiseConvBackwardFilter(WindowGeometry g, GpuTensor x, GpuTensor dy, GpuTensor dw, bool accumulate = false) =>
+    public override void DepthwiseConvBackwardFilter(WindowGeometry g, DeviceTensor x, DeviceTensor dy, DeviceTensor dw, bool accumulate = false) =>
         _depthwiseBackwardFilter(dw.Length, x.View, dy.View, dw.View, g, accumulate ? 1 : 0);
 
     private static void DepthwiseBackwardFilterKernel(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, WindowGeometry g, int accumulate)

@@ -4,20 +4,25 @@ using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>
 /// An ILGPU accelerator chosen by name: <c>cuda</c>, <c>opencl</c>, <c>ilgpu-cpu</c> (ILGPU's
 /// multi-threaded CPU accelerator, for tests and debugging) or <c>auto</c> (CUDA, then OpenCL, then
 /// the CPU accelerator). Kernels compile once per device and are cached by <see cref="GpuKernels"/>.
 /// </summary>
-public sealed class GpuDevice : IDisposable
+public sealed class GpuDevice : ComputeDevice
 {
     private readonly Context _context;
 
+    /// <summary>The ILGPU accelerator behind this device.</summary>
     public Accelerator Accelerator { get; }
-    public string Kind { get; }
-    public string Name => Accelerator.Name;
+
+    /// <inheritdoc />
+    public override string Kind { get; }
+
+    /// <inheritdoc />
+    public override string Name => Accelerator.Name;
 
     private GpuDevice(Context context, Accelerator accelerator, string kind)
     {
@@ -27,9 +32,11 @@ public sealed class GpuDevice : IDisposable
         Kernels = new GpuKernels(accelerator);
     }
 
-    public GpuKernels Kernels { get; }
+    /// <inheritdoc />
+    public override GpuKernels Kernels { get; }
 
-    public static readonly string[] Names = ["auto", "cuda", "opencl", "ilgpu-cpu"];
+    /// <summary>The device names <see cref="Open"/> accepts.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["auto", "cuda", "opencl", "ilgpu-cpu"];
 
     /// <summary>Opens a device by name; asking for one that is absent lists what is present.</summary>
     public static GpuDevice Open(string name)
@@ -123,7 +130,7 @@ public sealed class GpuDevice : IDisposable
             throw new DeviceMemoryException(
                 $"The {Kind} device '{Name}' could not allocate {bytes / 1048576.0:F1} MiB: {failure.Message}. " +
                 $"{Interlocked.Read(ref _bytesAllocated) / 1048576.0:F0} MiB are allocated by this process's tensors " +
-                $"(device memory {Accelerator.MemorySize / 1073741824.0:F1} GiB). Use a smaller batch (--batch: IG's path images " +
+                $"(device memory {Accelerator.MemorySize / 1073741824.0:F1} GiB). Use a smaller batch (IG's path images " +
                 "per forward/backward), or the CPU.", failure);
         }
     }
@@ -166,13 +173,14 @@ public sealed class GpuDevice : IDisposable
         }
     }
 
-    public GpuTensor Upload(Tensor host) => GpuTensor.FromHost(this, host);
+    /// <inheritdoc />
+    public override GpuTensor Allocate(params int[] shape) => new(this, shape);
 
-    public GpuTensor Allocate(params int[] shape) => new(this, shape);
+    /// <inheritdoc />
+    public override void Synchronize() => Accelerator.Synchronize();
 
-    public void Synchronize() => Accelerator.Synchronize();
-
-    public void Dispose()
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
     {
         lock (_free)
         {
@@ -186,4 +194,14 @@ public sealed class GpuDevice : IDisposable
 }
 
 /// <summary>A device allocation failed even after the pool's idle buffers were freed; the message says how much and what to do.</summary>
-public sealed class DeviceMemoryException(string message, Exception? inner) : InvalidOperationException(message, inner);
+public sealed class DeviceMemoryException : InvalidOperationException
+{
+    /// <summary>With a default message.</summary>
+    public DeviceMemoryException() { }
+
+    /// <summary>With <paramref name="message"/>.</summary>
+    public DeviceMemoryException(string message) : base(message) { }
+
+    /// <summary>With <paramref name="message"/> and the exception that caused it.</summary>
+    public DeviceMemoryException(string message, Exception? innerException) : base(message, innerException) { }
+}

@@ -1,6 +1,6 @@
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>
 /// The tensor core's ops as ILGPU kernels, forward and backward, in the CPU kernels' layouts (NHWC
@@ -8,7 +8,7 @@ namespace NativeIg.Tensors.Gpu;
 /// an implicit GEMM (im2col values are computed as tiles are loaded, never materialised). Every kernel
 /// is compiled once per device, on first use.
 /// </summary>
-public sealed partial class GpuKernels
+public sealed partial class GpuKernels : DeviceKernels
 {
     internal GpuKernels(Accelerator accelerator)
     {
@@ -24,7 +24,7 @@ public sealed partial class GpuKernels
         LoadIgPathKernels(accelerator);
     }
 
-    private static void RequireShape(GpuTensor t, int[] expected, string what)
+    private static void RequireShape(DeviceTensor t, int[] expected, string what)
     {
         if (!t.Shape.SequenceEqual(expected))
             throw new ArgumentException($"{what}: shape {t.ShapeString} does not match the expected {Tensor.Describe(expected)}.");

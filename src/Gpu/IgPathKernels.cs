@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Integrated Gradients' path kernels (interpolation, the weighted running integral, row sums): the device twins of the host steps in NativeIg.Ig.IntegratedGradients.</summary>
 public sealed partial class GpuKernels
@@ -18,11 +18,22 @@ public sealed partial class GpuKernels
         _rowSums = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(RowSumsKernel);
     }
 
+    /// <inheritdoc />
+    public override void Interpolate(DeviceTensor baseline, DeviceTensor image, DeviceTensor alphas, DeviceTensor path) =>
+        Interpolate(GpuTensor.Of(baseline), GpuTensor.Of(image), GpuTensor.Of(alphas).View, GpuTensor.Of(path));
+
+    /// <inheritdoc />
+    public override void AccumulateWeightedRows(DeviceTensor rows, DeviceTensor weights, DeviceTensor sum) =>
+        AccumulateWeightedRows(GpuTensor.Of(rows), GpuTensor.Of(weights).View.Cast<double>(), GpuTensor.Of(sum).View.Cast<double>());
+
+    /// <inheritdoc />
+    public override void RowSums(DeviceTensor rows, DeviceTensor sums) => RowSums(GpuTensor.Of(rows), GpuTensor.Of(sums).View);
+
     /// <summary>
     /// path[r] = x′ + α_r·(x − x′) for r &lt; alphas.Length; α = 0 and α = 1 give x′ and x exactly, so F
     /// at those path images is F(x′) and F(x) (float rounding could otherwise move the endpoints).
     /// </summary>
-    public void Interpolate(GpuTensor baseline, GpuTensor image, ArrayView<float> alphas, GpuTensor path)
+    internal void Interpolate(DeviceTensor baseline, DeviceTensor image, ArrayView<float> alphas, DeviceTensor path)
     {
         if (baseline.Length != image.Length || path.Length != alphas.Length * image.Length)
             throw new ArgumentException($"GPU interpolate: baseline {baseline.ShapeString}, image {image.ShapeString} and path {path.ShapeString} for {alphas.Length} alphas do not fit.");
@@ -40,7 +51,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>sum[j] += Σ_r weights[r]·rows[r, j] in float64 (IG's Riemann/trapezoid sum over one chunk of the path).</summary>
-    public void AccumulateWeightedRows(GpuTensor rows, ArrayView<double> weights, ArrayView<double> sum)
+    internal void AccumulateWeightedRows(DeviceTensor rows, ArrayView<double> weights, ArrayView<double> sum)
     {
         if (rows.Length != weights.Length * sum.Length)
             throw new ArgumentException($"GPU weighted rows: {rows.ShapeString} is not {weights.Length} rows of {sum.Length}.");
@@ -56,7 +67,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>sums[r] = Σ_j rows[r, j], one group per row.</summary>
-    public void RowSums(GpuTensor rows, ArrayView<float> sums)
+    internal void RowSums(DeviceTensor rows, ArrayView<float> sums)
     {
         if (rows.Length % sums.Length != 0)
             throw new ArgumentException($"GPU row sums: {rows.ShapeString} is not {sums.Length} rows.");

@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Element-wise kernels and reductions: ReLU's gradient, axpby, products, minimum, fill, column and total sums, column select.</summary>
 public sealed partial class GpuKernels
@@ -48,7 +48,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>dx = dy where y &gt; 0 (ReLU's gradient).</summary>
-    public void ReluBackward(GpuTensor y, GpuTensor dy, GpuTensor dx, bool accumulate = false) => _reluBackward(y.Length, y.View, dy.View, dx.View, accumulate ? 1 : 0);
+    public override void ReluBackward(DeviceTensor y, DeviceTensor dy, DeviceTensor dx, bool accumulate = false) => _reluBackward(y.Length, y.View, dy.View, dx.View, accumulate ? 1 : 0);
 
     private static void ReluBackwardKernel(Index1D i, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int accumulate)
     {
@@ -58,23 +58,24 @@ public sealed partial class GpuKernels
 
 
     /// <summary>z = α·x + β·y element-wise (add: 1, 1; scale: s, 0). With β = 0, y is not read (it may be uninitialised).</summary>
-    public void Axpby(GpuTensor x, GpuTensor y, GpuTensor z, float alpha, float beta) => _axpby(z.Length, x.View, y.View, z.View, alpha, beta, 0);
+    public override void Axpby(DeviceTensor x, DeviceTensor y, DeviceTensor z, float alpha, float beta) => _axpby(z.Length, x.View, y.View, z.View, alpha, beta, 0);
 
     private static void AxpbyKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, float alpha, float beta, int unused) =>
         z[i] = beta == 0f ? alpha * x[i] : alpha * x[i] + beta * y[i];
 
     /// <summary>z (+)= x ⊙ y.</summary>
-    public void Multiply(GpuTensor x, GpuTensor y, GpuTensor z, bool accumulate = false) => _multiply(z.Length, x.View, y.View, z.View, accumulate ? 1 : 0);
+    public override void Multiply(DeviceTensor x, DeviceTensor y, DeviceTensor z, bool accumulate = false) => _multiply(z.Length, x.View, y.View, z.View, accumulate ? 1 : 0);
 
     private static void MultiplyKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int accumulate) =>
         z[i] = accumulate != 0 ? z[i] + x[i] * y[i] : x[i] * y[i];
 
-    public void Minimum(GpuTensor x, GpuTensor y, float c) => _minimum(y.Length, x.View, y.View, c, 0);
+    /// <inheritdoc />
+    public override void Minimum(DeviceTensor x, DeviceTensor y, float c) => _minimum(y.Length, x.View, y.View, c, 0);
 
     private static void MinimumKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, float c, int unused) => y[i] = XMath.Min(x[i], c);
 
     /// <summary>dx (+)= dy where x ≤ c (TensorFlow's tie rule), as on the CPU.</summary>
-    public void MinimumBackward(GpuTensor x, GpuTensor dy, GpuTensor dx, float c, bool accumulate) => _minimumBackward(dx.Length, x.View, dy.View, dx.View, c, accumulate ? 1 : 0);
+    public override void MinimumBackward(DeviceTensor x, DeviceTensor dy, DeviceTensor dx, float c, bool accumulate) => _minimumBackward(dx.Length, x.View, dy.View, dx.View, c, accumulate ? 1 : 0);
 
     private static void MinimumBackwardKernel(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float c, int accumulate)
     {
@@ -83,7 +84,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>y (+)= value everywhere.</summary>
-    public void Fill(GpuTensor y, float value, bool accumulate = false) => _fill(y.Length, y.View, value, accumulate ? 1 : 0);
+    public override void Fill(DeviceTensor y, float value, bool accumulate = false) => _fill(y.Length, y.View, value, accumulate ? 1 : 0);
 
     private static void FillKernel(Index1D i, ArrayView<float> y, float value, int accumulate) => y[i] = accumulate != 0 ? y[i] + value : value;
 
@@ -92,7 +93,7 @@ public sealed partial class GpuKernels
     /// columns, so the rows are split into bands (about 64 K threads in all, neighbouring threads on
     /// neighbouring columns) whose partial sums meet in atomic adds.
     /// </summary>
-    public void ColumnSums(GpuTensor x, GpuTensor sums, bool accumulate)
+    public override void ColumnSums(DeviceTensor x, DeviceTensor sums, bool accumulate)
     {
         int columns = sums.Length, rows = x.Length / columns;
         if (!accumulate) Fill(sums, 0f);
@@ -113,12 +114,12 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>y = f(x) for an <see cref="ActivationFunction"/> (the same float formula as the host's).</summary>
-    public void Activation(ActivationFunction f, GpuTensor x, GpuTensor y) => _activation(y.Length, x.View, y.View, f);
+    public override void Activation(ActivationFunction f, DeviceTensor x, DeviceTensor y) => _activation(y.Length, x.View, y.View, f);
 
     private static void ActivationKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ActivationFunction f) => y[i] = f.Apply(x[i]);
 
     /// <summary>dx (+)= f′(x)·dy, from x and y = f(x).</summary>
-    public void ActivationBackward(ActivationFunction f, GpuTensor x, GpuTensor y, GpuTensor dy, GpuTensor dx, bool accumulate = false) =>
+    public override void ActivationBackward(ActivationFunction f, DeviceTensor x, DeviceTensor y, DeviceTensor dy, DeviceTensor dx, bool accumulate = false) =>
         _activationBackward(dx.Length, x.View, y.View, dy.View, dx.View, f, accumulate ? 1 : 0);
 
     private static void ActivationBackwardKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, ActivationFunction f, int accumulate)
@@ -128,7 +129,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>y (+)= x[n, …, c]·s[n, c] (forward, and the input's gradient with dy as x); one thread per element.</summary>
-    public void ScaleChannels(GpuTensor x, GpuTensor s, GpuTensor y, bool accumulate = false) =>
+    public override void ScaleChannels(DeviceTensor x, DeviceTensor s, DeviceTensor y, bool accumulate = false) =>
         _scaleChannels(y.Length, x.View, s.View, y.View, s.Dim(1), (int)(y.Length / s.Dim(0)), accumulate ? 1 : 0);
 
     private static void ScaleChannelsKernel(Index1D i, ArrayView<float> x, ArrayView<float> s, ArrayView<float> y, int channels, int perImage, int accumulate)
@@ -138,7 +139,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>ds[n, c] (+)= Σ over the image's pixels of dy ⊙ x; one thread per scale.</summary>
-    public void ScaleChannelsBackwardScale(GpuTensor dy, GpuTensor x, GpuTensor ds, bool accumulate = false) =>
+    public override void ScaleChannelsBackwardScale(DeviceTensor dy, DeviceTensor x, DeviceTensor ds, bool accumulate = false) =>
         _scaleChannelsBackwardScale(ds.Length, dy.View, x.View, ds.View, ds.Dim(1), accumulate ? 1 : 0);
 
     private static void ScaleChannelsBackwardScaleKernel(Index1D i, ArrayView<float> dy, ArrayView<float> x, ArrayView<float> ds, int channels, int accumulate)
@@ -154,7 +155,7 @@ public sealed partial class GpuKernels
     /// Between NHWC [N, H, W, C] and NCHW-ordered [N, C·H·W], one thread per NHWC element: mode 0 gathers
     /// into the flat order, 1 writes back, 2 adds back (the backward with accumulate).
     /// </summary>
-    public void FlattenChannelsFirst(GpuTensor map, GpuTensor flat, int plane, int channels, int mode) =>
+    public override void FlattenChannelsFirst(DeviceTensor map, DeviceTensor flat, int plane, int channels, int mode) =>
         _flattenChannelsFirst(map.Length, map.View, flat.View, plane, channels, mode);
 
     private static void FlattenChannelsFirstKernel(Index1D i, ArrayView<float> map, ArrayView<float> flat, int plane, int channels, int mode)
@@ -167,13 +168,13 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>y = x + row, the row (length R) repeated over x's leading dimensions: a per-channel bias, or a mean image over a batch.</summary>
-    public void AddRows(GpuTensor x, GpuTensor row, GpuTensor y) => _addRows(y.Length, x.View, row.View, y.View, row.Length);
+    public override void AddRows(DeviceTensor x, DeviceTensor row, DeviceTensor y) => _addRows(y.Length, x.View, row.View, y.View, row.Length);
 
     private static void AddRowsKernel(Index1D i, ArrayView<float> x, ArrayView<float> row, ArrayView<float> y, int length) =>
         y[i] = x[i] + row[i % length];
 
     /// <summary>toColumn = 0: y[n] = x[n, column]; toColumn = 1: x[n, column] += y[n] (the gradient).</summary>
-    public void SelectColumn(GpuTensor x, GpuTensor y, int columns, int column, bool scatter) => _selectColumn(y.Length, x.View, y.View, columns, column, scatter ? 1 : 0);
+    public override void SelectColumn(DeviceTensor x, DeviceTensor y, int columns, int column, bool scatter) => _selectColumn(y.Length, x.View, y.View, columns, column, scatter ? 1 : 0);
 
     private static void SelectColumnKernel(Index1D n, ArrayView<float> x, ArrayView<float> y, int columns, int column, int scatter)
     {
@@ -185,7 +186,7 @@ public sealed partial class GpuKernels
     private const int SumGroup = 256;
 
     /// <summary>result[0] = Σ x: each group sums a grid-strided share, reduces it in shared memory, and adds its total atomically.</summary>
-    public void Sum(GpuTensor x, GpuTensor result)
+    public override void Sum(DeviceTensor x, DeviceTensor result)
     {
         Fill(result, 0f);
         int groups = Math.Clamp((x.Length + SumGroup * 8 - 1) / (SumGroup * 8), 1, 1024);

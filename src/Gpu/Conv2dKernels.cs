@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Convolution on the device: forward as an implicit GEMM, backward-data through the flipped filter and col2im, backward-filter as a split-K GEMM.</summary>
 public sealed partial class GpuKernels
@@ -21,10 +21,10 @@ public sealed partial class GpuKernels
         _flipFilter = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int>(FlipFilterKernel);
     }
 
-    public readonly record struct ConvFlags(int Channels, int HasBias, int Relu, int Accumulate);
+    internal readonly record struct ConvFlags(int Channels, int HasBias, int Relu, int Accumulate);
 
     /// <summary>y = x ⊛ w (+ bias, ReLU): the implicit GEMM Y[P, CO] = col(x)[P, K]·W[K, CO].</summary>
-    public void ConvForward(WindowGeometry g, GpuTensor x, GpuTensor w, GpuTensor? bias, GpuTensor y, bool relu)
+    public override void ConvForward(WindowGeometry g, DeviceTensor x, DeviceTensor w, DeviceTensor? bias, DeviceTensor y, bool relu)
     {
         int co = w.Dim(3);
         RequireShape(x, g.InputShape, "GPU conv forward (x)");
@@ -35,7 +35,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>Where output pixel p's window starts: its image's offset and the top-left input position (far outside for p ≥ pixels).</summary>
-    public struct WindowOrigin
+    internal struct WindowOrigin
     {
         public long ImageBase;
         public int Y0, X0;
@@ -104,7 +104,7 @@ public sealed partial class GpuKernels
     /// gathers the few dCol entries whose windows cover it (col2im, no atomics). A direct gather would
     /// leave only C_in = 3 outputs per pixel to parallelise a 64-channel dot product per tap.
     /// </summary>
-    public void ConvBackwardData(WindowGeometry g, GpuTensor dy, GpuTensor w, GpuTensor dx, bool accumulate = false)
+    public override void ConvBackwardData(WindowGeometry g, DeviceTensor dy, DeviceTensor w, DeviceTensor dx, bool accumulate = false)
     {
         int ci = g.C, co = w.Dim(3);
         RequireShape(dy, [g.N, g.OutH, g.OutW, co], "GPU conv backward-data (dy)");
@@ -112,7 +112,7 @@ public sealed partial class GpuKernels
         if (g.StrideH == 1 && g.StrideW == 1)
         {
             // The flipped filter goes back to the pool at once: the kernels that read it are queued ahead of its next user.
-            using var flipped = new GpuTensor(w.Device, [g.KernelH, g.KernelW, co, ci]);
+            using var flipped = new GpuTensor(GpuTensor.Of(w).Device, [g.KernelH, g.KernelW, co, ci]);
             _flipFilter(flipped.Length, w.View, flipped.View, g.KernelH, g.KernelW, ci, co);
             var gt = new WindowGeometry(g.N, g.OutH, g.OutW, co, g.KernelH, g.KernelW, 1, 1,
                 g.KernelH - 1 - g.PadTop, g.KernelW - 1 - g.PadLeft, g.KernelH - 1 - g.PadBottom, g.KernelW - 1 - g.PadRight, g.H, g.W);
@@ -125,7 +125,7 @@ public sealed partial class GpuKernels
         {
             int count = Math.Min(imagesPerSlice, g.N - n0);
             var slice = g with { N = count };
-            using var columns = new GpuTensor(w.Device, [count * plane, k]);
+            using var columns = new GpuTensor(GpuTensor.Of(w).Device, [count * plane, k]);
             using var dySlice = dy.Slice([count * plane, co], (long)n0 * plane * co);
             using var dxSlice = dx.Slice([count * image], (long)n0 * image);
             Gemm(count * plane, k, co, dySlice, co, false, w, co, true, columns);
@@ -161,7 +161,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>The pixel range each group of the filter-gradient kernel reduces over.</summary>
-    public readonly record struct FilterGradShape(int Channels, int PixelsPerSplit);
+    internal readonly record struct FilterGradShape(int Channels, int PixelsPerSplit);
 
     /// <summary>
     /// dw[KH, KW, CI, CO] (+)= col(x)ᵀ·dy: the register-blocked tile with filter taps (kh, kw, ci) as rows
@@ -169,7 +169,7 @@ public sealed partial class GpuKernels
     /// but a batch has many pixels, so the pixels are split across the grid's third axis (enough
     /// groups to fill the device) and the splits meet in atomic adds.
     /// </summary>
-    public void ConvBackwardFilter(WindowGeometry g, GpuTensor x, GpuTensor dy, GpuTensor dw, bool accumulate = false)
+    public override void ConvBackwardFilter(WindowGeometry g, DeviceTensor x, DeviceTensor dy, DeviceTensor dw, bool accumulate = false)
     {
         int co = dw.Dim(3), k = g.KernelH * g.KernelW * g.C, pixels = g.OutputPixels;
         RequireShape(x, g.InputShape, "GPU conv backward-filter (x)");
@@ -185,7 +185,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>Filter row kk as its window offset (kh, kw) and input channel; far outside every window for kk ≥ K.</summary>
-    public struct FilterTap
+    internal struct FilterTap
     {
         public int Kh, Kw, Ci;
     }

@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Softmax and log-softmax over the last axis, one thread per row, forward and backward.</summary>
 public sealed partial class GpuKernels
@@ -22,7 +22,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>Stable softmax over the last axis, one thread per row.</summary>
-    public void Softmax(GpuTensor x, GpuTensor y, int classes) => _softmax(x.Length / classes, x.View, y.View, classes, 0);
+    public override void Softmax(DeviceTensor x, DeviceTensor y, int classes) => _softmax(x.Length / classes, x.View, y.View, classes, 0);
 
     private static void SoftmaxKernel(Index1D row, ArrayView<float> x, ArrayView<float> y, int classes, int unused)
     {
@@ -34,7 +34,8 @@ public sealed partial class GpuKernels
         for (int i = 0; i < classes; i++) y[b + i] /= sum;
     }
 
-    public void SoftmaxBackward(GpuTensor y, GpuTensor dy, GpuTensor dx, int classes, bool accumulate = false) => _softmaxBackward(y.Length / classes, y.View, dy.View, dx.View, classes, accumulate ? 1 : 0);
+    /// <inheritdoc />
+    public override void SoftmaxBackward(DeviceTensor y, DeviceTensor dy, DeviceTensor dx, int classes, bool accumulate = false) => _softmaxBackward(y.Length / classes, y.View, dy.View, dx.View, classes, accumulate ? 1 : 0);
 
     private static void SoftmaxBackwardKernel(Index1D row, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int classes, int accumulate)
     {
@@ -50,7 +51,8 @@ public sealed partial class GpuKernels
 
 
 
-    public void LogSoftmax(GpuTensor x, GpuTensor y, int classes) => _logSoftmax(x.Length / classes, x.View, y.View, classes, 0);
+    /// <inheritdoc />
+    public override void LogSoftmax(DeviceTensor x, DeviceTensor y, int classes) => _logSoftmax(x.Length / classes, x.View, y.View, classes, 0);
 
     private static void LogSoftmaxKernel(Index1D row, ArrayView<float> x, ArrayView<float> y, int classes, int unused)
     {
@@ -63,7 +65,8 @@ public sealed partial class GpuKernels
         for (int i = 0; i < classes; i++) y[b + i] = x[b + i] - max - logSum;
     }
 
-    public void LogSoftmaxBackward(GpuTensor y, GpuTensor dy, GpuTensor dx, int classes, bool accumulate = false) => _logSoftmaxBackward(y.Length / classes, y.View, dy.View, dx.View, classes, accumulate ? 1 : 0);
+    /// <inheritdoc />
+    public override void LogSoftmaxBackward(DeviceTensor y, DeviceTensor dy, DeviceTensor dx, int classes, bool accumulate = false) => _logSoftmaxBackward(y.Length / classes, y.View, dy.View, dx.View, classes, accumulate ? 1 : 0);
 
     private static void LogSoftmaxBackwardKernel(Index1D row, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int classes, int accumulate)
     {

@@ -2,7 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Max and average pooling, forward and backward, one thread per output (forward) or input (backward) element.</summary>
 public sealed partial class GpuKernels
@@ -22,7 +22,15 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>Max pool; taps[i] = window position (kh·KW + kw) of the first maximum (Caffe's tie rule).</summary>
-    public void MaxPoolForward(WindowGeometry g, GpuTensor x, GpuTensor y, ArrayView<int> taps)
+    /// <inheritdoc />
+    public override void MaxPoolForward(WindowGeometry g, DeviceTensor x, DeviceTensor y, DeviceTensor taps) =>
+        MaxPoolForward(g, GpuTensor.Of(x), GpuTensor.Of(y), GpuTensor.Of(taps).View.Cast<int>());
+
+    /// <inheritdoc />
+    public override void MaxPoolBackward(WindowGeometry g, DeviceTensor dy, DeviceTensor taps, DeviceTensor dx, bool accumulate = false) =>
+        MaxPoolBackward(g, GpuTensor.Of(dy), GpuTensor.Of(taps).View.Cast<int>(), GpuTensor.Of(dx), accumulate);
+
+    internal void MaxPoolForward(WindowGeometry g, DeviceTensor x, DeviceTensor y, ArrayView<int> taps)
     {
         RequireShape(x, g.InputShape, "GPU max pool (x)");
         RequireShape(y, [g.N, g.OutH, g.OutW, g.C], "GPU max pool (y)");
@@ -46,7 +54,7 @@ public sealed partial class GpuKernels
         taps[i] = bestTap;
     }
 
-    public void MaxPoolBackward(WindowGeometry g, GpuTensor dy, ArrayView<int> taps, GpuTensor dx, bool accumulate = false) =>
+    internal void MaxPoolBackward(WindowGeometry g, DeviceTensor dy, ArrayView<int> taps, DeviceTensor dx, bool accumulate = false) =>
         _maxPoolBackward(dx.Length, dy.View, taps, dx.View, g, accumulate ? 1 : 0);
 
     /// <summary>Gather form: each input element sums dy of the windows whose recorded maximum it is (no atomics).</summary>
@@ -72,7 +80,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>What one covering window adds to an input element's gradient (see <see cref="CoveringWindows.Sum"/>).</summary>
-    public interface ICoveringTerm
+    internal interface ICoveringTerm
     {
         float At(long outputPixel, int oy, int ox, int kh, int kw);
     }
@@ -81,7 +89,7 @@ public sealed partial class GpuKernels
     /// Input element i of an NHWC tensor (n, iy, ix, c) and the output windows [Oy0, Oy1] × [Ox0, Ox1]
     /// that cover it: the gather-form backward kernels (pools, col2im) visit only those few, with no atomics.
     /// </summary>
-    public struct CoveringWindows
+    internal struct CoveringWindows
     {
         public int N, Iy, Ix, C, Oy0, Oy1, Ox0, Ox1;
 
@@ -120,7 +128,8 @@ public sealed partial class GpuKernels
         }
     }
 
-    public void AvgPoolForward(WindowGeometry g, GpuTensor x, GpuTensor y, AvgPoolDivisor divisor) =>
+    /// <inheritdoc />
+    public override void AvgPoolForward(WindowGeometry g, DeviceTensor x, DeviceTensor y, AvgPoolDivisor divisor) =>
         _avgPool(y.Length, x.View, y.View, g, divisor == AvgPoolDivisor.ValidOnly ? 1 : 0);
 
     private static float AvgScale(WindowGeometry g, int oy, int ox, int validOnly)
@@ -145,7 +154,8 @@ public sealed partial class GpuKernels
         y[i] = sum * AvgScale(g, oy, ox, validOnly);
     }
 
-    public void AvgPoolBackward(WindowGeometry g, GpuTensor dy, GpuTensor dx, AvgPoolDivisor divisor, bool accumulate = false) =>
+    /// <inheritdoc />
+    public override void AvgPoolBackward(WindowGeometry g, DeviceTensor dy, DeviceTensor dx, AvgPoolDivisor divisor, bool accumulate = false) =>
         _avgPoolBackward(dx.Length, dy.View, dx.View, g, divisor == AvgPoolDivisor.ValidOnly ? 1 : 0, accumulate ? 1 : 0);
 
     private static void AvgPoolBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<float> dx, WindowGeometry g, int validOnly, int accumulate)

@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>The tiled GEMM shared by every GEMM-shaped kernel: register-blocked 128×64 blocks, shared-memory slabs, the epilogue.</summary>
 public sealed partial class GpuKernels
@@ -26,10 +26,10 @@ public sealed partial class GpuKernels
     private const int AStride = BlockM + 4;
 
     /// <summary>Strides let one kernel serve all transposes: A[i, p] = a[i·AI + p·AK], B[p, j] = b[p·BK + j·BJ].</summary>
-    public readonly record struct GemmShape(int M, int N, int K, int AI, int AK, int BK, int BJ, int Accumulate);
+    internal readonly record struct GemmShape(int M, int N, int K, int AI, int AK, int BK, int BJ, int Accumulate);
 
     /// <summary>C[M×N] (+)= op(A)·op(B), row-major, as <see cref="Gemm.Multiply(int, int, int, ReadOnlySpan{float}, int, bool, ReadOnlySpan{float}, int, bool, Span{float}, int, bool, GemmKernel?)"/>.</summary>
-    public void Gemm(int m, int n, int k, GpuTensor a, int lda, bool transA, GpuTensor b, int ldb, bool transB, GpuTensor c, bool accumulate = false)
+    public void Gemm(int m, int n, int k, DeviceTensor a, int lda, bool transA, DeviceTensor b, int ldb, bool transB, DeviceTensor c, bool accumulate = false)
     {
         if ((long)m * k > a.Length || (long)k * n > b.Length || (long)m * n > c.Length)
             throw new ArgumentException($"GPU GEMM {m}×{n}×{k}: operands of {a.Length}, {b.Length} and {c.Length} values are too small.");
@@ -41,14 +41,14 @@ public sealed partial class GpuKernels
         new(new Index2D((m + BlockM - 1) / BlockM, (n + BlockN - 1) / BlockN), new Index2D(GroupSide, GroupSide));
 
     /// <summary>Four floats: a micro-tile row (columns tx + 16j) or four staged loads.</summary>
-    public struct Row4
+    internal struct Row4
     {
         public float V0, V1, V2, V3;
         public Row4(float v0, float v1, float v2, float v3) { V0 = v0; V1 = v1; V2 = v2; V3 = v3; }
     }
 
     /// <summary>One thread's 8×4 accumulators (rows ty + 16i).</summary>
-    public struct MicroTile
+    internal struct MicroTile
     {
         public Row4 R0, R1, R2, R3, R4, R5, R6, R7;
     }
@@ -107,7 +107,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>Epilogue flags and the output's row stride.</summary>
-    public readonly record struct Epilogue(int Rows, int Columns, int HasBias, int Relu, int Accumulate, int Atomic);
+    internal readonly record struct Epilogue(int Rows, int Columns, int HasBias, int Relu, int Accumulate, int Atomic);
 
     private static void StoreMicroTile(ArrayView<float> c, ArrayView<float> bias, MicroTile acc, int m0, int n0, int tx, int ty, Epilogue e)
     {

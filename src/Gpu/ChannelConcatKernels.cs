@@ -1,7 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace NativeIg.Tensors.Gpu;
+namespace NativeIg.Gpu;
 
 /// <summary>Channel concatenation and its gradient (slicing the channels back out).</summary>
 public sealed partial class GpuKernels
@@ -15,7 +15,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>Channel concatenation: copies part [.., C_part] into y at channel offset; backward copies it back out.</summary>
-    public void ConcatForward(IReadOnlyList<GpuTensor> parts, GpuTensor y)
+    public override void ConcatForward(IReadOnlyList<DeviceTensor> parts, DeviceTensor y)
     {
         int total = y.Dim(y.Shape.Length - 1), offset = 0;
         foreach (var part in parts)
@@ -27,7 +27,7 @@ public sealed partial class GpuKernels
     }
 
     /// <summary>dPart (+)= dy[..., offset : offset + C_part]: one part's share of the concat gradient.</summary>
-    public void ConcatBackward(GpuTensor dy, int channelOffset, GpuTensor dPart, bool accumulate = false) =>
+    public override void ConcatBackward(DeviceTensor dy, int channelOffset, DeviceTensor dPart, bool accumulate = false) =>
         _copyChannels(dPart.Length, dy.View, dPart.View, dPart.Dim(dPart.Shape.Length - 1), dy.Dim(dy.Shape.Length - 1), channelOffset, accumulate ? 2 : 0);
 
     /// <summary>mode 1: wide[px, offset + ch] = narrow[px, ch]; mode 0: the reverse; mode 2: the reverse, added.</summary>
