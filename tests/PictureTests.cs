@@ -41,12 +41,23 @@ public class PictureTests
         var f = xs.Select(x => Math.Min(x, 0.8)).ToArray();
         var g = xs.Select(x => x <= 0.8 ? 1.0 : 0.0).ToArray();
         var canvas = NativeIg.Ig.Visualization.FunctionAndGradientPlots(xs, f, g, "f", "df/dx");
-        Assert.Equal((1300, 480), (canvas.Width, canvas.Height));
-        // Right plot: x0 = 720, y0 = 50, 500 × 340; the line is blue (drawn 3 px wide).
+        // Cropped to its content: two 500 × 340 plots side by side with their titles, ticks and labels.
+        Assert.InRange(canvas.Width, 1100, 1300);
+        Assert.InRange(canvas.Height, 400, 480);
+        // The right plot's frame: the first column right of the middle with a 340 px black run.
+        int frameLeft = -1, frameTop = -1;
+        for (int x = canvas.Width / 2; x < canvas.Width && frameLeft < 0; x++)
+            for (int y = 0, run = 0; y < canvas.Height; y++)
+            {
+                run = canvas[x, y] == (0, 0, 0) ? run + 1 : 0;
+                if (run == 341) { frameLeft = x; frameTop = y - 340; break; }
+            }
+        Assert.True(frameLeft > 0, "no frame for the right plot");
+        // The line is blue (drawn 3 px wide): at the top of the plot up to x = 0.8, at its bottom after.
         bool IsLine(int x, int y) => Enumerable.Range(-2, 5).Any(d => canvas[x, y + d] is var c && c.B > 150 && c.R < 100);
-        Assert.True(IsLine(720 + 250, 50), "gradient 1 at x = 0.5");
-        Assert.True(IsLine(720 + 475, 50 + 340), "gradient 0 at x = 0.95");
-        Assert.False(IsLine(720 + 250, 50 + 340), "no gradient-0 line at x = 0.5");
+        Assert.True(IsLine(frameLeft + 250, frameTop), "gradient 1 at x = 0.5");
+        Assert.True(IsLine(frameLeft + 475, frameTop + 340), "gradient 0 at x = 0.95");
+        Assert.False(IsLine(frameLeft + 250, frameTop + 340), "no gradient-0 line at x = 0.5");
         Assert.Throws<ArgumentException>(() => NativeIg.Ig.Visualization.FunctionAndGradientPlots(xs, f, g[1..], "f", "df/dx"));
         Assert.Throws<ArgumentException>(() => NativeIg.Ig.Visualization.FunctionAndGradientPlots(xs.Select(x => x * 2).ToArray(), f, g, "f", "df/dx"));
     }

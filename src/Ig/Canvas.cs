@@ -5,7 +5,7 @@ namespace NativeIg.Ig;
 
 /// <summary>
 /// An RGB8 raster with just enough drawing for IG's figures: images, filled rectangles, lines and
-/// text in a built-in 5×7 bitmap font (upper case, digits, common punctuation), written as PNG.
+/// anti-aliased proportional text (DejaVu Sans outlines, built in), written as PNG.
 /// </summary>
 public sealed class Canvas
 {
@@ -80,34 +80,54 @@ public sealed class Canvas
         }
     }
 
-    /// <summary>Width in pixels of <paramref name="text"/> at <paramref name="scale"/>.</summary>
-    public static int TextWidth(string text, int scale = 2) => text.Length * 6 * scale - scale;
+    /// <summary>The text size of the figures' titles and labels, in pixels per em.</summary>
+    public const float DefaultTextSize = 18f;
 
-    /// <summary>Text with its top-left at (x, y); letters are drawn upper case.</summary>
-    public void Text(int x, int y, string text, (byte R, byte G, byte B) c, int scale = 2)
-    {
-        foreach (char ch in text.ToUpperInvariant())
-        {
-            if (Font.TryGetValue(ch, out var rows))
-                for (int row = 0; row < 7; row++)
-                    for (int col = 0; col < 5; col++)
-                        if (rows[row * 6 + col] == '1') Fill(x + col * scale, y + row * scale, scale, scale, c);
-            x += 6 * scale;
-        }
-    }
+    /// <summary>Width in pixels of <paramref name="text"/> at <paramref name="size"/> pixels per em (rounded up).</summary>
+    public static int TextWidth(string text, float size = DefaultTextSize) => (int)MathF.Ceiling(VectorFont.Sans.Measure(text, size));
+
+    /// <summary>Height in pixels of a line of text at <paramref name="size"/>: from the tallest ascender to the lowest descender.</summary>
+    public static int TextHeight(float size = DefaultTextSize) => (int)MathF.Ceiling((VectorFont.Sans.Ascender - VectorFont.Sans.Descender) * size / VectorFont.Sans.UnitsPerEm);
+
+    private static float Ascent(float size) => VectorFont.Sans.Ascender * size / VectorFont.Sans.UnitsPerEm;
+
+    /// <summary>
+    /// Text with the top-left of its line box at (x, y), in DejaVu Sans (proportional, anti-aliased; letters,
+    /// digits, punctuation and α Σ Δ ′ × ± − · … ° µ ≤ ≥ ≈ ∫; other characters draw as '?').
+    /// </summary>
+    public void Text(int x, int y, string text, (byte R, byte G, byte B) c, float size = DefaultTextSize) =>
+        VectorFont.Sans.Draw(this, x, y + Ascent(size), text, size, c);
 
     /// <summary>Text centred horizontally on <paramref name="centerX"/>.</summary>
-    public void TextCentered(int centerX, int y, string text, (byte R, byte G, byte B) c, int scale = 2) =>
-        Text(centerX - TextWidth(text, scale) / 2, y, text, c, scale);
+    public void TextCentered(int centerX, int y, string text, (byte R, byte G, byte B) c, float size = DefaultTextSize) =>
+        VectorFont.Sans.Draw(this, centerX - VectorFont.Sans.Measure(text, size) / 2, y + Ascent(size), text, size, c);
 
-    /// <summary>Text turned 90° anticlockwise (reading bottom to top), for a y-axis label; (x, y) is its bottom-left.</summary>
-    public void TextVertical(int x, int y, string text, (byte R, byte G, byte B) c, int scale = 2)
+    /// <summary>Text turned 90° anticlockwise (reading bottom to top), for a y-axis label; (x, y) is the bottom-left of its line box.</summary>
+    public void TextVertical(int x, int y, string text, (byte R, byte G, byte B) c, float size = DefaultTextSize) =>
+        VectorFont.Sans.Draw(this, x + Ascent(size), y, text, size, c, vertical: true);
+
+    /// <summary>
+    /// A copy cropped to what differs from the background (the top-left pixel's colour) plus
+    /// <paramref name="margin"/> pixels on each side, so figures carry no empty borders.
+    /// </summary>
+    public Canvas Trimmed(int margin = 12)
     {
-        var strip = new Canvas(Math.Max(1, TextWidth(text, scale)), 7 * scale);
-        strip.Text(0, 0, text, (0, 0, 0), scale);
-        for (int sy = 0; sy < strip.Height; sy++)
-            for (int sx = 0; sx < strip.Width; sx++)
-                if (strip[sx, sy] == (0, 0, 0)) Set(x + sy, y - sx, c);
+        var background = this[0, 0];
+        int top = Height, bottom = -1, left = Width, right = -1;
+        for (int y = 0; y < Height; y++)
+            for (int x = 0; x < Width; x++)
+                if (this[x, y] != background)
+                {
+                    top = Math.Min(top, y); bottom = Math.Max(bottom, y);
+                    left = Math.Min(left, x); right = Math.Max(right, x);
+                }
+        if (bottom < 0) return this;
+        int x0 = Math.Max(0, left - margin), y0 = Math.Max(0, top - margin);
+        int x1 = Math.Min(Width - 1, right + margin), y1 = Math.Min(Height - 1, bottom + margin);
+        var trimmed = new Canvas(x1 - x0 + 1, y1 - y0 + 1, background);
+        for (int y = y0; y <= y1; y++)
+            Array.Copy(Pixels, (y * Width + x0) * 3, trimmed.Pixels, (y - y0) * trimmed.Width * 3, trimmed.Width * 3);
+        return trimmed;
     }
 
     /// <summary>Writes the PNG atomically (a temporary name, then a rename).</summary>
@@ -117,34 +137,4 @@ public sealed class Canvas
     public void WritePng(Stream stream) => new ImageWriter().WritePng(Pixels, Width, Height, ColorComponents.RedGreenBlue, stream);
 
     private static byte ToByte(float v) => (byte)Math.Clamp(MathF.Round(v * 255f), 0f, 255f);
-
-    /// <summary>5×7 glyphs, seven rows of five pixels each, rows separated by spaces.</summary>
-    private static readonly Dictionary<char, string> Font = new()
-    {
-        ['A'] = "01110 10001 10001 11111 10001 10001 10001", ['B'] = "11110 10001 10001 11110 10001 10001 11110",
-        ['C'] = "01110 10001 10000 10000 10000 10001 01110", ['D'] = "11110 10001 10001 10001 10001 10001 11110",
-        ['E'] = "11111 10000 10000 11110 10000 10000 11111", ['F'] = "11111 10000 10000 11110 10000 10000 10000",
-        ['G'] = "01110 10001 10000 10111 10001 10001 01111", ['H'] = "10001 10001 10001 11111 10001 10001 10001",
-        ['I'] = "01110 00100 00100 00100 00100 00100 01110", ['J'] = "00111 00010 00010 00010 00010 10010 01100",
-        ['K'] = "10001 10010 10100 11000 10100 10010 10001", ['L'] = "10000 10000 10000 10000 10000 10000 11111",
-        ['M'] = "10001 11011 10101 10101 10001 10001 10001", ['N'] = "10001 10001 11001 10101 10011 10001 10001",
-        ['O'] = "01110 10001 10001 10001 10001 10001 01110", ['P'] = "11110 10001 10001 11110 10000 10000 10000",
-        ['Q'] = "01110 10001 10001 10001 10101 10010 01101", ['R'] = "11110 10001 10001 11110 10100 10010 10001",
-        ['S'] = "01111 10000 10000 01110 00001 00001 11110", ['T'] = "11111 00100 00100 00100 00100 00100 00100",
-        ['U'] = "10001 10001 10001 10001 10001 10001 01110", ['V'] = "10001 10001 10001 10001 10001 01010 00100",
-        ['W'] = "10001 10001 10001 10101 10101 10101 01010", ['X'] = "10001 10001 01010 00100 01010 10001 10001",
-        ['Y'] = "10001 10001 10001 01010 00100 00100 00100", ['Z'] = "11111 00001 00010 00100 01000 10000 11111",
-        ['0'] = "01110 10001 10011 10101 11001 10001 01110", ['1'] = "00100 01100 00100 00100 00100 00100 01110",
-        ['2'] = "01110 10001 00001 00010 00100 01000 11111", ['3'] = "11111 00010 00100 00010 00001 10001 01110",
-        ['4'] = "00010 00110 01010 10010 11111 00010 00010", ['5'] = "11111 10000 11110 00001 00001 10001 01110",
-        ['6'] = "00110 01000 10000 11110 10001 10001 01110", ['7'] = "11111 00001 00010 00100 01000 01000 01000",
-        ['8'] = "01110 10001 10001 01110 10001 10001 01110", ['9'] = "01110 10001 10001 01111 00001 00010 01100",
-        ['.'] = "00000 00000 00000 00000 00000 01100 01100", [','] = "00000 00000 00000 00000 01100 00100 01000",
-        [':'] = "00000 01100 01100 00000 01100 01100 00000", ['-'] = "00000 00000 00000 11111 00000 00000 00000",
-        ['('] = "00010 00100 01000 01000 01000 00100 00010", [')'] = "01000 00100 00010 00010 00010 00100 01000",
-        ['='] = "00000 00000 11111 00000 11111 00000 00000", ['%'] = "11000 11001 00010 00100 01000 10011 00011",
-        ['/'] = "00000 00001 00010 00100 01000 10000 00000", ['_'] = "00000 00000 00000 00000 00000 00000 11111",
-        ['+'] = "00000 00100 00100 11111 00100 00100 00000", ['\''] = "01100 00100 01000 00000 00000 00000 00000",
-        ['|'] = "00100 00100 00100 00100 00100 00100 00100", [' '] = "00000 00000 00000 00000 00000 00000 00000",
-    };
 }

@@ -23,7 +23,7 @@ public sealed class Colormap
     /// <summary>matplotlib's viridis (purple → green → yellow).</summary>
     public static Colormap Viridis { get; } = new("viridis", Convert.FromHexString(ViridisHex));
 
-    /// <summary>−1 → red, 0 → white, +1 → green (negative and positive attributions).</summary>
+    /// <summary>−1 → blue, 0 → light grey, +1 → orange (negative and positive attributions; colour-blind safe).</summary>
     public static Colormap Diverging { get; } = new("diverging", BuildDiverging());
 
     /// <summary>A map by name (inferno, viridis, diverging); an <see cref="ArgumentException"/> otherwise.</summary>

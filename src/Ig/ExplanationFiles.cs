@@ -33,12 +33,20 @@ public static class ExplanationFiles
         var range = Visualization.DisplayRange(mask, clipPercentile, signed);
         using var colored = Visualization.Colorize(normalized, h, w, colormap, signed);
         using var overlay = Visualization.Overlay(image, colored);
+        if (signed)
+        {
+            // The letterbox of a non-square image is no attribution at all: the background's white, not
+            // the map's neutral grey (which means "zero attribution" inside the picture).
+            var padding = Visualization.Padding(image);
+            Visualization.PaintPadding(colored, padding, (1f, 1f, 1f));
+            Visualization.PaintPadding(overlay, padding, (1f, 1f, 1f));
+        }
         string valueLabel = result.Output == TargetOutput.Probability ? "Model p(target class)" : "Target logit";
         // The five pictures are drawn and PNG-encoded in parallel (encoding is most of the time), then written.
         var pictures = new (string Path, Func<Canvas> Draw)[]
         {
             (paths.Figure, () => Visualization.TutorialFigure(baseline, image, colored, overlay, title,
-                colorBar: new Visualization.ColorBar(colormap, range.Low, range.High, signed ? "SUM ATTR" : "SUM |ATTR|"))),
+                colorBar: new Visualization.ColorBar(colormap, range.Low, range.High, signed ? "Σ attributions" : "Σ |attributions|"))),
             (paths.Mask, () => Visualization.ToCanvas(colored)),
             (paths.Overlay, () => Visualization.ToCanvas(overlay)),
             (paths.Saturation, () => Visualization.SaturationPlots(result.Alphas, result.PathValues, result.MeanPathGradients, valueLabel)),

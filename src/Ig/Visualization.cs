@@ -105,7 +105,7 @@ public static class Visualization
     public static Canvas TutorialFigure(Tensor baseline, Tensor image, Tensor coloredMask, Tensor overlay, string? caption = null, int scale = 2, ColorBar? colorBar = null)
     {
         int h = image.Dim(0) * scale, w = image.Dim(1) * scale;
-        const int margin = 16, titleHeight = 30, barWidth = 24, barSpace = 150;
+        const int margin = 16, titleHeight = 30, barWidth = 24, barSpace = 170;
         int captionHeight = caption is null ? 0 : 30;
         var canvas = new Canvas(2 * w + 3 * margin + (colorBar is null ? 0 : barSpace), captionHeight + 2 * (h + titleHeight) + 3 * margin);
         if (caption is not null) canvas.TextCentered(canvas.Width / 2, margin, caption, Black);
@@ -123,23 +123,25 @@ public static class Visualization
             int x = 2 * w + 3 * margin, top = captionHeight + margin + h + titleHeight + margin + titleHeight;
             for (int row = 0; row < h; row++)
                 canvas.Fill(x, top + row, barWidth, 1, colorBar.Colormap.Map(1f - row / (float)(h - 1)));
-            canvas.Text(x + barWidth + 6, top - 7, FormatScale(colorBar.High), Black);
-            canvas.Text(x + barWidth + 6, top + h - 7, FormatScale(colorBar.Low), Black);
+            int half = Canvas.TextHeight() / 2;
+            canvas.Text(x + barWidth + 6, top - half, FormatScale(colorBar.High), Black);
+            canvas.Text(x + barWidth + 6, top + h - half, FormatScale(colorBar.Low), Black);
             if (colorBar.Low < 0 && colorBar.High > 0)
             {
                 // A signed scale: say which end is which, and where zero sits.
-                canvas.Text(x + barWidth + 6, top + h / 2 - 7, "0", Black);
-                canvas.Text(x + barWidth + 6, top + 18, "POSITIVE", Black);
-                canvas.Text(x + barWidth + 6, top + h - 32, "NEGATIVE", Black);
+                canvas.Text(x + barWidth + 6, top + h / 2 - half, "0", Black);
+                canvas.Text(x + barWidth + 6, top + 2 * half + 4, "positive", Black);
+                canvas.Text(x + barWidth + 6, top + h - 4 * half - 4, "negative", Black);
             }
-            canvas.TextCentered(x + barWidth / 2 + 40, top - titleHeight, colorBar.Label, Black);
+            canvas.Text(x, top - titleHeight, colorBar.Label, Black);
         }
-        return canvas;
+        return canvas.Trimmed(margin);
     }
 
+    /// <summary>A scale value with a typographic minus sign (U+2212), as plots print it.</summary>
     private static string FormatScale(float v) =>
-        v == 0 ? "0" : Math.Abs(v) >= 0.01 && Math.Abs(v) < 1000 ? v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)
-        : v.ToString("0.0E+0", System.Globalization.CultureInfo.InvariantCulture);
+        (v == 0 ? "0" : Math.Abs(v) >= 0.01 && Math.Abs(v) < 1000 ? v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)
+        : v.ToString("0.0E+0", System.Globalization.CultureInfo.InvariantCulture)).Replace('-', '−');
 
     /// <summary>
     /// The tutorial's saturation plots side by side: F (target probability) over alpha, and the mean
@@ -157,7 +159,7 @@ public static class Visualization
         string title = valueLabel == "Model p(target class)" ? "Target class probability over alpha" : $"{valueLabel} over alpha";
         Plot(canvas, 100, 50, 500, 340, alphas, values, low, high, step, title, valueLabel);
         Plot(canvas, 720, 50, 500, 340, alphas, normalized, 0, 1, 0.2, "Average pixel gradients over alpha (normalized)", "Average pixel gradients");
-        return canvas;
+        return canvas.Trimmed(16);
     }
 
     /// <summary>
@@ -190,7 +192,7 @@ public static class Visualization
         Plot(canvas, 100, 50, 500, 340, xs, values, low, high, step, functionTitle, "f(x)", xLabel);
         var (gLow, gHigh, gStep) = NiceTicks(Math.Min(0, gradients.Min()), Math.Max(gradients.Max(), 1e-12));
         Plot(canvas, 720, 50, 500, 340, xs, gradients, gLow, gHigh, gStep, gradientTitle, "df/dx", xLabel);
-        return canvas;
+        return canvas.Trimmed(16);
     }
 
     private static void Plot(Canvas c, int x0, int y0, int w, int h, IReadOnlyList<double> xs, IReadOnlyList<double> ys, double yMin, double yMax, double yStep, string title, string yLabel, string xLabel = "Alpha")
@@ -214,8 +216,8 @@ public static class Visualization
         {
             int py = y0 + h - (int)Math.Round((double)t / ticks * h);
             c.Line(x0 - 5, py, x0, py, Black);
-            string label = (yMin + t * yStep).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture);
-            c.Text(x0 - 10 - Canvas.TextWidth(label), py - 7, label, Black);
+            string label = (yMin + t * yStep).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture).Replace('-', '−');
+            c.Text(x0 - 10 - Canvas.TextWidth(label), py - Canvas.TextHeight() / 2, label, Black);
         }
         c.TextCentered(x0 + w / 2, y0 + h + 34, xLabel, Black);
         c.TextVertical(x0 - 78, y0 + h / 2 + Canvas.TextWidth(yLabel) / 2, yLabel, Black);
@@ -246,7 +248,37 @@ public static class Visualization
             using var view = one.Reshape(h, w, 3);
             canvas.DrawImage(x, margin + titleHeight, view);
         }
-        return canvas;
+        return canvas.Trimmed(margin);
+    }
+
+    /// <summary>
+    /// The letterbox <see cref="NativeIg.Tensors.IO.ImageLoader.ResizeWithPad"/> adds around a non-square image: the rows at the top
+    /// and bottom and the columns at the left and right that are exactly black in every channel. true = padding.
+    /// </summary>
+    internal static bool[] Padding(Tensor image)
+    {
+        int h = image.Dim(0), w = image.Dim(1), c = image.Dim(2);
+        var s = image.ToArray();
+        bool RowBlack(int y) { for (int i = y * w * c; i < (y + 1) * w * c; i++) if (s[i] != 0) return false; return true; }
+        bool ColumnBlack(int x) { for (int y = 0; y < h; y++) for (int k = 0; k < c; k++) if (s[(y * w + x) * c + k] != 0) return false; return true; }
+        int top = 0, bottom = h - 1, left = 0, right = w - 1;
+        while (top <= bottom && RowBlack(top)) top++;
+        while (bottom >= top && RowBlack(bottom)) bottom--;
+        while (left <= right && ColumnBlack(left)) left++;
+        while (right >= left && ColumnBlack(right)) right--;
+        var padding = new bool[h * w];
+        if (top > bottom) return padding; // an all-black image is content, not padding
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) padding[y * w + x] = y < top || y > bottom || x < left || x > right;
+        return padding;
+    }
+
+    /// <summary>Paints the padding pixels of an [H, W, 3] picture with <paramref name="color"/> (RGB in [0, 1]).</summary>
+    internal static void PaintPadding(Tensor picture, bool[] padding, (float R, float G, float B) color)
+    {
+        var s = picture.Span;
+        for (int p = 0; p < padding.Length; p++)
+            if (padding[p]) (s[3 * p], s[3 * p + 1], s[3 * p + 2]) = color;
     }
 
     /// <summary>An [H, W, 3] image in [0, 1] as a PNG (written atomically).</summary>

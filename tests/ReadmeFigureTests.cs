@@ -1,0 +1,133 @@
+using NativeIg.Ig;
+using NativeIg.Tensors;
+using Xunit;
+
+namespace NativeIg.Tests;
+
+/// <summary>
+/// The pictures the README shows (docs/images/regenerate.sh draws them with the same code), checked by
+/// what they must show rather than by their bytes: their size, text where every title is, a colour bar
+/// that spans the mask from its top colour to its bottom colour, the signed map's legend, and the padding
+/// of a non-square image outside the signed map.
+/// </summary>
+public class ReadmeFigureTests
+{
+    private static readonly (byte, byte, byte) White = (255, 255, 255);
+    private static readonly (byte R, byte G, byte B) Photo = ((byte)51, (byte)204, (byte)77); // the synthetic photo's colour
+
+    /// <summary>A 224² "photo" of one colour (letterboxed: 16 black rows at the top and bottom) and a result whose attributions vary.</summary>
+    private static (Tensor Image, Tensor Baseline, IgResult Result) Synthetic(TargetOutput output)
+    {
+        var image = Tensor.Zeros(224, 224, 3);
+        var s = image.Span;
+        for (int y = 16; y < 208; y++)
+            for (int x = 0; x < 224; x++) (s[(y * 224 + x) * 3], s[(y * 224 + x) * 3 + 1], s[(y * 224 + x) * 3 + 2]) = (Photo.R / 255f, Photo.G / 255f, Photo.B / 255f);
+        var attributions = TestUtil.RandomTensor(7, 224, 224, 3);
+        var a = attributions.Span;
+        for (int i = 0; i < a.Length; i++) a[i] -= 0.5f; // both signs
+        double[] alphas = [0, 0.25, 0.5, 0.75, 1];
+        var result = new IgResult
+        {
+            Attributions = attributions, Target = 388, Output = output, Rule = IntegrationRule.Trapezoid, Steps = 4,
+            FInput = output == TargetOutput.Logit ? 27 : 0.99, FBaseline = output == TargetOutput.Logit ? -3 : 0.001,
+            Alphas = alphas, PathValues = output == TargetOutput.Logit ? [-3, 10, 20, 25, 27] : [0.001, 0.6, 0.9, 0.98, 0.99],
+            MeanPathGradients = [0.4, 0.3, 0.2, 0.1, 0.05], Elapsed = TimeSpan.FromSeconds(1), GradientTime = TimeSpan.FromSeconds(1),
+        };
+        return (image, Tensor.Zeros(224, 224, 3), result);
+    }
+
+    private static (byte R, byte G, byte B)[,] Draw(bool signed, TargetOutput output, string file)
+    {
+        var (image, baseline, result) = Synthetic(output);
+        using (image) using (baseline) using (result)
+        {
+            var dir = TestUtil.TempDir();
+            var paths = ExplanationFiles.Write(dir, result, image, baseline, "IG for 'giant panda' (388), 4 steps", clipPercentile: 99, signed: signed);
+            using var png = ImageLoader.Load(file == "figure" ? paths.Figure : paths.Saturation);
+            int h = png.Dim(0), w = png.Dim(1);
+            var pixels = new (byte, byte, byte)[w, h];
+            var p = png.Span;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    pixels[x, y] = ((byte)MathF.Round(p[(y * w + x) * 3] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 1] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 2] * 255));
+            return pixels;
+        }
+    }
+
+    /// <summary>The bounding box of the pixels equal to <paramref name="color"/> within [x0, x1).</summary>
+    private static (int Left, int Top, int Right, int Bottom) Box((byte, byte, byte)[,] px, (byte, byte, byte) color, int x0 = 0, int x1 = int.MaxValue)
+    {
+        int left = int.MaxValue, top = int.MaxValue, right = -1, bottom = -1;
+        for (int y = 0; y < px.GetLength(1); y++)
+            for (int x = x0; x < Math.Min(x1, px.GetLength(0)); x++)
+                if (px[x, y] == color) { left = Math.Min(left, x); right = Math.Max(right, x); top = Math.Min(top, y); bottom = Math.Max(bottom, y); }
+        return (left, top, right, bottom);
+    }
+
+    /// <summary>Pixels dark enough to be text (anti-aliased black) in a rectangle.</summary>
+    private static int Ink((byte R, byte G, byte B)[,] px, int left, int top, int right, int bottom)
+    {
+        int ink = 0;
+        for (int y = Math.Max(0, top); y <= Math.Min(px.GetLength(1) - 1, bottom); y++)
+            for (int x = Math.Max(0, left); x <= Math.Min(px.GetLength(0) - 1, right); x++)
+                if (px[x, y].R + px[x, y].G + px[x, y].B < 300) ink++;
+        return ink;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheFigureHasItsTitlesAndAColourBarThatSpansTheMask(bool signed)
+    {
+        var px = Draw(signed, TargetOutput.Probability, "figure");
+        int width = px.GetLength(0), height = px.GetLength(1);
+        // Four 448² panels (scale 2) and a colour bar: the trimmed figure is a little larger than 2 × 2 panels.
+        Assert.InRange(width, 2 * 448 + 100, 2 * 448 + 260);
+        Assert.InRange(height, 2 * 448 + 80, 2 * 448 + 200);
+        Assert.Equal(White, px[0, 0]);
+        Assert.Equal(White, px[width - 1, height - 1]);
+
+        var photo = Box(px, Photo);                 // the original image panel (top right), its letterbox excluded
+        Assert.Equal(447, photo.Right - photo.Left);
+        Assert.Equal(2 * 192 - 1, photo.Bottom - photo.Top);
+        // The layout: 448² panels, 16 px margins, 30 px titles; the baseline panel is left of the photo, the mask row below.
+        const int panel = 448, margin = 16, title = 30;
+        int panelTop = photo.Top - 2 * 16, baseLeft = photo.Left - panel - margin, maskTop = panelTop + panel + margin + title;
+        Assert.True(Ink(px, photo.Left, panelTop - title, photo.Right, panelTop - 1) > 40, "no title above the original image");
+        Assert.True(Ink(px, baseLeft, panelTop - title, baseLeft + panel - 1, panelTop - 1) > 40, "no title above the baseline");
+        Assert.True(Ink(px, photo.Left, maskTop - title, photo.Right, maskTop - 1) > 40, "no title above the overlay");
+        Assert.True(Ink(px, 0, 0, width - 1, panelTop - 32) > 60, "no caption");
+
+        // The colour bar: right of the overlay, exactly as tall as the mask row, top = the map's high end, bottom = its low end.
+        var map = signed ? Colormap.Diverging : Colormap.Inferno;
+        int barX = photo.Right + 1 + margin + 4;
+        Assert.Equal(map.Map(1f), px[barX, maskTop]);
+        Assert.Equal(map.Map(0f), px[barX, maskTop + panel - 1]);
+        Assert.Equal(White, px[barX, maskTop - 1]);
+        Assert.Equal(White, px[barX, maskTop + panel]);
+        Assert.True(Ink(px, barX + 26, maskTop - 12, width - 1, maskTop + 12) > 10, "no value at the bar's top");
+        Assert.True(Ink(px, barX + 26, maskTop + panel - 14, width - 1, Math.Min(height - 1, maskTop + panel + 12)) > 10, "no value at the bar's bottom");
+        if (signed)
+        {
+            Assert.True(Ink(px, barX + 26, maskTop + 14, width - 1, maskTop + 60) > 30, "no 'positive' legend");
+            Assert.True(Ink(px, barX + 26, maskTop + panel - 70, width - 1, maskTop + panel - 16) > 30, "no 'negative' legend");
+            // The letterbox is outside the signed map: white there, the map's colours inside.
+            Assert.Equal(White, px[baseLeft + 10, maskTop + 10]);
+            Assert.NotEqual(White, px[baseLeft + 10, maskTop + 2 * 16 + 10]);
+        }
+    }
+
+    [Fact]
+    public void TheLogitSaturationPlotIsTitledForTheLogitAndDrawsBothCurves()
+    {
+        var px = Draw(false, TargetOutput.Logit, "saturation");
+        int width = px.GetLength(0), height = px.GetLength(1);
+        Assert.InRange(width, 1000, 1300);
+        Assert.InRange(height, 380, 480);
+        Assert.True(Ink(px, 0, 0, width / 2, 30) > 60, "no title over the left plot");
+        Assert.True(Ink(px, width / 2, 0, width - 1, 30) > 60, "no title over the right plot");
+        var blue = ((byte)31, (byte)119, (byte)180);
+        Assert.True(Box(px, blue, 0, width / 2).Right > 0, "no curve in the left plot");
+        Assert.True(Box(px, blue, width / 2).Right > 0, "no curve in the right plot");
+    }
+}
