@@ -59,7 +59,10 @@ internal static class Program
                 "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr, cancellation),
                 "weights" => WeightsCommand.Run(new Arguments(rest, Help.Weights, WeightsCommand.ValueOptions, WeightsCommand.Flags), stdout, stderr, cancellation),
                 "model" => DescribeModel(new Arguments(rest, Help.Model, ModelChoice.ValueOptions.Skip(1).ToArray(), ModelChoice.Flags), stdout),
-                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, model, weights."),
+                "completion" => Completion(new Arguments(rest, Help.Completion, [], []), stdout),
+                // What the completion scripts call: the words that fit at the cursor, one per line (not in the help).
+                "complete" => Complete(new Arguments(rest, Help.Completion, ["--position"], []), stdout),
+                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, model, weights, completion."),
             };
         }
         catch (HelpRequested help)
@@ -95,6 +98,23 @@ internal static class Program
         _ when Devices.IsOutOfMemory(e) => "lower --batch, or leave out --device to run on the CPU.",
         _ => null,
     };
+
+    /// <summary>`nativeig completion bash|zsh|fish`: the script that makes the shell complete commands, options and their values.</summary>
+    private static int Completion(Arguments a, TextWriter stdout)
+    {
+        if (a.Positional.Count != 1) throw new UsageException("completion takes one shell: bash, zsh or fish.");
+        stdout.Write(CommandLine.Script(a.Positional[0]));
+        return Success;
+    }
+
+    /// <summary>`nativeig complete --position N -- LINE`: the completions at character N of LINE.</summary>
+    private static int Complete(Arguments a, TextWriter stdout)
+    {
+        var line = string.Join(' ', a.Positional);
+        int position = a.Int("--position") ?? line.Length;
+        foreach (var word in CommandLine.Complete(line, position)) stdout.WriteLine(word);
+        return Success;
+    }
 
     /// <summary>`nativeig model PATH.onnx`: the graph summary, or every unsupported node (exit 1).</summary>
     private static int DescribeModel(Arguments a, TextWriter stdout)
@@ -200,73 +220,36 @@ internal sealed class Arguments
     private readonly Dictionary<string, string?> _options = new();
     public List<string> Positional { get; } = [];
 
-    /// <summary>Short forms: -t target, -m steps (the paper's m), -o out, -b batch, -j json, -q quiet.</summary>
-    private static readonly Dictionary<string, string> Aliases = new()
-    {
-        ["-t"] = "--target", ["-m"] = "--steps", ["-o"] = "--out", ["-b"] = "--batch", ["-j"] = "--json", ["-q"] = "--quiet",
-    };
-
-    /// <summary>
-    /// GNU-style arguments: --name value, --name=value, short aliases, @file (one argument per line,
-    /// blank lines and # comments skipped), `--` (everything after it is positional), and `-`
-    /// (standard input) as a positional.
-    /// </summary>
     /// <summary>The arguments as given (after @file expansion).</summary>
     public string[] Raw { get; }
 
+    /// <summary>
+    /// Parses with System.CommandLine (<see cref="CommandLine"/>): --name value, --name=value, the short
+    /// aliases, @file, `--` (everything after it is positional) and `-` (standard input) as a positional.
+    /// -h/--help before any `--` asks for <paramref name="help"/>. Every parse error is a usage error (exit 2).
+    /// </summary>
     public Arguments(string[] args, string help, string[] valueOptions, string[] flags)
     {
-        args = ExpandResponseFiles(args);
-        Raw = args;
-        bool onlyPositional = false;
-        for (int i = 0; i < args.Length; i++)
+        int doubleDash = Array.IndexOf(args, "--");
+        if ((doubleDash < 0 ? args : args[..doubleDash]).Any(a => a is "-h" or "--help")) throw new HelpRequested(help);
+        foreach (var a in doubleDash < 0 ? args : args[..doubleDash])
+            if (a.IndexOf('=') is var eq && eq > 0 && flags.Contains(a[..eq])) throw new UsageException($"Option '{a[..eq]}' takes no value.");
+        var (command, words) = CommandLine.Define("nativeig", "", valueOptions, flags, "ARGS");
+        var result = command.Parse(args, CommandLine.Configuration);
+        if (result.Errors.Count > 0) throw new UsageException(result.Errors[0].Message);
+        Raw = result.Tokens.Select(t => t.Value).ToArray();
+        // An unknown option that looks like one is an error, not an IMAGE (after `--` anything is an IMAGE).
+        foreach (var token in result.Tokens)
         {
-            string a = args[i], given = a;
-            if (onlyPositional) { Positional.Add(a); continue; }
-            if (a == "--") { onlyPositional = true; continue; }
-            if (a is "-h" or "--help") throw new HelpRequested(help);
-            if (Aliases.TryGetValue(a, out var longName)) a = longName;
-            if (a == "-" || !a.StartsWith('-')) { Positional.Add(a); continue; }
-            if (!a.StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"Unknown option '{a}'.");
-            string name = a;
-            string? value = null;
-            int eq = a.IndexOf('=');
-            if (eq > 0) (name, value) = (a[..eq], a[(eq + 1)..]);
-            if (flags.Contains(name))
-            {
-                if (value is not null) throw new UsageException($"Option '{name}' takes no value.");
-            }
-            else if (valueOptions.Contains(name))
-            {
-                if (value is null)
-                {
-                    if (i + 1 >= args.Length) throw new UsageException($"Option '{name}' needs a value.");
-                    value = args[++i];
-                }
-            }
-            else throw new UsageException(given == a ? $"Unknown option '{name}'." : $"Unknown option '{given}' ({name}) for this command.");
-            _options[name] = value;
+            if (token.Type == System.CommandLine.Parsing.TokenType.DoubleDash) break;
+            if (token.Type == System.CommandLine.Parsing.TokenType.Argument && token.Value.Length > 1 && token.Value[0] == '-' && !double.TryParse(token.Value, CultureInfo.InvariantCulture, out _)
+                && result.GetResult(words)?.Tokens.Contains(token) == true)
+                throw new UsageException($"Unknown option '{token.Value}'.");
         }
-    }
-
-    /// <summary>Replaces each @file argument by the file's lines (not recursively: an @ inside a file is literal).</summary>
-    private static string[] ExpandResponseFiles(string[] args)
-    {
-        var expanded = new List<string>();
-        foreach (var a in args)
-        {
-            if (!a.StartsWith('@') || a.Length == 1) { expanded.Add(a); continue; }
-            var path = a[1..];
-            if (!File.Exists(path)) throw new UsageException($"Response file '{path}' not found.");
-            // Bounded like every other input file: a device or a huge file is an error, not an endless read.
-            var bytes = BoundedFile.ReadAll(path, 1 << 20, "response", m => new UsageException(m));
-            foreach (var line in System.Text.Encoding.UTF8.GetString(bytes).Split('\n'))
-            {
-                var t = line.Trim();
-                if (t.Length > 0 && !t.StartsWith('#')) expanded.Add(t);
-            }
-        }
-        return expanded.ToArray();
+        foreach (var option in command.Options)
+            if (result.GetResult(option) is { Implicit: false } given)
+                _options[option.Name] = option is System.CommandLine.Option<string> text ? result.GetValue(text) : null;
+        Positional.AddRange(result.GetValue(words) ?? []);
     }
 
     public bool Flag(string name) => _options.ContainsKey(name);
@@ -300,11 +283,22 @@ internal static class Help
           nativeig model PATH.onnx                                an ONNX model's inputs, outputs, ops, parameters
           nativeig weights fetch [--from DIR] [--to DIR]          get the weights and labels (checksum-verified)
           nativeig weights path                                   the weights file the commands would use
+          nativeig completion bash|zsh|fish                       shell completion: source <(nativeig completion bash)
 
         Run 'nativeig COMMAND --help' for a command's options; 'nativeig --version' for the version and
         the instruction-set path the kernels take on this machine.
         Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel, else the
         per-user cache ($XDG_CACHE_HOME/nativeig or ~/.cache/nativeig) that `nativeig weights fetch` fills.
+
+        """;
+
+    public const string Completion = """
+        Usage: nativeig completion bash|zsh|fish
+
+        Prints a script that makes the shell complete nativeig's commands, options and option values:
+          bash:  source <(nativeig completion bash)      (or save it in ~/.local/share/bash-completion/completions/nativeig)
+          zsh:   source <(nativeig completion zsh)
+          fish:  nativeig completion fish | source
 
         """;
 
