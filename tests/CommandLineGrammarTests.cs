@@ -40,6 +40,16 @@ public class CommandLineGrammarTests
     }
 
     [Fact]
+    public void NoCommandIsAUsageErrorWithTheUsageOnStderr()
+    {
+        var (code, output, error) = RunCli();
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("nativeig: no command given.", error);
+        Assert.Contains("Usage:", error);
+    }
+
+    [Fact]
     public void AnUnknownShellIsAUsageError()
     {
         var (code, _, error) = RunCli("completion", "tcsh");

@@ -47,10 +47,17 @@ internal static class Program
                 stdout.WriteLine(Version);
                 return Success;
             }
-            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            if (args.Length == 0)
+            {
+                // No command is a usage error like any other: the usage goes to stderr, stdout stays empty, exit 2.
+                stderr.WriteLine("nativeig: no command given.");
+                stderr.Write(Help.Main);
+                return BadArguments;
+            }
+            if (args[0] is "-h" or "--help" or "help")
             {
                 stdout.Write(Help.Main);
-                return args.Length == 0 ? BadArguments : Success;
+                return Success;
             }
             var rest = args[1..];
             return args[0] switch
