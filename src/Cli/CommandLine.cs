@@ -23,6 +23,7 @@ internal static class CommandLine
         ("classify", "top-K ImageNet labels per image", Classify.ValueOptions, Classify.Flags, "IMAGE"),
         ("explain", "Integrated Gradients attributions and figures", Explain.ValueOptions, Explain.Flags, "IMAGE"),
         ("model", "an ONNX model's inputs, outputs, ops, parameters", ModelChoice.ValueOptions.Skip(1).ToArray(), ModelChoice.Flags, "PATH.onnx"),
+        ("merge", "one report, gallery and dataset view over several runs", ["--out"], [], "DIR"),
         ("weights", "get the weights (weights fetch) or show their path (weights path)", WeightsCommand.ValueOptions, WeightsCommand.Flags, "fetch|path"),
     ];
 

@@ -61,16 +61,26 @@ internal static class Classify
 internal static class Explain
 {
     public static readonly string[] ValueOptions =
-        ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device", .. ModelChoice.ValueOptions];
-    public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet", .. ModelChoice.Flags];
+        ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device",
+         "--shard", "--shards", .. ModelChoice.ValueOptions];
+    public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet", "--force", .. ModelChoice.Flags];
 
     /// <summary>The largest --batch: each path image holds about 10 MB of GoogLeNet activations.</summary>
     public const int MaxBatch = 256;
 
-    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    /// <summary>The explain options every image shares, checked before any file is read.</summary>
+    internal sealed record Settings(int Steps, double? AutoTolerance, int MaxSteps, int Batch, string BaselineSpec, IntegrationRule Rule,
+        TargetOutput Output, Colormap? Colormap, double Clip)
     {
-        // Every argument is checked before any file is read, the model loads or any gradient is computed.
-        if (a.Positional.Count > 1) throw new UsageException("explain takes one IMAGE.");
+        public IgOptions Options(IProgress<IgProgress>? progress = null) => IgOptions.Default with
+        {
+            Steps = AutoTolerance is null ? Steps : 50, AutoStepsTolerance = AutoTolerance, MaxSteps = MaxSteps,
+            BatchSize = Batch, Rule = Rule, Output = Output, Progress = progress,
+        };
+    }
+
+    internal static Settings ParseSettings(Arguments a)
+    {
         int steps = a.Int("--steps") ?? 50;
         if (steps is < 1 or > IntegratedGradients.MaxSteps) throw new UsageException($"--steps must be in 1…{IntegratedGradients.MaxSteps}, got {steps}.");
         double? autoTolerance = a.Double("--auto-steps");
@@ -102,6 +112,17 @@ internal static class Explain
         double clip = a.Double("--clip") ?? 99;
         if (!(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
         if (a.Value("--out") is "") throw new UsageException("--out needs a folder name.");
+        return new Settings(steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip);
+    }
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        // Many images (several, a folder, a glob, a shard): one model load, a report, a gallery (ExplainMany).
+        if (a.Positional.Count > 1 || a.Positional.Any(p => Directory.Exists(p) || p.IndexOfAny(['*', '?']) >= 0)
+            || a.Value("--shard") is not null || a.Value("--shards") is not null || a.Flag("--force"))
+            return ExplainMany.Run(a, stdout, stderr, cancellation);
+        // Every argument is checked before any file is read, the model loads or any gradient is computed.
+        var (steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip) = ParseSettings(a);
         ModelChoice.ParsePreprocessing(a, null);
         Program.ApplyThreads(a);
         // An ONNX model's labels depend on its outputs, so it loads first; GoogLeNet's labels are checked before its weights load.

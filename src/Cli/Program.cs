@@ -66,10 +66,11 @@ internal static class Program
                 "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr, cancellation),
                 "weights" => WeightsCommand.Run(new Arguments(rest, Help.Weights, WeightsCommand.ValueOptions, WeightsCommand.Flags), stdout, stderr, cancellation),
                 "model" => DescribeModel(new Arguments(rest, Help.Model, ModelChoice.ValueOptions.Skip(1).ToArray(), ModelChoice.Flags), stdout),
+                "merge" => ExplainMany.Merge(new Arguments(rest, Help.Merge, ["--out"], []), stdout),
                 "completion" => Completion(new Arguments(rest, Help.Completion, [], []), stdout),
                 // What the completion scripts call: the words that fit at the cursor, one per line (not in the help).
                 "complete" => Complete(new Arguments(rest, Help.Completion, ["--position"], []), stdout),
-                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, model, weights, completion."),
+                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, merge, model, weights, completion."),
             };
         }
         catch (HelpRequested help)
@@ -290,12 +291,23 @@ internal static class Help
           nativeig model PATH.onnx                                an ONNX model's inputs, outputs, ops, parameters
           nativeig weights fetch [--from DIR] [--to DIR]          get the weights and labels (checksum-verified)
           nativeig weights path                                   the weights file the commands would use
+          nativeig explain IMAGE|DIR|GLOB|@LIST... [--out DIR] [--shard K/N] [--force]   many images: a report, a gallery, a dataset view
+          nativeig merge DIR... [--out DIR]                       one report, gallery and dataset view over several runs (shards)
           nativeig completion bash|zsh|fish                       shell completion: source <(nativeig completion bash)
 
         Run 'nativeig COMMAND --help' for a command's options; 'nativeig --version' for the version and
         the instruction-set path the kernels take on this machine.
         Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel, else the
         per-user cache ($XDG_CACHE_HOME/nativeig or ~/.cache/nativeig) that `nativeig weights fetch` fills.
+
+        """;
+
+    public const string Merge = """
+        Usage: nativeig merge DIR... [--out DIR]
+
+        Combines the image folders of several explain runs (the shards of one data set, run apart) into one
+        report.jsonl, index.html and dataset/ view, written into --out (default: the first DIR). The pictures
+        stay where they are; the gallery links to them.
 
         """;
 
@@ -404,6 +416,16 @@ internal static class Help
           --threads N            worker threads (default: all cores)
           --device NAME          cpu (default), cuda, opencl, ilgpu-cpu, or auto (CUDA, then OpenCL, then cpu)
           -h, --help             this help
+
+        Many images: several IMAGEs, a folder (its image files at any depth), a glob ("photos/*.jpg") or
+        @list.txt (one path per line) load the model once and write OUT/NAME/ per image (default OUT:
+        ig-out), then OUT/report.jsonl (one line per image, errors included), OUT/index.html (a gallery
+        sortable by delta and confidence) and OUT/dataset/ (per predicted class, the mean mask; summary.csv
+        and summary.json). A rerun skips the images already done with the same options.
+          --force                redo images that are already done
+          --shard K/N            this process's 1/N of the images (stable: by a hash of each name)
+          --shards N             N, with K from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX); a Slurm
+                                 job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) needs neither
 
         Writes figure.png, mask.png, overlay.png, saturation.png, interpolation.png, attributions.npy and
         path.npy into the output folder, each under a temporary name first and all renamed into place at

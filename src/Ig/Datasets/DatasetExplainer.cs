@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using NativeIg.Autodiff;
+using NativeIg.Tensors.IO;
+using Tensor = NativeIg.Tensors.Tensor;
+
+namespace NativeIg.Ig;
+
+/// <summary>What every image of a run is explained with, and where the outputs go.</summary>
+public sealed record DatasetSettings
+{
+    /// <summary>The run's folder: one folder per image under it (by <see cref="ImageInput.Name"/>), then the report.</summary>
+    public required string OutputDirectory { get; init; }
+    /// <summary>The integration settings (steps, rule, output, batch, threads).</summary>
+    public IgOptions Ig { get; init; } = IgOptions.Default;
+    /// <summary>The baseline, as <see cref="Baselines.Parse"/> reads it (black, white, noise:SEED, blur:SIGMA, a path).</summary>
+    public string Baseline { get; init; } = "black";
+    /// <summary>The class to explain in every image; null: each image's top class.</summary>
+    public int? Target { get; init; }
+    /// <summary>Percentile clipping of the pictures (null: none).</summary>
+    public double? ClipPercentile { get; init; } = 99;
+    /// <summary>Signed pictures (diverging map) instead of |attributions|.</summary>
+    public bool Signed { get; init; }
+    /// <summary>The mask's colours (null: inferno, or the diverging map when signed).</summary>
+    public Colormap? Colormap { get; init; }
+    /// <summary>Redo images whose outputs are already there with these settings.</summary>
+    public bool Force { get; init; }
+    /// <summary>The model's name, part of <see cref="Signature"/> (a result of another model is not reused).</summary>
+    public string Model { get; init; } = "";
+    /// <summary>The square input size the model takes.</summary>
+    public int InputSize { get; init; } = 224;
+    /// <summary>Who wrote the results (name and version), for the report.</summary>
+    public string Tool { get; init; } = "";
+    /// <summary>Where it runs, for the report.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Everything that changes a result; a folder whose result.json has another signature is redone.</summary>
+    public string Signature => string.Join(';',
+        $"model={Model}", $"steps={(Ig.AutoStepsTolerance is { } t ? $"auto:{t.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{Ig.MaxSteps}" : Ig.Steps)}",
+        $"rule={PathRules.Name(Ig.Rule)}", $"output={(Ig.Output == TargetOutput.Probability ? "probability" : "logit")}", $"baseline={Baseline}",
+        $"target={(Target is { } c ? c : "top")}", $"clip={ClipPercentile?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}",
+        $"signed={Signed}", $"colormap={Colormap?.Name ?? "default"}");
+}
+
+/// <summary>
+/// Explains many images with one loaded model, one after another, each into its own folder (the
+/// tutorial's pictures, the attributions, and result.json), written under temporary names and renamed,
+/// so a run that is stopped loses at most the image in flight. An image whose folder already holds a
+/// result with the same settings is not recomputed unless <see cref="DatasetSettings.Force"/>; an image
+/// that cannot be read gets a result with its error, and the run goes on.
+/// </summary>
+public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Tensor> predictProbabilities, Func<int, string> label, DatasetSettings settings)
+{
+    /// <summary>The files every finished image folder holds.</summary>
+    public static IReadOnlyList<string> ImageFiles { get; } =
+        ["figure.png", "mask.png", "overlay.png", "saturation.png", "interpolation.png", "attributions.npy", "path.npy", "result.json"];
+
+    /// <summary>The folder of one image's outputs.</summary>
+    public string FolderOf(ImageInput input) => Path.Combine(settings.OutputDirectory, input.Name);
+
+    /// <summary>
+    /// Each image's result as it is finished (or found already done), in the order given. Cancelling stops
+    /// the image in flight (nothing of it is written) and ends the sequence with <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<(ExplanationRecord Record, bool Reused)> ExplainAsync(IReadOnlyList<ImageInput> inputs, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var ig = new IntegratedGradients(model);
+        foreach (var input in inputs)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await Task.Yield();
+            if (!settings.Force && TryReadDone(input) is { } done)
+            {
+                yield return (done, true);
+                continue;
+            }
+            var record = Explain(ig, input, cancellationToken);
+            AtomicFiles.WriteOne(Path.Combine(FolderOf(input), "result.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(record.ToJsonLine() + "\n")));
+            yield return (record, false);
+        }
+    }
+
+    /// <summary>A previous result with these settings whose files are all present, else null.</summary>
+    private ExplanationRecord? TryReadDone(ImageInput input)
+    {
+        var folder = FolderOf(input);
+        var resultPath = Path.Combine(folder, "result.json");
+        if (!File.Exists(resultPath)) return null;
+        try
+        {
+            var record = ExplanationRecord.FromJsonLine(File.ReadAllText(resultPath), resultPath);
+            if (record.Error is not null || record.Settings != settings.Signature || record.Image != input.Name) return null;
+            return ImageFiles.All(f => File.Exists(Path.Combine(folder, f))) ? record : null;
+        }
+        catch (FormatException) { return null; }
+    }
+
+    private ExplanationRecord Explain(IntegratedGradients ig, ImageInput input, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        int threads = settings.Ig.Threads ?? NativeIg.Tensors.ComputeThreads.Current;
+        Tensor image;
+        try { image = ImageLoader.LoadForModel(input.Path, settings.InputSize); }
+        catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or FormatException)
+        {
+            return new ExplanationRecord { Image = input.Name, Settings = settings.Signature, Error = e.Message, Tool = settings.Tool, Device = settings.Device, Threads = threads };
+        }
+        using (image)
+        {
+            using var baseline = Baselines.Parse(settings.Baseline, image);
+            using var batch = image.Reshape(1, settings.InputSize, settings.InputSize, 3);
+            using var probabilities = predictProbabilities(batch);
+            var top = TopK(probabilities.Span, 3);
+            int target = settings.Target ?? top[0].Index;
+            using var result = ig.Attribute(image, baseline, target, settings.Ig, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            ExplanationFiles.Write(FolderOf(input), result, image, baseline, $"IG for '{label(target)}' ({target}), {result.Steps} steps",
+                settings.Colormap, settings.ClipPercentile, settings.Signed);
+            return new ExplanationRecord
+            {
+                Image = input.Name, Settings = settings.Signature, Target = target, Label = label(target),
+                Top = top.Select(t => (t.Index, label(t.Index), (double)t.Probability)).ToArray(), Steps = result.Steps,
+                FInput = result.FInput, FBaseline = result.FBaseline, Sum = result.Sum, Delta = result.Delta, RelativeDelta = result.RelativeDelta,
+                Seconds = clock.Elapsed.TotalSeconds, Tool = settings.Tool, Device = settings.Device, Threads = threads,
+            };
+        }
+    }
+
+    private static (int Index, float Probability)[] TopK(ReadOnlySpan<float> probabilities, int k)
+    {
+        var values = probabilities.ToArray();
+        return Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).ThenBy(i => i).Take(k).Select(i => (i, values[i])).ToArray();
+    }
+}

@@ -1,0 +1,155 @@
+using System.Text.RegularExpressions;
+using NativeIg.Ig;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>
+/// `explain` over a folder: one report line per image (errors included), a gallery whose links all exist,
+/// a dataset view; a stopped run resumes without recomputing; shards run apart and merged equal one run.
+/// </summary>
+[Collection("model")]
+public class DatasetRunTests
+{
+    private static readonly string[] Fast = ["-m", "4", "-b", "5", "-q"];
+
+    /// <summary>12 images: 10 photos of the IG paper, the fireboat in a subfolder, one damaged JPEG; and a text file that is not an image.</summary>
+    private static string TwelveImages()
+    {
+        var dir = Path.Combine(TempDir(), "photos");
+        Directory.CreateDirectory(Path.Combine(dir, "sub"));
+        foreach (var file in Directory.GetFiles(Shared("images/ig-paper"), "*.jpg").Order(StringComparer.Ordinal).Take(10))
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        File.Copy(Shared("images/fireboat.jpg"), Path.Combine(dir, "sub", "fireboat.jpg"));
+        File.WriteAllBytes(Path.Combine(dir, "damaged.jpg"), File.ReadAllBytes(Shared("images/fireboat.jpg"))[..400]);
+        File.WriteAllText(Path.Combine(dir, "notes.txt"), "not an image");
+        return dir;
+    }
+
+    /// <summary>The report without the wall times (everything else is deterministic).</summary>
+    private static string[] Report(string run) =>
+        File.ReadAllLines(Path.Combine(run, "report.jsonl")).Select(l => Regex.Replace(l, "\"seconds\":[^,]*,", "")).ToArray();
+
+    [Fact]
+    public void AFolderGivesAReportAGalleryAndADatasetView()
+    {
+        var photos = TwelveImages();
+        var run = TempDir();
+        var (code, output, error) = RunCli(["explain", photos, "-o", run, .. Fast, .. ModelArguments]);
+        Assert.Equal(1, code); // one image failed; the others are done
+        Assert.Equal("", output + error); // --quiet
+        var report = Report(run);
+        Assert.Equal(12, report.Length);
+        Assert.Single(report, l => l.Contains("\"error\"") && l.Contains("damaged.jpg"));
+        Assert.Contains(report, l => l.Contains("\"image\":\"photos/sub/fireboat.jpg\"") && l.Contains("\"label\":\"fireboat\""));
+        Assert.DoesNotContain(report, l => l.Contains("notes.txt"));
+        var records = report.Select(l => ExplanationRecord.FromJsonLine(l, "report")).ToArray();
+        Assert.All(records.Where(r => r.Error is null), r => Assert.Equal(r.Sum - (r.FInput - r.FBaseline), r.Delta, 9));
+
+        // The gallery: well-formed enough to parse, one card per image, and every picture it links to exists.
+        var html = File.ReadAllText(Path.Combine(run, "index.html"));
+        Assert.StartsWith("<!DOCTYPE html>", html);
+        Assert.Equal(12, Regex.Matches(html, "class=\"card[ \"]").Count);
+        var links = Regex.Matches(html, "(?:src|href)=\"([^\"]+)\"").Select(m => Uri.UnescapeDataString(m.Groups[1].Value)).ToArray();
+        Assert.Equal(2 * 11, links.Length);
+        Assert.All(links, link => Assert.True(File.Exists(Path.Combine(run, link)), $"the gallery links to {link}, which does not exist"));
+        Assert.DoesNotContain("http", string.Join(' ', links)); // no external assets
+
+        // The dataset view: one mean mask per predicted class, and a table that counts every explained image.
+        var csv = File.ReadAllLines(Path.Combine(run, "dataset", "summary.csv"));
+        Assert.Equal("class,label,images,mean_confidence,mean_relative_abs_delta,mean_steps,mean_mask", csv[0]);
+        Assert.Equal(11, csv.Skip(1).Sum(l => int.Parse(l.Split(',')[^5])));
+        Assert.All(csv.Skip(1), l => Assert.True(File.Exists(Path.Combine(run, "dataset", l.Split(',')[^1]))));
+        Assert.Contains("\"mean_mask\"", File.ReadAllText(Path.Combine(run, "dataset", "summary.json")));
+    }
+
+    /// <summary>A writer that cancels the run once it has printed <paramref name="lines"/> lines (the images done so far).</summary>
+    private sealed class StopAfter(int lines, CancellationTokenSource stop) : StringWriter
+    {
+        private int _lines;
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (++_lines == lines) stop.Cancel();
+        }
+    }
+
+    [Fact]
+    public void AStoppedRunResumesWithoutRecomputingAndEndsWithTheSameReport()
+    {
+        var photos = TwelveImages();
+        var whole = TempDir();
+        Assert.Equal(1, RunCli(["explain", photos, "-o", whole, .. Fast, .. ModelArguments]).Code);
+
+        var resumed = TempDir();
+        using var stop = new CancellationTokenSource();
+        var stdout = new StopAfter(3, stop);
+        int code = NativeIg.Cli.Program.Run(["explain", photos, "-o", resumed, "-m", "4", "-b", "5", .. ModelArguments], stdout, new StringWriter(), stop.Token);
+        Assert.Equal(NativeIg.Cli.Program.Interrupted, code);
+        Assert.Equal(3, Report(resumed).Length); // the report of what was done, written on the way out
+        var (again, output, _) = RunCli(["explain", photos, "-o", resumed, "-m", "4", "-b", "5", .. ModelArguments]);
+        Assert.Equal(1, again);
+        Assert.Equal(3, output.Split('\n').Count(l => l.Contains("(done before, kept)")));
+        Assert.Equal(Report(whole), Report(resumed));
+    }
+
+    [Fact]
+    public void ThreeShardsMergedEqualOneRun()
+    {
+        var photos = TwelveImages();
+        var whole = TempDir();
+        RunCli(["explain", photos, "-o", whole, .. Fast, .. ModelArguments]);
+        var shards = Enumerable.Range(0, 3).Select(k =>
+        {
+            var dir = TempDir();
+            RunCli(["explain", photos, "-o", dir, "--shard", $"{k}/3", .. Fast, .. ModelArguments]);
+            return dir;
+        }).ToArray();
+        var counts = shards.Select(d => Report(d).Length).ToArray();
+        Assert.Equal(12, counts.Sum());
+        Assert.All(counts, c => Assert.InRange(c, 1, 10)); // a real split
+        var merged = TempDir();
+        var (code, output, _) = RunCli(["merge", .. shards, "--out", merged]);
+        Assert.Equal(0, code);
+        Assert.Contains("12 images from 3 folders", output);
+        Assert.Equal(Report(whole), Report(merged));
+        Assert.Equal(File.ReadAllText(Path.Combine(whole, "dataset", "summary.csv")), File.ReadAllText(Path.Combine(merged, "dataset", "summary.csv")));
+    }
+
+    [Theory]
+    [InlineData("0/3", 0, 3)]
+    [InlineData("2/3", 2, 3)]
+    public void ShardsParseAndSplitByName(string text, int index, int count)
+    {
+        Assert.Equal(new Shard(index, count), Shard.Parse(text));
+        var names = Enumerable.Range(0, 300).Select(i => $"photos/{i}.jpg").ToArray();
+        Assert.Equal(names.Length, Enumerable.Range(0, 3).Sum(k => names.Count(new Shard(k, 3).Owns)));
+        Assert.Equal(names.Where(new Shard(index, count).Owns), names.Reverse().Where(new Shard(index, count).Owns).Reverse()); // order does not matter
+    }
+
+    [Theory]
+    [InlineData("3/3")]
+    [InlineData("-1/3")]
+    [InlineData("1/0")]
+    [InlineData("a/b")]
+    [InlineData("1")]
+    public void ABadShardIsAUsageError(string text)
+    {
+        Assert.Throws<ArgumentException>(() => Shard.Parse(text));
+        var (code, _, error) = RunCli(["explain", "a.jpg", "b.jpg", "--shard", text]);
+        Assert.Equal(2, code);
+        Assert.StartsWith("nativeig:", error);
+    }
+
+    [Fact]
+    public void SchedulersNameTheShardInTheEnvironment()
+    {
+        Dictionary<string, string> kubernetes = new() { ["JOB_COMPLETION_INDEX"] = "4" };
+        Assert.Equal(new Shard(4, 8), Shard.FromEnvironment(8, kubernetes.GetValueOrDefault));
+        Assert.Throws<ArgumentException>(() => Shard.FromEnvironment(null, kubernetes.GetValueOrDefault)); // N must be given
+        Dictionary<string, string> slurm = new() { ["SLURM_ARRAY_TASK_ID"] = "7", ["SLURM_ARRAY_TASK_COUNT"] = "4", ["SLURM_ARRAY_TASK_MIN"] = "5" };
+        Assert.Equal(new Shard(2, 4), Shard.FromEnvironment(null, slurm.GetValueOrDefault));
+        Assert.Null(Shard.FromEnvironment(null, new Dictionary<string, string>().GetValueOrDefault));
+    }
+}
