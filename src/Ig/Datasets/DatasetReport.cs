@@ -86,7 +86,7 @@ public static class DatasetReport
             string top = string.Join("<br>", record.Top.Select(t => $"{WebUtility.HtmlEncode(t.Label)}: {F(t.Probability * 100, "0.0")}%"));
             html.Append(CultureInfo.InvariantCulture,
                 $"<div class=\"card\" data-name=\"{name}\" data-delta=\"{F(record.RelativeDelta, "R")}\" data-confidence=\"{F(record.Confidence, "R")}\">" +
-                $"<a href=\"{Link(directory, folder, "figure.png")}\"><img src=\"{Link(directory, folder, "overlay.png")}\" alt=\"overlay of {name}\"></a>" +
+                $"<a href=\"{Link(directory, folder, "figure.png")}\"><img src=\"{Link(directory, folder, "overlay.png")}\" alt=\"overlay of {name}\" onload=\"this.dataset.loaded=1\" onerror=\"this.dataset.broken=1\"></a>" +
                 $"<b>{name}</b><br>target: {WebUtility.HtmlEncode(record.Label)} ({record.Target})<br>{top}<br>" +
                 $"<span class=\"{(record.RelativeDelta > 0.05 ? "bad" : "")}\">delta {F(record.Delta, "+0.0000;-0.0000")} ({F(record.RelativeDelta * 100, "0.0")}%)</span>, {record.Steps} steps</div>\n");
         }
