@@ -117,6 +117,25 @@ public class DatasetRunTests
         Assert.Equal(File.ReadAllText(Path.Combine(whole, "dataset", "summary.csv")), File.ReadAllText(Path.Combine(merged, "dataset", "summary.csv")));
     }
 
+    [Fact]
+    public void TopKExplainsEachImagesKMostProbableClasses()
+    {
+        var photos = Path.Combine(TempDir(), "two");
+        Directory.CreateDirectory(photos);
+        File.Copy(Shared("images/fireboat.jpg"), Path.Combine(photos, "fireboat.jpg"));
+        File.Copy(Shared("images/giant_panda.jpg"), Path.Combine(photos, "panda.jpg"));
+        var run = TempDir();
+        Assert.Equal(0, RunCli(["explain", photos, "-o", run, "-t", "top:2", .. Fast, .. ModelArguments]).Code);
+        var records = Report(run).Select(l => ExplanationRecord.FromJsonLine(l, "report")).ToArray();
+        Assert.Equal(["fireboat", "pier", "giant panda", "teddy"], records.Select(r => r.Label)); // each image's two most probable classes
+        Assert.Equal([1, 2, 1, 2], records.Select(r => r.Rank));
+        Assert.All(records, r => Assert.Equal(r.Top[r.Rank - 1].Index, r.Target));
+        Assert.True(File.Exists(Path.Combine(run, "two", "fireboat.jpg", "top-2", "figure.png")));
+        // the dataset view counts each image once
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "dataset", "summary.csv")).Skip(1).Sum(l => int.Parse(l.Split(',')[^5])));
+        Assert.Equal(2, RunCli(["explain", photos, "-t", "top:11", .. ModelArguments]).Code);
+    }
+
     [Theory]
     [InlineData("0/3", 0, 3)]
     [InlineData("2/3", 2, 3)]

@@ -29,8 +29,14 @@ internal static class ExplainMany
         var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;
         var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         int? target = null;
+        int topClasses = 1;
         if (a.Value("--target") is { } targetText)
-            target = labels.Find(targetText) ?? throw new UsageException($"--target '{targetText}' is not a label of the model or a class index in 0…{labels.Count - 1}.");
+        {
+            if (targetText.StartsWith("top:", StringComparison.OrdinalIgnoreCase))
+                topClasses = int.TryParse(targetText[4..], out int k) && k is >= 1 and <= 10 ? k : throw new UsageException($"--target top:K needs K in 1…10, got '{targetText}'.");
+            else if (!targetText.Equals("top", StringComparison.OrdinalIgnoreCase))
+                target = labels.Find(targetText) ?? throw new UsageException($"--target '{targetText}' is not a label of the model, a class index in 0…{labels.Count - 1}, top or top:K.");
+        }
         var all = ImageInputs.Expand(a.Positional);
         var inputs = all.Where(i => (shard ?? Shard.All).Owns(i.Name)).ToArray();
         string outDir = a.Value("--out") ?? "ig-out";
@@ -38,7 +44,7 @@ internal static class ExplainMany
         var choice = onnxChoice ?? ModelChoice.Load(a, device, labels);
         var run = new DatasetSettings
         {
-            OutputDirectory = outDir, Ig = settings.Options(), Baseline = settings.BaselineSpec, Target = target,
+            OutputDirectory = outDir, Ig = settings.Options(), Baseline = settings.BaselineSpec, Target = target, TopClasses = topClasses,
             ClipPercentile = settings.Clip < 100 ? settings.Clip : null, Signed = a.Flag("--signed"), Colormap = settings.Colormap,
             Force = a.Flag("--force"), Model = choice.Name, InputSize = choice.InputSize, Tool = Program.Version,
             Device = device is null ? "cpu" : $"{device.Kind} {device.Name}",
@@ -57,8 +63,8 @@ internal static class ExplainMany
                 if (wasDone) reused++;
                 if (quiet) continue;
                 stdout.WriteLine(record.Error is not null
-                    ? $"[{done}/{inputs.Length}] {record.Image}: error: {record.Error}"
-                    : $"[{done}/{inputs.Length}] {record.Image}: {record.Label} {record.Top[0].Probability * 100:0.0}%, delta {record.RelativeDelta * 100:0.0}%"
+                    ? $"[{done}/{inputs.Length * (target is null ? topClasses : 1)}] {record.Image}: error: {record.Error}"
+                    : $"[{done}/{inputs.Length * (target is null ? topClasses : 1)}] {record.Image}: {record.Label} {record.Top.FirstOrDefault(t => t.Index == record.Target).Probability * 100:0.0}%, delta {record.RelativeDelta * 100:0.0}%"
                       + (wasDone ? " (done before, kept)" : $", {record.Seconds:0.0} s"));
             }
         }
@@ -68,7 +74,7 @@ internal static class ExplainMany
             DatasetReport.Write(outDir, DatasetReport.Collect(outDir));
         }
         if (!quiet)
-            stderr.WriteLine($"{done} images ({reused} already done, {failed} failed): {Path.Combine(outDir, "report.jsonl")}, {Path.Combine(outDir, "index.html")}, {Path.Combine(outDir, "dataset")}/");
+            stderr.WriteLine($"{done} explanations ({reused} already done, {failed} failed): {Path.Combine(outDir, "report.jsonl")}, {Path.Combine(outDir, "index.html")}, {Path.Combine(outDir, "dataset")}/");
         return failed == 0 ? Program.Success : Program.Failure;
     }
 

@@ -422,6 +422,7 @@ internal static class Help
         ig-out), then OUT/report.jsonl (one line per image, errors included), OUT/index.html (a gallery
         sortable by delta and confidence) and OUT/dataset/ (per predicted class, the mean mask; summary.csv
         and summary.json). A rerun skips the images already done with the same options.
+          -t, --target top:K     explain each image's K most probable classes (1…10), into NAME/top-1/ … top-K/
           --force                redo images that are already done
           --shard K/N            this process's 1/N of the images (stable: by a hash of each name)
           --shards N             N, with K from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX); a Slurm

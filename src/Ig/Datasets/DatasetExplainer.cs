@@ -15,8 +15,10 @@ public sealed record DatasetSettings
     public IgOptions Ig { get; init; } = IgOptions.Default;
     /// <summary>The baseline, as <see cref="Baselines.Parse"/> reads it (black, white, noise:SEED, blur:SIGMA, a path).</summary>
     public string Baseline { get; init; } = "black";
-    /// <summary>The class to explain in every image; null: each image's top class.</summary>
+    /// <summary>The class to explain in every image; null: each image's top class (or top <see cref="TopClasses"/>).</summary>
     public int? Target { get; init; }
+    /// <summary>Without a <see cref="Target"/>: explain each of the image's K most probable classes (1…10), each in NAME/top-R/ when K &gt; 1.</summary>
+    public int TopClasses { get; init; } = 1;
     /// <summary>Percentile clipping of the pictures (null: none).</summary>
     public double? ClipPercentile { get; init; } = 99;
     /// <summary>Signed pictures (diverging map) instead of |attributions|.</summary>
@@ -38,7 +40,7 @@ public sealed record DatasetSettings
     public string Signature => string.Join(';',
         $"model={Model}", $"steps={(Ig.AutoStepsTolerance is { } t ? $"auto:{t.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{Ig.MaxSteps}" : Ig.Steps)}",
         $"rule={PathRules.Name(Ig.Rule)}", $"output={(Ig.Output == TargetOutput.Probability ? "probability" : "logit")}", $"baseline={Baseline}",
-        $"target={(Target is { } c ? c : "top")}", $"clip={ClipPercentile?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}",
+        $"target={(Target is { } c ? c : TopClasses > 1 ? $"top:{TopClasses}" : "top")}", $"clip={ClipPercentile?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}",
         $"signed={Signed}", $"colormap={Colormap?.Name ?? "default"}");
 }
 
@@ -55,8 +57,11 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
     public static IReadOnlyList<string> ImageFiles { get; } =
         ["figure.png", "mask.png", "overlay.png", "saturation.png", "interpolation.png", "attributions.npy", "path.npy", "result.json"];
 
-    /// <summary>The folder of one image's outputs.</summary>
-    public string FolderOf(ImageInput input) => Path.Combine(settings.OutputDirectory, input.Name);
+    /// <summary>The folder of one image's outputs for the class of rank <paramref name="rank"/> (1: the top class, or the target).</summary>
+    public string FolderOf(ImageInput input, int rank = 1) =>
+        settings.Target is null && settings.TopClasses > 1 ? Path.Combine(settings.OutputDirectory, input.Name, $"top-{rank}") : Path.Combine(settings.OutputDirectory, input.Name);
+
+    private int Ranks => settings.Target is null ? Math.Clamp(settings.TopClasses, 1, 10) : 1;
 
     /// <summary>
     /// Each image's result as it is finished (or found already done), in the order given. Cancelling stops
@@ -68,35 +73,39 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
         var ig = new IntegratedGradients(model);
         foreach (var input in inputs)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            await Task.Yield();
-            if (!settings.Force && TryReadDone(input) is { } done)
+            for (int rank = 1; rank <= Ranks; rank++)
             {
-                yield return (done, true);
-                continue;
+                cancellationToken.ThrowIfCancellationRequested();
+                await Task.Yield();
+                if (!settings.Force && TryReadDone(input, rank) is { } done)
+                {
+                    yield return (done, true);
+                    continue;
+                }
+                var record = Explain(ig, input, rank, cancellationToken);
+                AtomicFiles.WriteOne(Path.Combine(FolderOf(input, rank), "result.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(record.ToJsonLine() + "\n")));
+                yield return (record, false);
+                if (record.Error is not null) break; // an unreadable image fails once, not once per class
             }
-            var record = Explain(ig, input, cancellationToken);
-            AtomicFiles.WriteOne(Path.Combine(FolderOf(input), "result.json"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(record.ToJsonLine() + "\n")));
-            yield return (record, false);
         }
     }
 
     /// <summary>A previous result with these settings whose files are all present, else null.</summary>
-    private ExplanationRecord? TryReadDone(ImageInput input)
+    private ExplanationRecord? TryReadDone(ImageInput input, int rank)
     {
-        var folder = FolderOf(input);
+        var folder = FolderOf(input, rank);
         var resultPath = Path.Combine(folder, "result.json");
         if (!File.Exists(resultPath)) return null;
         try
         {
             var record = ExplanationRecord.FromJsonLine(File.ReadAllText(resultPath), resultPath);
-            if (record.Error is not null || record.Settings != settings.Signature || record.Image != input.Name) return null;
+            if (record.Error is not null || record.Settings != settings.Signature || record.Image != input.Name || record.Rank != rank) return null;
             return ImageFiles.All(f => File.Exists(Path.Combine(folder, f))) ? record : null;
         }
         catch (FormatException) { return null; }
     }
 
-    private ExplanationRecord Explain(IntegratedGradients ig, ImageInput input, CancellationToken cancellationToken)
+    private ExplanationRecord Explain(IntegratedGradients ig, ImageInput input, int rank, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         int threads = settings.Ig.Threads ?? NativeIg.Tensors.ComputeThreads.Current;
@@ -104,23 +113,23 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
         try { image = ImageLoader.LoadForModel(input.Path, settings.InputSize); }
         catch (Exception e) when (e is ImageFormatException or IOException or UnauthorizedAccessException or FormatException)
         {
-            return new ExplanationRecord { Image = input.Name, Settings = settings.Signature, Error = e.Message, Tool = settings.Tool, Device = settings.Device, Threads = threads };
+            return new ExplanationRecord { Image = input.Name, Rank = rank, Settings = settings.Signature, Error = e.Message, Tool = settings.Tool, Device = settings.Device, Threads = threads };
         }
         using (image)
         {
             using var baseline = Baselines.Parse(settings.Baseline, image);
             using var batch = image.Reshape(1, settings.InputSize, settings.InputSize, 3);
             using var probabilities = predictProbabilities(batch);
-            var top = TopK(probabilities.Span, 3);
-            int target = settings.Target ?? top[0].Index;
+            var top = TopK(probabilities.Span, Math.Max(3, Ranks));
+            int target = settings.Target ?? top[rank - 1].Index;
             using var result = ig.Attribute(image, baseline, target, settings.Ig, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
-            ExplanationFiles.Write(FolderOf(input), result, image, baseline, $"IG for '{label(target)}' ({target}), {result.Steps} steps",
+            ExplanationFiles.Write(FolderOf(input, rank), result, image, baseline, $"IG for '{label(target)}' ({target}), {result.Steps} steps",
                 settings.Colormap, settings.ClipPercentile, settings.Signed);
             return new ExplanationRecord
             {
-                Image = input.Name, Settings = settings.Signature, Target = target, Label = label(target),
-                Top = top.Select(t => (t.Index, label(t.Index), (double)t.Probability)).ToArray(), Steps = result.Steps,
+                Image = input.Name, Rank = rank, Settings = settings.Signature, Target = target, Label = label(target),
+                Top = top.Take(3).Select(t => (t.Index, label(t.Index), (double)t.Probability)).ToArray(), Steps = result.Steps,
                 FInput = result.FInput, FBaseline = result.FBaseline, Sum = result.Sum, Delta = result.Delta, RelativeDelta = result.RelativeDelta,
                 Seconds = clock.Elapsed.TotalSeconds, Tool = settings.Tool, Device = settings.Device, Threads = threads,
             };

@@ -24,14 +24,14 @@ public static class DatasetReport
     public static IReadOnlyList<ExplainedImage> Collect(params string[] runDirectories)
     {
         ArgumentNullException.ThrowIfNull(runDirectories);
-        var byName = new SortedDictionary<string, ExplainedImage>(StringComparer.Ordinal);
+        var byName = new SortedDictionary<(string, int), ExplainedImage>();
         foreach (var run in runDirectories)
         {
             if (!Directory.Exists(run)) throw new DirectoryNotFoundException($"{run}: no such run folder.");
             foreach (var file in Directory.EnumerateFiles(run, "result.json", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
             {
                 var record = ExplanationRecord.FromJsonLine(BoundedText(file), file);
-                byName.TryAdd(record.Image, new ExplainedImage(record, Path.GetDirectoryName(file)!));
+                byName.TryAdd((record.Image, record.Rank), new ExplainedImage(record, Path.GetDirectoryName(file)!));
             }
         }
         return byName.Values.ToArray();
@@ -46,7 +46,7 @@ public static class DatasetReport
         ArgumentNullException.ThrowIfNull(images);
         Directory.CreateDirectory(Path.Combine(directory, "dataset"));
         using var files = new AtomicFiles();
-        var sorted = images.OrderBy(i => i.Record.Image, StringComparer.Ordinal).ToArray();
+        var sorted = images.OrderBy(i => i.Record.Image, StringComparer.Ordinal).ThenBy(i => i.Record.Rank).ToArray();
         files.Write(Path.Combine(directory, "report.jsonl"), s => s.Write(Encoding.UTF8.GetBytes(string.Concat(sorted.Select(i => i.Record.ToJsonLine() + "\n")))));
         files.Write(Path.Combine(directory, "index.html"), s => s.Write(Encoding.UTF8.GetBytes(Gallery(directory, sorted))));
         WriteDataset(files, Path.Combine(directory, "dataset"), sorted);
@@ -87,7 +87,7 @@ public static class DatasetReport
             html.Append(CultureInfo.InvariantCulture,
                 $"<div class=\"card\" data-name=\"{name}\" data-delta=\"{F(record.RelativeDelta, "R")}\" data-confidence=\"{F(record.Confidence, "R")}\">" +
                 $"<a href=\"{Link(directory, folder, "figure.png")}\"><img src=\"{Link(directory, folder, "overlay.png")}\" alt=\"overlay of {name}\" onload=\"this.dataset.loaded=1\" onerror=\"this.dataset.broken=1\"></a>" +
-                $"<b>{name}</b><br>target: {WebUtility.HtmlEncode(record.Label)} ({record.Target})<br>{top}<br>" +
+                $"<b>{name}</b>{(record.Rank > 1 ? $" (class {record.Rank})" : "")}<br>target: {WebUtility.HtmlEncode(record.Label)} ({record.Target})<br>{top}<br>" +
                 $"<span class=\"{(record.RelativeDelta > 0.05 ? "bad" : "")}\">delta {F(record.Delta, "+0.0000;-0.0000")} ({F(record.RelativeDelta * 100, "0.0")}%)</span>, {record.Steps} steps</div>\n");
         }
         html.Append("""
@@ -108,7 +108,8 @@ public static class DatasetReport
     private static void WriteDataset(AtomicFiles files, string folder, ExplainedImage[] images)
     {
         var rows = new List<(int Class, string Label, int Images, double Confidence, double Delta, double Steps, string Picture)>();
-        foreach (var group in images.Where(i => i.Record.Error is null).GroupBy(i => i.Record.Top[0].Index).OrderBy(g => g.Key))
+        // Each image once, by its own prediction (the rank-1 explanation when there are several per image).
+        foreach (var group in images.Where(i => i.Record.Error is null && i.Record.Rank == 1).GroupBy(i => i.Record.Top[0].Index).OrderBy(g => g.Key))
         {
             float[]? sum = null;
             int h = 0, w = 0;

@@ -13,6 +13,8 @@ public sealed record ExplanationRecord
 {
     /// <summary>The image's name in the run (its folder under the run's folder).</summary>
     public required string Image { get; init; }
+    /// <summary>Which of the image's classes this explains: 1 for its top class (or the given target), R for its R-th most probable.</summary>
+    public int Rank { get; init; } = 1;
     /// <summary>The settings this result was computed with (<see cref="DatasetSettings.Signature"/>); a rerun with other settings redoes it.</summary>
     public required string Settings { get; init; }
     /// <summary>Why the image has no explanation (unreadable, damaged, …), or null.</summary>
@@ -51,6 +53,7 @@ public sealed record ExplanationRecord
     public string ToJsonLine()
     {
         var o = new JsonObject { ["image"] = Image };
+        if (Rank != 1) o["rank"] = Rank;
         if (Error is not null) o["error"] = Error;
         else
         {
@@ -73,7 +76,7 @@ public sealed record ExplanationRecord
             double Number(string key) => o[key] is { } n ? n.GetValueKind() == JsonValueKind.String ? double.Parse(n.GetValue<string>(), CultureInfo.InvariantCulture) : n.GetValue<double>() : 0;
             return new ExplanationRecord
             {
-                Image = Text("image"), Settings = Text("settings"), Error = o["error"]?.GetValue<string>(),
+                Image = Text("image"), Rank = o["rank"] is null ? 1 : (int)Number("rank"), Settings = Text("settings"), Error = o["error"]?.GetValue<string>(),
                 Target = (int)Number("target"), Label = o["label"]?.GetValue<string>() ?? "",
                 Top = o["top"] is JsonArray top ? top.Select(t => ((int)t!["index"]!.GetValue<double>(), t["label"]!.GetValue<string>(), t["probability"]!.GetValue<double>())).ToArray() : [],
                 Steps = (int)Number("steps"), FInput = Number("f_input"), FBaseline = Number("f_baseline"), Sum = Number("sum"), Delta = Number("delta"),
