@@ -131,7 +131,7 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
                 Image = input.Name, Rank = rank, Settings = settings.Signature, Target = target, Label = label(target),
                 Top = top.Take(3).Select(t => (t.Index, label(t.Index), (double)t.Probability)).ToArray(), Steps = result.Steps,
                 FInput = result.FInput, FBaseline = result.FBaseline, Sum = result.Sum, Delta = result.Delta, RelativeDelta = result.RelativeDelta,
-                Seconds = clock.Elapsed.TotalSeconds, Tool = settings.Tool, Device = settings.Device, Threads = threads,
+                Seconds = clock.Elapsed.TotalSeconds, IgSeconds = result.Elapsed.TotalSeconds, Tool = settings.Tool, Device = settings.Device, Threads = threads,
             };
         }
     }

@@ -37,8 +37,10 @@ public sealed record ExplanationRecord
     public double Delta { get; init; }
     /// <summary>|Δ| / |F(x) − F(x′)|.</summary>
     public double RelativeDelta { get; init; }
-    /// <summary>Wall time of this image's explanation.</summary>
+    /// <summary>Wall time of this image: reading it, classifying it, the integral and the pictures.</summary>
     public double Seconds { get; init; }
+    /// <summary>The part of <see cref="Seconds"/> spent in Integrated Gradients itself (the path's forward and backward passes).</summary>
+    public double IgSeconds { get; init; }
     /// <summary>The tool and version that wrote it, the device and the threads.</summary>
     public string Tool { get; init; } = "";
     /// <summary>Where it ran: cpu, cuda, ….</summary>
@@ -60,7 +62,7 @@ public sealed record ExplanationRecord
             o["target"] = Target; o["label"] = Label;
             o["top"] = new JsonArray(Top.Select(t => (JsonNode)new JsonObject { ["index"] = t.Index, ["label"] = t.Label, ["probability"] = Math.Round(t.Probability, 6) }).ToArray());
             o["steps"] = Steps; o["f_input"] = FInput; o["f_baseline"] = FBaseline; o["sum"] = Sum; o["delta"] = Delta;
-            o["relative_delta"] = RelativeDelta; o["seconds"] = Math.Round(Seconds, 3);
+            o["relative_delta"] = RelativeDelta; o["seconds"] = Math.Round(Seconds, 3); o["ig_seconds"] = Math.Round(IgSeconds, 3);
         }
         o["settings"] = Settings; o["tool"] = Tool; o["device"] = Device; o["threads"] = Threads;
         return o.ToJsonString(new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
@@ -80,7 +82,7 @@ public sealed record ExplanationRecord
                 Target = (int)Number("target"), Label = o["label"]?.GetValue<string>() ?? "",
                 Top = o["top"] is JsonArray top ? top.Select(t => ((int)t!["index"]!.GetValue<double>(), t["label"]!.GetValue<string>(), t["probability"]!.GetValue<double>())).ToArray() : [],
                 Steps = (int)Number("steps"), FInput = Number("f_input"), FBaseline = Number("f_baseline"), Sum = Number("sum"), Delta = Number("delta"),
-                RelativeDelta = Number("relative_delta"), Seconds = Number("seconds"), Tool = o["tool"]?.GetValue<string>() ?? "",
+                RelativeDelta = Number("relative_delta"), Seconds = Number("seconds"), IgSeconds = Number("ig_seconds"), Tool = o["tool"]?.GetValue<string>() ?? "",
                 Device = o["device"]?.GetValue<string>() ?? "", Threads = (int)Number("threads"),
             };
         }
