@@ -85,9 +85,9 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
     public IgResult Attribute(Tensor image, Tensor? baseline = null, int? target = null, IgOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (baseline is not null) return Attribute(image, [baseline], target, options, cancellationToken);
+        if (baseline is not null) return AttributeAveraged(image, [baseline], target, options, cancellationToken);
         using var black = Tensor.Zeros(image.Shape.ToArray());
-        return Attribute(image, [black], target, options, cancellationToken);
+        return AttributeAveraged(image, [black], target, options, cancellationToken);
     }
 
     /// <summary>
@@ -97,7 +97,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
     /// <exception cref="ArgumentException">An image or baseline does not fit the model, or the target is not a class.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of its range.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked between chunks).</exception>
-    public IgResult Attribute(Tensor image, IReadOnlyList<Tensor> baselines, int? target = null, IgOptions? options = null, CancellationToken cancellationToken = default)
+    public IgResult AttributeAveraged(Tensor image, IReadOnlyList<Tensor> baselines, int? target = null, IgOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(baselines);
@@ -296,7 +296,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         return result;
     }
 
-    /// <summary>sum += Σ_k weight_k·gradients[k], in float64: the running form <see cref="AttributeAveraged"/> feeds chunk by chunk.</summary>
+    /// <summary>sum += Σ_k weight_k·gradients[k], in float64: the running form <see cref="AttributeAveraged(Tensor, IReadOnlyList{Tensor}, int?, IgOptions?, CancellationToken)"/> feeds chunk by chunk.</summary>
     public static void IntegralApproximation(Tensor gradients, ReadOnlySpan<double> weights, Span<double> sum)
     {
         if (gradients.Dim(0) != weights.Length)
@@ -325,7 +325,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
 
     /// <summary>
     /// attributions += (x − x′) ⊙ integral / <paramref name="averageOver"/>, in float64: the form
-    /// <see cref="AttributeAveraged"/> uses to average over baselines.
+    /// <see cref="AttributeAveraged(Tensor, IReadOnlyList{Tensor}, int?, IgOptions?, CancellationToken)"/> uses to average over baselines.
     /// </summary>
     public static void ScaleByInputDifference(ReadOnlySpan<double> integral, Tensor image, Tensor baseline, Span<double> attributions, int averageOver = 1)
     {

@@ -10,7 +10,7 @@ internal delegate (Tensor Gradients, float[] Values) GradientFunction(Tensor ima
 
 /// <summary>
 /// Where the tutorial's steps run for one straight path x′ → x: in host memory, or on the model's
-/// device. <see cref="IntegratedGradients.AttributeAveraged"/> calls the steps in the tutorial's order;
+/// device. <see cref="IntegratedGradients.AttributeAveraged(Tensor, IReadOnlyList{Tensor}, int?, IgOptions?, CancellationToken)"/> calls the steps in the tutorial's order;
 /// a strategy only decides where the tensors live. It is handed the gradient function and knows nothing
 /// of the model or of its owner. The running integral Σ_k w_k·∂F/∂x(x′ + α_k(x − x′)) is kept in float64.
 /// </summary>
