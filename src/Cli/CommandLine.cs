@@ -111,28 +111,22 @@ internal static class CommandLine
         return result.GetCompletions(Math.Clamp(position - offset, 0, rest.Length)).Select(c => c.Label).Distinct();
     }
 
+    /// <summary>The shell function bash and zsh share: it asks `nativeig complete` for the words at the cursor.</summary>
+    private const string BashFunction = """
+        _nativeig_complete() {
+          local IFS=$'\n'
+          COMPREPLY=( $(compgen -W "$(nativeig complete --position "${COMP_POINT}" -- "${COMP_LINE}" 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}") )
+        }
+        complete -o default -F _nativeig_complete nativeig
+
+        """;
+
     /// <summary>The completion script for a shell: it asks `nativeig complete` for the words at the cursor.</summary>
     internal static string Script(string shell) => shell switch
     {
-        "bash" => """
-            # nativeig completion for bash: source <(nativeig completion bash)
-            _nativeig_complete() {
-              local IFS=$'\n'
-              COMPREPLY=( $(compgen -W "$(nativeig complete --position "${COMP_POINT}" -- "${COMP_LINE}" 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}") )
-            }
-            complete -o default -F _nativeig_complete nativeig
-
-            """,
-        "zsh" => """
-            # nativeig completion for zsh: source <(nativeig completion zsh)
-            autoload -U +X bashcompinit && bashcompinit
-            _nativeig_complete() {
-              local IFS=$'\n'
-              COMPREPLY=( $(compgen -W "$(nativeig complete --position "${COMP_POINT}" -- "${COMP_LINE}" 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}") )
-            }
-            complete -o default -F _nativeig_complete nativeig
-
-            """,
+        "bash" => "# nativeig completion for bash: source <(nativeig completion bash)\n" + BashFunction,
+        // zsh runs the same function through its bash-completion layer.
+        "zsh" => "# nativeig completion for zsh: source <(nativeig completion zsh)\nautoload -U +X bashcompinit && bashcompinit\n" + BashFunction,
         "fish" => """
             # nativeig completion for fish: nativeig completion fish | source
             complete -c nativeig -f -a '(nativeig complete --position (string length -- (commandline -cp)) -- (commandline -p))'

@@ -79,6 +79,10 @@ internal static class Explain
         };
     }
 
+    /// <summary>--target by label or class index; anything else is a usage error that says which.</summary>
+    internal static int TargetClass(ImageNetLabels labels, string text) => labels.Find(text) ?? throw new UsageException(
+        int.TryParse(text, out _) ? $"--target {text} is outside 0…{labels.Count - 1}." : $"--target '{text}' is not a label of the model (e.g. \"fireboat\", \"giant panda\") or a class index.");
+
     internal static Settings ParseSettings(Arguments a)
     {
         int steps = a.Int("--steps") ?? 50;
@@ -136,9 +140,7 @@ internal static class Explain
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? BuiltInExampleName;
         var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         int? requestedTarget = null;
-        if (a.Value("--target") is { } targetText)
-            requestedTarget = labels.Find(targetText) ?? throw new UsageException(
-                int.TryParse(targetText, out _) ? $"--target {targetText} is outside 0…{labels.Count - 1}." : $"--target '{targetText}' is not a label of the model (e.g. \"fireboat\", \"giant panda\") or a class index.");
+        if (a.Value("--target") is { } targetText) requestedTarget = TargetClass(labels, targetText);
         string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imageName));
         AtomicFiles.RequireWritableDirectory(outDir);
         int size = onnxChoice?.InputSize ?? GoogLeNet.InputSize;
