@@ -35,7 +35,7 @@ internal static class ExplainMany
             if (targetText.StartsWith("top:", StringComparison.OrdinalIgnoreCase))
                 topClasses = int.TryParse(targetText[4..], out int k) && k is >= 1 and <= 10 ? k : throw new UsageException($"--target top:K needs K in 1…10, got '{targetText}'.");
             else if (!targetText.Equals("top", StringComparison.OrdinalIgnoreCase))
-                target = labels.Find(targetText) ?? throw new UsageException($"--target '{targetText}' is not a label of the model, a class index in 0…{labels.Count - 1}, top or top:K.");
+                target = Explain.TargetClass(labels, targetText);
         }
         var all = ImageInputs.Expand(a.Positional);
         var inputs = all.Where(i => (shard ?? Shard.All).Owns(i.Name)).ToArray();
@@ -82,6 +82,9 @@ internal static class ExplainMany
     public static int Merge(Arguments a, TextWriter stdout)
     {
         if (a.Positional.Count == 0) throw new UsageException("merge takes the run folders to combine: nativeig merge DIR... [--out DIR].");
+        // Every run folder must exist before --out (by default the first of them) is created.
+        foreach (var run in a.Positional)
+            if (!Directory.Exists(run)) throw new DirectoryNotFoundException($"{run}: no such run folder.");
         string outDir = a.Value("--out") ?? a.Positional[0];
         AtomicFiles.RequireWritableDirectory(outDir);
         var images = DatasetReport.Collect([.. a.Positional]);

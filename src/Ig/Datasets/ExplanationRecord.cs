@@ -68,6 +68,11 @@ public sealed record ExplanationRecord
         return o.ToJsonString(new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
     }
 
+    private static (int Index, string Label, double Probability) TopEntry(JsonNode? entry) =>
+        entry is JsonObject { } t && t["index"] is { } index && t["label"] is { } label && t["probability"] is { } probability
+            ? ((int)index.GetValue<double>(), label.GetValue<string>(), probability.GetValue<double>())
+            : throw new FormatException("a \"top\" entry without index, label and probability");
+
     /// <summary>Reads a report line back; a <see cref="FormatException"/> naming <paramref name="source"/> when it is not one.</summary>
     public static ExplanationRecord FromJsonLine(string line, string source)
     {
@@ -75,18 +80,25 @@ public sealed record ExplanationRecord
         {
             var o = JsonNode.Parse(line, documentOptions: new JsonDocumentOptions { MaxDepth = 8 })?.AsObject() ?? throw new FormatException("not a JSON object");
             string Text(string key) => o[key]?.GetValue<string>() ?? throw new FormatException($"no \"{key}\"");
-            double Number(string key) => o[key] is { } n ? n.GetValueKind() == JsonValueKind.String ? double.Parse(n.GetValue<string>(), CultureInfo.InvariantCulture) : n.GetValue<double>() : 0;
+            double Number(string key)
+            {
+                if (o[key] is not { } n) return 0;
+                // NaN and ±Infinity are written as strings; a bare number that overflows is damage, not a value.
+                if (n.GetValueKind() == JsonValueKind.String) return double.Parse(n.GetValue<string>(), CultureInfo.InvariantCulture);
+                double v = n.GetValue<double>();
+                return double.IsFinite(v) ? v : throw new FormatException($"\"{key}\" overflows a double");
+            }
             return new ExplanationRecord
             {
                 Image = Text("image"), Rank = o["rank"] is null ? 1 : (int)Number("rank"), Settings = Text("settings"), Error = o["error"]?.GetValue<string>(),
                 Target = (int)Number("target"), Label = o["label"]?.GetValue<string>() ?? "",
-                Top = o["top"] is JsonArray top ? top.Select(t => ((int)t!["index"]!.GetValue<double>(), t["label"]!.GetValue<string>(), t["probability"]!.GetValue<double>())).ToArray() : [],
+                Top = o["top"] is JsonArray top ? top.Select(TopEntry).ToArray() : [],
                 Steps = (int)Number("steps"), FInput = Number("f_input"), FBaseline = Number("f_baseline"), Sum = Number("sum"), Delta = Number("delta"),
                 RelativeDelta = Number("relative_delta"), Seconds = Number("seconds"), IgSeconds = Number("ig_seconds"), Tool = o["tool"]?.GetValue<string>() ?? "",
                 Device = o["device"]?.GetValue<string>() ?? "", Threads = (int)Number("threads"),
             };
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or NullReferenceException or ArgumentException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw new FormatException($"{source}: not a NativeIg result ({e.Message}).", e);
         }
