@@ -39,6 +39,14 @@ public sealed partial class Tape : IDisposable
     /// <summary>A tape that records nothing and frees each intermediate once it is dead (inference).</summary>
     public static Tape ForInference() => new(recording: false);
 
+    /// <summary>
+    /// Called with every op's output as the op records it, by its name (a model's layer names, e.g.
+    /// <c>inception_4d/output</c>); the forward goes on with what it returns. Return the argument to
+    /// watch a layer, or another variable of the same rank to replace it (layer attribution interpolates
+    /// a layer's activations this way). An exception thrown here stops the model's forward where it is.
+    /// </summary>
+    public Func<Variable, Variable>? Intercept { get; set; }
+
     /// <summary>Number of recorded ops (tests and the docs use it).</summary>
     public int RecordedOps => _nodes.Count;
 
@@ -145,7 +153,7 @@ public sealed partial class Tape : IDisposable
         if (!requiresGrad)
         {
             _lastRecordTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
-            return result;
+            return Intercept is { } interceptNotRecorded ? interceptNotRecorded(result) : result;
         }
         foreach (var v in saves ?? []) v.Saved = true;
         result.Saved = savesOutput;
@@ -154,7 +162,7 @@ public sealed partial class Tape : IDisposable
         _nodes.Add(new Node(result, backward, _pendingCache, kind));
         _pendingCache = null;
         _lastRecordTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
-        return result;
+        return Intercept is { } intercept ? intercept(result) : result;
     }
 
     /// <summary>Keeps a cache (a mask, pooling taps) until the recording op's backward has run.</summary>

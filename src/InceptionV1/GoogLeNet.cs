@@ -66,11 +66,15 @@ public sealed class GoogLeNet : IDifferentiableModel, IDisposable
     /// <summary>1000.</summary>
     public int Classes => ClassCount;
 
-    internal GoogLeNet(Dictionary<string, (Variable Weight, Variable Bias)> layers, ComputeDevice? device = null)
+    internal GoogLeNet(Dictionary<string, (Variable Weight, Variable Bias)> layers, ComputeDevice? device = null, bool ownsAll = true)
     {
         _layers = layers;
         Device = device;
+        _owned = ownsAll ? [.. layers.Values] : [];
     }
+
+    /// <summary>The parameters this instance gives back on <see cref="Dispose"/> (a randomised copy shares the rest with its source).</summary>
+    private List<(Variable Weight, Variable Bias)> _owned;
 
     /// <summary>Where the parameters live (null: host memory); see <see cref="ToDevice"/>.</summary>
     public ComputeDevice? Device { get; }
@@ -83,6 +87,61 @@ public sealed class GoogLeNet : IDifferentiableModel, IDisposable
 
     /// <summary>A parameter layer's weight (HWIO, or [in, out] for the classifier) and bias, by its Caffe name (for example <c>inception_4d/3x3</c>).</summary>
     public (Variable Weight, Variable Bias) Layer(string name) => _layers[name];
+
+    /// <summary>
+    /// The network's parameter blocks from the top down, the order of Adebayo et al.'s cascading
+    /// randomisation: the classifier, then each inception block, then the stem convolutions.
+    /// </summary>
+    public static IReadOnlyList<string> BlocksTopDown { get; } =
+        [.. Table1.Where(s => s.Type is StageType.Linear or StageType.Inception or StageType.Convolution).Select(s => s.Name).Reverse()];
+
+    /// <summary>
+    /// A copy whose parameter layers in <paramref name="blocks"/> (names from <see cref="BlocksTopDown"/>; a block
+    /// is every layer whose name is it or starts with it and '/') are re-drawn from a normal distribution with
+    /// each tensor's own standard deviation and mean 0, seeded; the other layers are shared with this model.
+    /// Sanity checks (Adebayo et al. 2018) compare explanations of this copy with the trained model's.
+    /// </summary>
+    /// <exception cref="ArgumentException">A block name is not one of <see cref="BlocksTopDown"/>.</exception>
+    public GoogLeNet WithRandomizedLayers(IEnumerable<string> blocks, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var chosen = blocks.ToHashSet();
+        foreach (var block in chosen)
+            if (!BlocksTopDown.Contains(block))
+                throw new ArgumentException($"No parameter block named '{block}'; the blocks are {string.Join(", ", BlocksTopDown)}.", nameof(blocks));
+        bool Randomized(string layer) => chosen.Any(b => layer == b || layer.StartsWith(b + "/", StringComparison.Ordinal));
+        var layers = new Dictionary<string, (Variable Weight, Variable Bias)>();
+        var random = new Random(seed);
+        foreach (var (name, _, _, _) in ParameterLayers) // a fixed order, so the seed alone decides every value
+        {
+            var (weight, bias) = _layers[name];
+            layers[name] = Randomized(name)
+                ? (Variable.Parameter(Redraw(weight.Value, random).To(Device), weight.Name), Variable.Parameter(Redraw(bias.Value, random).To(Device), bias.Name))
+                : (weight, bias);
+        }
+        return new GoogLeNet(layers, Device, ownsAll: false) { _owned = [.. layers.Where(kv => Randomized(kv.Key)).Select(kv => kv.Value)] };
+    }
+
+    /// <summary>N(0, sd(values)²) draws of the tensor's shape, in host memory.</summary>
+    private static Tensor Redraw(Tensor values, Random random)
+    {
+        using var host = values.ToHost();
+        var v = host.Span;
+        double mean = 0, squares = 0;
+        for (int i = 0; i < v.Length; i++) mean += v[i];
+        mean /= Math.Max(v.Length, 1);
+        for (int i = 0; i < v.Length; i++) squares += (v[i] - mean) * (v[i] - mean);
+        double sd = Math.Sqrt(squares / Math.Max(v.Length, 1));
+        var result = Tensor.Uninitialized(values.Shape.ToArray());
+        var r = result.Span;
+        for (int i = 0; i < r.Length; i++)
+        {
+            double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
+            r[i] = (float)(sd * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
+        }
+        return result;
+    }
 
     /// <summary>The number of weights and biases: 6,998,552.</summary>
     public long ParameterCount => _layers.Values.Sum(l => (long)l.Weight.Value.Length + l.Bias.Value.Length);
@@ -165,7 +224,7 @@ public sealed class GoogLeNet : IDifferentiableModel, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        foreach (var (weight, bias) in _layers.Values)
+        foreach (var (weight, bias) in _owned)
         {
             weight.ValueChanged();
             weight.Value.Dispose();
