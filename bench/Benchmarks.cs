@@ -205,6 +205,89 @@ public class IgBenchmarks : IFlopCount
     public double Flops(string method) => BenchData.IgFlopsPerImage * (Steps + 1);
 }
 
+/// <summary>
+/// Each attribution method on the fireboat at its paper's settings (Guided IG at 50 steps to keep the run
+/// short). GFLOP/s counts each method's path images × one image's forward and input-gradient FLOPs, so a
+/// method that runs at IG's kernel rate shows IG's GFLOP/s; what it adds outside the model (blurs,
+/// segmentation, the guided path's bookkeeping) shows as a lower rate.
+/// </summary>
+public class MethodBenchmarks : IFlopCount
+{
+    private GoogLeNet? _model;
+    private Tensor? _image;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _model = BenchData.LoadModel();
+        _image = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
+    }
+
+    [Benchmark(Description = "IG, m = 50 (51 path images)")]
+    public double IntegratedGradients()
+    {
+        using var r = new IntegratedGradients(_model!).Attribute(_image!, null, 554, IgOptions.Default with { Steps = 50 });
+        return r.Sum;
+    }
+
+    [Benchmark(Description = "SmoothGrad-IG, 4 copies × m = 20 (84)")]
+    public double SmoothGradIg()
+    {
+        var ig = new IntegratedGradients(_model!);
+        using var a = NoiseTunnel.Attribute(x => { using var r = ig.Attribute(x, null, 554, IgOptions.Default with { Steps = 20 }); return r.Attributions.Clone(); },
+            _image!, new NoiseOptions { Samples = 4 });
+        return a[0];
+    }
+
+    [Benchmark(Description = "Blur IG, 100 steps (101)")]
+    public double BlurIg()
+    {
+        using var r = BlurIntegratedGradients.Attribute(_model!, _image!, 554);
+        return r.Sum;
+    }
+
+    [Benchmark(Description = "Guided IG, 50 steps (batch 1)")]
+    public double GuidedIg()
+    {
+        using var r = GuidedIntegratedGradients.Attribute(_model!, _image!, null, 554, new GuidedIgOptions { Steps = 50 });
+        return r.Sum;
+    }
+
+    [Benchmark(Description = "XRAI, m = 50 per baseline (102)")]
+    public double Xrai()
+    {
+        using var r = NativeIg.Ig.Xrai.Attribute(_model!, _image!, 554);
+        return r.Regions;
+    }
+
+    [Benchmark(Description = "Layer IG, inception_4d, m = 50 (51)")]
+    public double LayerIg()
+    {
+        using var r = LayerIntegratedGradients.Attribute(_model!, _image!, "inception_4d/output", null, 554);
+        return r.Sum;
+    }
+
+    /// <summary>Guided IG's path images depend on the path (one per move); counted once by running it.</summary>
+    private static readonly Lazy<int> GuidedImages = new(() =>
+    {
+        using var model = BenchData.LoadModel();
+        using var image = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
+        using var r = GuidedIntegratedGradients.Attribute(model, image, null, 554, new GuidedIgOptions { Steps = 50 });
+        return r.PathValues.Length;
+    });
+
+    // Layer IG's backward stops at the layer, so its FLOPs are not a whole path image's: no GFLOP/s for it.
+    public double Flops(string method) => method switch
+    {
+        nameof(IntegratedGradients) => 51 * BenchData.IgFlopsPerImage,
+        nameof(SmoothGradIg) => 84 * BenchData.IgFlopsPerImage,
+        nameof(BlurIg) => 101 * BenchData.IgFlopsPerImage,
+        nameof(GuidedIg) => GuidedImages.Value * BenchData.IgFlopsPerImage,
+        nameof(Xrai) => 102 * BenchData.IgFlopsPerImage,
+        _ => double.NaN,
+    };
+}
+
 public static class Program
 {
     public static int Main(string[] args)

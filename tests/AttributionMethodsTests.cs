@@ -356,7 +356,10 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         var steps = SanityChecks.CascadingRandomization(fixture.Model, blocks, k => fixture.Model.WithRandomizedLayers(blocks.Take(k), seed: 1), Explain);
         foreach (var s in steps) output.WriteLine($"{string.Join(" + ", s.Randomized)}: ρ(|IG|) {s.RankCorrelation:F3}, ρ(IG) {s.SignedRankCorrelation:F3}");
         Assert.Equal(3, steps.Count);
-        Assert.True(steps[^1].RankCorrelation < 0.5, $"ρ after randomising three blocks is {steps[^1].RankCorrelation}");
+        // ρ = 1 would mean the map ignores the model. |IG| keeps some correlation (x ⊙ gradient carries the
+        // image's edges, as Adebayo et al. found); the signed map decorrelates fully.
+        Assert.All(steps, s => Assert.True(s.RankCorrelation < 0.8, $"ρ(|IG|) {s.RankCorrelation} with {string.Join(", ", s.Randomized)} random"));
+        Assert.All(steps, s => Assert.True(Math.Abs(s.SignedRankCorrelation) < 0.4, $"ρ(IG) {s.SignedRankCorrelation} with {string.Join(", ", s.Randomized)} random"));
         // The trained model is untouched by the copies (they share the lower layers, not the randomised ones).
         using var again = Explain(fixture.Model);
         using var first = Explain(fixture.Model);

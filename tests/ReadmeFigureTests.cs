@@ -130,4 +130,37 @@ public class ReadmeFigureTests
         Assert.True(Box(px, blue, 0, width / 2).Right > 0, "no curve in the left plot");
         Assert.True(Box(px, blue, width / 2).Right > 0, "no curve in the right plot");
     }
+
+    [Fact]
+    public void ThePanelRowOfTheMethodsFigurePlacesEveryPictureUnderItsTitleBesideOneColourBar()
+    {
+        // Four flat pictures of known colours, one title of two lines, and an inferno bar.
+        (byte R, byte G, byte B)[] colours = [(200, 30, 30), (30, 160, 60), (40, 60, 200), (210, 120, 220)]; // no grey: text is anti-aliased grey
+        var pictures = colours.Select(c =>
+        {
+            var t = Tensor.Zeros(64, 64, 3);
+            var s = t.Span;
+            for (int p = 0; p < 64 * 64; p++) (s[3 * p], s[3 * p + 1], s[3 * p + 2]) = (c.R / 255f, c.G / 255f, c.B / 255f);
+            return t;
+        }).ToArray();
+        var canvas = Visualization.PanelRow([("Original", pictures[0]), ("IG\nΔ 1.06%", pictures[1]), ("Blur IG\nΔ 0.77%", pictures[2]), ("XRAI", pictures[3])],
+            "caption", new Visualization.ColorBar(Colormap.Inferno, 0, 1, "Σ|attributions|,\nclipped"));
+        foreach (var t in pictures) t.Dispose();
+        var px = new (byte, byte, byte)[canvas.Width, canvas.Height];
+        for (int y = 0; y < canvas.Height; y++) for (int x = 0; x < canvas.Width; x++) px[x, y] = canvas[x, y];
+        var boxes = colours.Select(c => Box(px, c)).ToArray();
+        Assert.All(boxes, b => Assert.Equal((63, 63), (b.Right - b.Left, b.Bottom - b.Top)));
+        Assert.All(boxes, b => Assert.Equal(boxes[0].Top, b.Top));
+        for (int i = 1; i < boxes.Length; i++) Assert.True(boxes[i].Left > boxes[i - 1].Right, "pictures side by side, in order");
+        int line = Canvas.TextHeight();
+        foreach (var b in boxes) Assert.True(Ink(px, b.Left, b.Top - 2 * line - 10, b.Right, b.Top - 1) > 20, "a title above each picture");
+        // The bar spans the pictures' height: the map's top colour at their top row, its bottom colour at their bottom row.
+        var top = Box(px, Colormap.Inferno.Map(1f), boxes[^1].Right + 1);
+        var bottom = Box(px, Colormap.Inferno.Map(0f), boxes[^1].Right + 1);
+        Assert.Equal(boxes[0].Top, top.Top);
+        Assert.Equal(boxes[0].Bottom, bottom.Bottom);
+        Assert.True(Ink(px, top.Left, boxes[0].Top - 2 * line - 10, canvas.Width - 1, boxes[0].Top - 1) > 20, "the bar's label above it");
+        Assert.True(Ink(px, top.Right + 1, boxes[0].Top, canvas.Width - 1, boxes[0].Bottom) > 10, "the bar's values beside it");
+        Assert.Equal(0, Ink(px, boxes[0].Left, boxes[0].Bottom + 1, canvas.Width - 1, canvas.Height - 1)); // nothing drawn below
+    }
 }

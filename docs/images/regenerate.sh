@@ -13,7 +13,9 @@ nativeig() { dotnet run --project src/Cli -c Release -- "$@"; }
 nativeig explain "$panda" --quiet --out "$work/panda"                        # the tutorial's figure (percentile clipping at 99)
 nativeig explain "$panda" --quiet --signed --out "$work/signed"               # the signed map, diverging colours, legend
 nativeig explain "$panda" --quiet --output logit --out "$work/logit"          # the saturation plot of the logit
+nativeig compare "$panda" --quiet --out "$work/compare"                       # every method side by side (README "Methods")
 cp "$work/panda/figure.png" "$out/panda-figure.png"
+cp "$work/compare/compare.png" "$out/panda-compare.png"
 cp "$work/signed/figure.png" "$out/panda-signed.png"
 cp "$work/logit/saturation.png" "$out/panda-saturation-logit.png"
 cp "$work/panda/interpolation.png" "$out/panda-interpolation.png"

@@ -22,6 +22,8 @@ internal static class CommandLine
     [
         ("classify", "top-K ImageNet labels per image", Classify.ValueOptions, Classify.Flags, "IMAGE"),
         ("explain", "Integrated Gradients attributions and figures", Explain.ValueOptions, Explain.Flags, "IMAGE"),
+        ("compare", "every attribution method side by side in one figure", Compare.ValueOptions, Compare.Flags, "IMAGE"),
+        ("sanity", "cascading randomisation: does the explanation depend on the model?", Sanity.ValueOptions, Sanity.Flags, "IMAGE"),
         ("model", "an ONNX model's inputs, outputs, ops, parameters", ModelChoice.ValueOptions.Skip(1).ToArray(), ModelChoice.Flags, "PATH.onnx"),
         ("merge", "one report, gallery and dataset view over several runs", ["--out"], [], "DIR"),
         ("weights", "get the weights (weights fetch) or show their path (weights path)", WeightsCommand.ValueOptions, WeightsCommand.Flags, "fetch|path"),
@@ -54,6 +56,8 @@ internal static class CommandLine
         ["--device"] = ["cpu", "cuda", "opencl", "ilgpu-cpu", "auto"],
         ["--baseline"] = ["black", "white", "noise:0", "blur:10"],
         ["--clip"] = ["99", "99.5", "100"],
+        ["--method"] = ["ig", "gradient", "grad-x-input", "smoothgrad", "blur-ig", "guided-ig", "xrai", "conductance"],
+        ["--layer"] = ["inception_3b/output", "inception_4a/output", "inception_4d/output", "inception_5b/output"],
     };
 
     private static string[] Aliases(string option) => ShortForms.TryGetValue(option, out var alias) ? [alias] : [];

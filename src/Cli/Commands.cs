@@ -62,7 +62,7 @@ internal static class Explain
 {
     public static readonly string[] ValueOptions =
         ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device",
-         "--shard", "--shards", .. ModelChoice.ValueOptions];
+         "--shard", "--shards", .. MethodSpec.ValueOptions, .. ModelChoice.ValueOptions];
     public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet", "--force", .. ModelChoice.Flags];
 
     /// <summary>The largest --batch: each path image holds about 10 MB of GoogLeNet activations.</summary>
@@ -126,7 +126,12 @@ internal static class Explain
             || a.Value("--shard") is not null || a.Value("--shards") is not null || a.Flag("--force"))
             return ExplainMany.Run(a, stdout, stderr, cancellation);
         // Every argument is checked before any file is read, the model loads or any gradient is computed.
-        var (steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip) = ParseSettings(a);
+        var settings = ParseSettings(a);
+        var (steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip) = settings;
+        var method = MethodSpec.Parse(a);
+        if (!method.IsPlainIg && autoTolerance is not null) throw new UsageException("--auto-steps works with plain IG; give --steps for other methods.");
+        if (method.Method is "blur-ig" or "guided-ig" && a.Value("--steps") is null)
+            settings = settings with { Steps = method.Method == "blur-ig" ? new BlurIgOptions().Steps : new GuidedIgOptions().Steps }; // the papers' defaults
         ModelChoice.ParsePreprocessing(a, null);
         Program.ApplyThreads(a);
         // An ONNX model's labels depend on its outputs, so it loads first; GoogLeNet's labels are checked before its weights load.
@@ -154,6 +159,8 @@ internal static class Explain
         var top3 = GoogLeNet.TopK(probabilities.Span, 3);
         int target = requestedTarget ?? top3[0].Index;
 
+        if (!method.IsPlainIg)
+            return MethodRun.Run(method, settings, model, image, baseline, target, labels[target], imageName, top3, labels, outDir, a.Flag("--json"), stdout, cancellation);
         var ig = new IntegratedGradients(model);
         var progress = a.Flag("--quiet") || a.Flag("--json") ? null
             : new ProgressReporter(stderr, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);

@@ -15,6 +15,8 @@ internal static class ExplainMany
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         var settings = Explain.ParseSettings(a);
+        if (!MethodSpec.Parse(a).IsPlainIg)
+            throw new UsageException("--method, --layer, --neuron and the noise options explain one image at a time; many images use plain IG.");
         if (a.Flag("--json")) throw new UsageException("--json is for one image; a run over many writes OUT/report.jsonl.");
         Shard? shard = null;
         int? shards = a.Int("--shards");

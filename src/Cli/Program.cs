@@ -66,11 +66,13 @@ internal static class Program
                 "explain" => Explain.Run(new Arguments(rest, Help.Explain, Explain.ValueOptions, Explain.Flags), stdout, stderr, cancellation),
                 "weights" => WeightsCommand.Run(new Arguments(rest, Help.Weights, WeightsCommand.ValueOptions, WeightsCommand.Flags), stdout, stderr, cancellation),
                 "model" => DescribeModel(new Arguments(rest, Help.Model, ModelChoice.ValueOptions.Skip(1).ToArray(), ModelChoice.Flags), stdout),
+                "compare" => Compare.Run(new Arguments(rest, Help.Compare, Compare.ValueOptions, Compare.Flags), stdout, stderr, cancellation),
+                "sanity" => Sanity.Run(new Arguments(rest, Help.Sanity, Sanity.ValueOptions, Sanity.Flags), stdout, stderr, cancellation),
                 "merge" => ExplainMany.Merge(new Arguments(rest, Help.Merge, ["--out"], []), stdout),
                 "completion" => Completion(new Arguments(rest, Help.Completion, [], []), stdout),
                 // What the completion scripts call: the words that fit at the cursor, one per line (not in the help).
                 "complete" => Complete(new Arguments(rest, Help.Completion, ["--position"], []), stdout),
-                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, merge, model, weights, completion."),
+                _ => throw new UsageException($"Unknown command '{args[0]}'. Commands: classify, explain, compare, sanity, merge, model, weights, completion."),
             };
         }
         catch (HelpRequested help)
@@ -288,6 +290,10 @@ internal static class Help
         Usage:
           nativeig classify IMAGE... [--top K] [--json]            top-K ImageNet labels per image
           nativeig explain [IMAGE] [--target LABEL|INDEX] ...      Integrated Gradients attributions and figures
+          nativeig explain IMAGE --method ig|gradient|grad-x-input|smoothgrad|blur-ig|guided-ig|xrai
+                                                                  another attribution method; --layer, --neuron for layers
+          nativeig compare [IMAGE]                                every method side by side in one figure
+          nativeig sanity [IMAGE] [--blocks N]                    cascading randomisation: does the map depend on the model?
           nativeig model PATH.onnx                                an ONNX model's inputs, outputs, ops, parameters
           nativeig weights fetch [--from DIR] [--to DIR]          get the weights and labels (checksum-verified)
           nativeig weights path                                   the weights file the commands would use
@@ -299,6 +305,65 @@ internal static class Help
         the instruction-set path the kernels take on this machine.
         Weights: --weights PATH, else $NATIVEIG_WEIGHTS, else weights/bvlc_googlenet.caffemodel, else the
         per-user cache ($XDG_CACHE_HOME/nativeig or ~/.cache/nativeig) that `nativeig weights fetch` fills.
+
+        """;
+
+    public const string Compare = """
+        Usage: nativeig compare [IMAGE] [options]
+
+        Explains one image with IG, SmoothGrad-IG, Blur IG, Guided IG and XRAI and draws them side by side
+        (OUT/compare.png): the original, each method's Σ|attributions| clipped at the same percentile and
+        scaled to [0, 1] under one colour bar, each titled with its completeness gap, and XRAI's top 30%.
+        Prints each method's delta, its cost in path images (forward and backward passes of one image) and
+        its time. Each method has its paper's settings; about 900 path images in all.
+
+        Options:
+          -t, --target LABEL|INDEX   class to explain (default: the top class)
+          -m, --steps M          IG's steps and XRAI's per baseline (default 50); Blur IG takes 2M and Guided IG
+                                 4M (the papers' 100 and 200 at the default), each SmoothGrad-IG copy 0.4M
+          --noise-samples N      SmoothGrad-IG's noisy copies (default 10)
+          --noise-sigma S        their σ as a fraction of the image's range (default 0.15)
+          --noise-seed N         their seed (default 0)
+          -b, --batch B          path images per forward/backward batch, 1…256 (default 32)
+          --output KIND          probability (default) or logit
+          -o, --out DIR          output folder (default ./ig-out/<image-name>/)
+          --colormap NAME        inferno (default), viridis, diverging
+          --clip PCT             the shared percentile clip (default 99)
+          -j, --json             one JSON object on stdout
+          -q, --quiet            no progress on stderr
+          --model PATH.onnx      an ONNX model instead of GoogLeNet, with --input-size, --mean, --std, --bgr,
+                                 --scale, --output-name, --mean-image as for explain
+          --weights PATH         the caffemodel
+          --labels PATH          the labels file
+          --skip-checksum        do not verify the weights' SHA-256
+          --threads N            worker threads (default: all cores)
+          --device NAME          cpu (default), cuda, opencl, ilgpu-cpu, or auto
+
+        """;
+
+    public const string Sanity = """
+        Usage: nativeig sanity [IMAGE] [options]
+
+        The model-randomisation sanity check of Adebayo et al. (2018) for GoogLeNet: re-draws the weights of
+        the top blocks (the classifier, then inception_5b, 5a, …), one more block per step, explains the image
+        with each randomised model, and prints Spearman's rank correlation with the trained model's map
+        (of |attributions| and of the signed attributions, summed over channels). A method that explains
+        the model shows rho falling well below 1; one that stays near 1 is showing the image, not the model.
+
+        Options:
+          -t, --target LABEL|INDEX   class to explain (default: the top class)
+          --method NAME          ig (default), gradient or grad-x-input
+          -m, --steps M          IG's steps (default 32)
+          --blocks N             how many top blocks to randomise, one per step (default 4)
+          --seed N               the random weights' seed (default 0)
+          -b, --batch B          path images per forward/backward batch (default 32)
+          -j, --json             one JSON object on stdout
+          -q, --quiet            no progress on stderr
+          --weights PATH         the caffemodel
+          --labels PATH          the labels file
+          --skip-checksum        do not verify the weights' SHA-256
+          --threads N            worker threads (default: all cores)
+          --device NAME          cpu (default), cuda, opencl, ilgpu-cpu, or auto
 
         """;
 
@@ -400,6 +465,15 @@ internal static class Help
           --signed               signed mask: positive and negative attributions in two colours
           -j, --json             one JSON object on stdout instead of text
           -q, --quiet            no progress and no hints on stderr (errors still go there)
+          --method NAME          ig (default), gradient, grad-x-input, smoothgrad, blur-ig (100 steps from σ = 50),
+                                 guided-ig (200 steps), xrai (regions from IG with black and white baselines),
+                                 conductance (with --layer); see the README's "Methods"
+          --noise-samples N      SmoothGrad around ig, gradient or grad-x-input: N noisy copies (smoothgrad: 50)
+          --noise-sigma S        the noise's σ as a fraction of the image's range (default 0.15)
+          --noise-seed N         the noise's seed (default 0): the same seed gives the same attributions
+          --layer NAME           attribute to a layer's activations (e.g. inception_4d/output): layer IG, or
+                                 conductance with --method conductance
+          --neuron LAYER:CHANNEL which pixels drive one channel of a layer (its mean activation)
           --model PATH.onnx      explain this ONNX model instead of GoogLeNet (see 'nativeig model --help')
           --input-size H         the model's square input size (default 224, or the sidecar's)
           --mean a,b,c           per-channel mean subtracted after --scale, in the model's channel order

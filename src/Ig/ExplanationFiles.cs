@@ -76,4 +76,36 @@ public static class ExplanationFiles
         files.Commit();
         return paths;
     }
+
+    /// <summary>
+    /// For a method without a path (gradients, SmoothGrad) or with pictures of its own (XRAI, layers): each
+    /// named picture as a PNG and each named array as a .npy [shape] float32, in <paramref name="directory"/>,
+    /// all under temporary names and renamed together at the end. Returns the paths, in the order given.
+    /// </summary>
+    public static IReadOnlyList<string> WritePictures(string directory, IReadOnlyList<(string Name, Canvas Picture)> pictures,
+        IReadOnlyList<(string Name, Tensor Values)> arrays)
+    {
+        ArgumentNullException.ThrowIfNull(pictures);
+        ArgumentNullException.ThrowIfNull(arrays);
+        Directory.CreateDirectory(directory);
+        using var files = new AtomicFiles();
+        var paths = new List<string>();
+        foreach (var (name, picture) in pictures)
+        {
+            var path = Path.Combine(directory, name);
+            using var memory = new MemoryStream();
+            picture.WritePng(memory);
+            var bytes = memory.ToArray();
+            files.Write(path, stream => stream.Write(bytes));
+            paths.Add(path);
+        }
+        foreach (var (name, values) in arrays)
+        {
+            var path = Path.Combine(directory, name);
+            files.Write(path, stream => Npy.Write(stream, values.Span, values.Shape));
+            paths.Add(path);
+        }
+        files.Commit();
+        return paths;
+    }
 }

@@ -138,6 +138,69 @@ public static class Visualization
         return canvas.Trimmed(margin);
     }
 
+    /// <summary>
+    /// Pictures side by side, each titled (two lines when a title has a newline), with an optional caption
+    /// above and one colour bar at the right, as tall as the pictures: the methods figure and single-map figures.
+    /// </summary>
+    public static Canvas PanelRow(IReadOnlyList<(string Title, Tensor Picture)> panels, string? caption = null, ColorBar? colorBar = null, int scale = 1)
+    {
+        ArgumentNullException.ThrowIfNull(panels);
+        if (panels.Count == 0) throw new ArgumentException("A panel row needs at least one picture.", nameof(panels));
+        int h = panels[0].Picture.Dim(0) * scale, w = panels[0].Picture.Dim(1) * scale;
+        const int margin = 16, barWidth = 24;
+        int line = Canvas.TextHeight() + 4;
+        var labelLines = colorBar?.Label.Split('\n') ?? [];
+        // Titles and the bar's label share the band above the pictures; the band fits the tallest of them.
+        int titleHeight = Math.Max(panels.Max(p => p.Title.Split('\n').Length), labelLines.Length) * line + 6;
+        int captionHeight = caption is null ? 0 : line + 10;
+        int barSpace = colorBar is null ? 0 : Math.Max(
+            labelLines.Max(l => Canvas.TextWidth(l)),
+            barWidth + 6 + Math.Max(Canvas.TextWidth(FormatScale(colorBar.High)), Canvas.TextWidth(FormatScale(colorBar.Low)))) + margin;
+        var canvas = new Canvas(panels.Count * (w + margin) + margin + barSpace, captionHeight + titleHeight + h + 2 * margin);
+        if (caption is not null) canvas.TextCentered(canvas.Width / 2, margin, caption, Black);
+        int top = captionHeight + margin + titleHeight;
+        for (int i = 0; i < panels.Count; i++)
+        {
+            int x = margin + i * (w + margin);
+            var lines = panels[i].Title.Split('\n');
+            for (int l = 0; l < lines.Length; l++) canvas.TextCentered(x + w / 2, top - titleHeight + l * line, lines[l], Black);
+            canvas.DrawImage(x, top, panels[i].Picture, scale);
+        }
+        if (colorBar is not null)
+        {
+            int x = panels.Count * (w + margin) + margin;
+            for (int row = 0; row < h; row++)
+                canvas.Fill(x, top + row, barWidth, 1, colorBar.Colormap.Map(1f - row / (float)(h - 1)));
+            canvas.Text(x + barWidth + 6, top, FormatScale(colorBar.High), Black);
+            canvas.Text(x + barWidth + 6, top + h - Canvas.TextHeight(), FormatScale(colorBar.Low), Black);
+            for (int l = 0; l < labelLines.Length; l++)
+                canvas.Text(x, top - titleHeight + l * line, labelLines[l], Black);
+        }
+        return canvas.Trimmed(margin);
+    }
+
+    /// <summary>An attribution map [H, W, C] as a colour picture [H, W, 3]: Σ|attributions| over channels, clipped at the percentile, scaled to [0, 1].</summary>
+    public static Tensor ColorMap(Tensor attributions, Colormap colormap, double? clipPercentile = 99)
+    {
+        using var mask = attributions.Rank == 2 ? attributions.Clone() : AttributionMask(attributions);
+        var normalized = Normalize(mask, clipPercentile);
+        return Colorize(normalized, mask.Dim(0), mask.Dim(1), colormap);
+    }
+
+    /// <summary>The image where <paramref name="keep"/> is true and a dim grey (a quarter of it) elsewhere: XRAI's "top k%" picture.</summary>
+    public static Tensor Highlight(Tensor image, IReadOnlyList<bool> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        int pixels = image.Dim(0) * image.Dim(1);
+        if (keep.Count != pixels) throw new ArgumentException($"The mask has {keep.Count} values for {pixels} pixels.", nameof(keep));
+        var result = image.Clone();
+        var r = result.Span;
+        for (int p = 0; p < pixels; p++)
+            if (!keep[p])
+                for (int k = 0; k < 3; k++) r[3 * p + k] = 0.25f * r[3 * p + k] + 0.1f;
+        return result;
+    }
+
     /// <summary>A scale value with a typographic minus sign (U+2212), as plots print it.</summary>
     private static string FormatScale(float v) =>
         (v == 0 ? "0" : Math.Abs(v) >= 0.01 && Math.Abs(v) < 1000 ? v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)

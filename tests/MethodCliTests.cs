@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Xunit;
+using static NativeIg.Tests.TestUtil;
+
+namespace NativeIg.Tests;
+
+/// <summary>`explain --method/--layer/--neuron`, `compare` and `sanity` end to end: the files, the report, and every bad combination refused before any work.</summary>
+public class MethodCliTests
+{
+    private static string Fireboat => Shared("images/fireboat.jpg");
+
+    private static JsonElement Explain(string outDir, params string[] options)
+    {
+        var (code, output, error) = RunCli(["explain", Fireboat, "--out", outDir, "--json", .. options, .. ModelArguments]);
+        Assert.True(code == 0, error);
+        return JsonDocument.Parse(output).RootElement;
+    }
+
+    [Fact]
+    public void GradientAndGradientTimesInputWriteTheirMapsAndNameTheMethod()
+    {
+        var dir = TempDir();
+        var json = Explain(dir, "--method", "grad-x-input");
+        Assert.Equal("grad-x-input", json.GetProperty("method").GetString());
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("delta").ValueKind); // no path, no completeness
+        foreach (var name in new[] { "figure.png", "mask.png", "overlay.png", "attributions.npy" }) Assert.True(File.Exists(Path.Combine(dir, name)), name);
+        using var a = NativeIg.Tensors.IO.Npy.Read(Path.Combine(dir, "attributions.npy"));
+        Assert.Equal(new[] { 224, 224, 3 }, a.Shape.ToArray());
+    }
+
+    [Fact]
+    public void SmoothGradIsSeededAndRepeatable()
+    {
+        var (d1, d2) = (TempDir(), TempDir());
+        var json = Explain(d1, "--method", "smoothgrad", "--noise-samples", "3", "--noise-seed", "5");
+        Explain(d2, "--method", "smoothgrad", "--noise-samples", "3", "--noise-seed", "5", "--batch", "1", "--threads", "1");
+        Assert.Equal(3, json.GetProperty("parameters").GetProperty("noise_samples").GetInt32());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(d1, "attributions.npy")), File.ReadAllBytes(Path.Combine(d2, "attributions.npy")));
+    }
+
+    [Fact]
+    public void BlurIgReportsItsDeltaAgainstTheBlurredImage()
+    {
+        var dir = TempDir();
+        var json = Explain(dir, "--method", "blur-ig", "--steps", "8");
+        Assert.Equal(50, json.GetProperty("parameters").GetProperty("max_sigma").GetDouble());
+        double sum = json.GetProperty("sum").GetDouble(), fx = json.GetProperty("f_input").GetDouble(), fb = json.GetProperty("f_baseline").GetDouble();
+        Assert.Equal(sum - (fx - fb), json.GetProperty("delta").GetDouble(), 9);
+        Assert.True(File.Exists(Path.Combine(dir, "saturation.png")));
+    }
+
+    [Fact]
+    public void LayerIgNamesItsStrongestChannelsAndNeuronIgItsChannel()
+    {
+        var dir = TempDir();
+        var json = Explain(dir, "--layer", "inception_4d/output", "--steps", "4");
+        Assert.Equal([14, 14, 528], json.GetProperty("layer_shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(10, json.GetProperty("top_channels").GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(dir, "layer-attributions.npy")));
+        var neuron = Explain(TempDir(), "--neuron", "inception_4d/output:17", "--steps", "4");
+        Assert.Equal(17, neuron.GetProperty("parameters").GetProperty("channel").GetInt32());
+        Assert.True(neuron.GetProperty("f_input").GetDouble() >= 0); // a mean of ReLU outputs
+        var conductance = Explain(TempDir(), "--method", "conductance", "--layer", "inception_4a/output", "--steps", "4");
+        Assert.Equal("conductance", conductance.GetProperty("method").GetString());
+    }
+
+    [Fact]
+    public void XraiWritesItsRegionsAndPictures()
+    {
+        var dir = TempDir();
+        var json = Explain(dir, "--method", "xrai", "--steps", "4");
+        Assert.True(json.GetProperty("regions").GetInt32() > 3);
+        foreach (var name in new[] { "figure.png", "xrai.png", "xrai-top30.png", "xrai.npy", "regions.npy", "attributions.npy" })
+            Assert.True(File.Exists(Path.Combine(dir, name)), name);
+    }
+
+    [Theory]
+    [InlineData("an unknown layer", "no layer named 'inception_9z/output'", "--layer", "inception_9z/output")]
+    [InlineData("a channel past the layer's", "528 channels", "--neuron", "inception_4d/output:528")]
+    public void AnUnknownLayerOrChannelFailsNamingWhatThereIs(string what, string expected, params string[] options)
+    {
+        var (code, _, error) = RunCli(["explain", Fireboat, "--out", TempDir(), "--steps", "2", .. options, .. ModelArguments]);
+        Assert.True(code == 1, what);
+        Assert.Contains(expected, error);
+    }
+
+    [Theory]
+    [InlineData("--method", "lime")]
+    [InlineData("--method", "blur-ig", "--noise-samples", "5")]
+    [InlineData("--method", "conductance")]
+    [InlineData("--method", "gradient", "--layer", "inception_4d/output")]
+    [InlineData("--neuron", "inception_4d/output")]
+    [InlineData("--neuron", "inception_4d/output:-1")]
+    [InlineData("--neuron", "inception_4d/output:1", "--layer", "inception_4d/output")]
+    [InlineData("--noise-samples", "0")]
+    [InlineData("--noise-sigma", "0")]
+    [InlineData("--noise-sigma", "1.5")]
+    [InlineData("--method", "xrai", "--auto-steps", "0.01")]
+    [InlineData("--layer", "")]
+    public void BadMethodOptionsAreUsageErrors(params string[] options)
+    {
+        var (code, output, error) = RunCli(["explain", Fireboat, "--out", TempDir(), .. options, .. ModelArguments]);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("nativeig: ", error);
+    }
+
+    [Fact]
+    public void ManyImagesRefuseOtherMethods()
+    {
+        var (code, _, error) = RunCli(["explain", Fireboat, Shared("images/giant_panda.jpg"), "--method", "xrai", "--out", TempDir(), .. ModelArguments]);
+        Assert.Equal(2, code);
+        Assert.Contains("one image at a time", error);
+    }
+
+    [Fact]
+    public void CompareDrawsEveryMethodSideBySide()
+    {
+        var dir = TempDir();
+        var (code, output, error) = RunCli(["compare", Fireboat, "--out", dir, "--steps", "3", "--noise-samples", "2", "--json", .. ModelArguments]);
+        Assert.True(code == 0, error);
+        var json = JsonDocument.Parse(output).RootElement;
+        var methods = json.GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("method").GetString()!).ToArray();
+        Assert.Equal(["Integrated Gradients", "SmoothGrad-IG", "Blur IG", "Guided IG", "XRAI"], methods);
+        Assert.Equal(2 * 3 + 1, json.GetProperty("methods")[2].GetProperty("path_images").GetInt32()); // Blur IG takes 2M steps
+        Assert.Equal(2 * (3 + 1), json.GetProperty("methods")[4].GetProperty("path_images").GetInt32()); // XRAI: black and white
+        var figure = json.GetProperty("figure").GetString()!;
+        var (width, height) = PngSize(figure);
+        Assert.True(width > 6 * 224 && height > 224, $"{width}×{height}");
+    }
+
+    private static (int Width, int Height) PngSize(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        return (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
+    }
+
+    [Fact]
+    public void SanityPrintsTheCascadeAndRefusesBadBlocks()
+    {
+        var (code, output, error) = RunCli(["sanity", Fireboat, "--steps", "2", "--blocks", "2", "--json", .. ModelArguments]);
+        Assert.True(code == 0, error);
+        var cascade = JsonDocument.Parse(output).RootElement.GetProperty("cascade").EnumerateArray().ToArray();
+        Assert.Equal(2, cascade.Length);
+        Assert.Equal(["loss3/classifier", "inception_5b"], cascade[1].GetProperty("randomized").EnumerateArray().Select(e => e.GetString()));
+        Assert.All(cascade, c => Assert.InRange(c.GetProperty("rank_correlation_abs").GetDouble(), -1, 1));
+        Assert.Equal(2, RunCli(["sanity", Fireboat, "--blocks", "0", .. ModelArguments]).Code);
+        Assert.Equal(2, RunCli(["sanity", Fireboat, "--method", "xrai", .. ModelArguments]).Code);
+        Assert.Equal(2, RunCli(["sanity", Fireboat, "--model", "x.onnx", .. ModelArguments]).Code);
+    }
+}
