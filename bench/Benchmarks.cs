@@ -246,7 +246,7 @@ public class MethodBenchmarks : IFlopCount
         return r.Sum;
     }
 
-    [Benchmark(Description = "Guided IG, 50 steps (batch 1)")]
+    [Benchmark(Description = "Guided IG, 50 steps, 4 gradients per move")]
     public double GuidedIg()
     {
         using var r = GuidedIntegratedGradients.Attribute(_model!, _image!, null, 554, new GuidedIgOptions { Steps = 50 });

@@ -20,7 +20,7 @@ internal static class Classify
         int top = a.Int("--top") ?? 5;
         if (top < 1) throw new UsageException("--top must be at least 1.");
         ModelChoice.ParsePreprocessing(a, null);
-        Program.ApplyThreads(a);
+        using var threadLimit = Program.ApplyThreads(a);
         using var device = Program.OpenDevice(a);
         var model = ModelChoice.Load(a, device);
         var labels = model.Labels;
@@ -133,7 +133,7 @@ internal static class Explain
         if (method.Method is "blur-ig" or "guided-ig" && a.Value("--steps") is null)
             settings = settings with { Steps = method.Method == "blur-ig" ? new BlurIgOptions().Steps : new GuidedIgOptions().Steps }; // the papers' defaults
         ModelChoice.ParsePreprocessing(a, null);
-        Program.ApplyThreads(a);
+        using var threadLimit = Program.ApplyThreads(a);
         // An ONNX model's labels depend on its outputs, so it loads first; GoogLeNet's labels are checked before its weights load.
         using var device = Program.OpenDevice(a);
         var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;

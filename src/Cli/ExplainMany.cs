@@ -26,7 +26,7 @@ internal static class ExplainMany
         if (a.Value("--shard") is not null && shards is not null) throw new UsageException("Give --shard K/N, or --shards N with a scheduler's index in the environment, not both.");
         if (shards is not null && shard is null) throw new UsageException("--shards N needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) in the environment; or give --shard K/N.");
         ModelChoice.ParsePreprocessing(a, null);
-        Program.ApplyThreads(a);
+        using var threadLimit = Program.ApplyThreads(a);
         using var device = Program.OpenDevice(a);
         var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;
         var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));

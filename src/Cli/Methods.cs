@@ -288,7 +288,7 @@ internal static class Compare
         if (!(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
         if (a.Value("--out") is "") throw new UsageException("--out needs a folder name.");
         ModelChoice.ParsePreprocessing(a, null);
-        Program.ApplyThreads(a);
+        using var threadLimit = Program.ApplyThreads(a);
         using var device = Program.OpenDevice(a);
         var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : Explain.DefaultExample();
@@ -359,7 +359,7 @@ internal static class Sanity
         if (batch is < 1 or > NativeIg.Cli.Explain.MaxBatch) throw new UsageException($"--batch must be in 1…{NativeIg.Cli.Explain.MaxBatch}, got {batch}.");
         string method = (a.Value("--method") ?? "ig").ToLowerInvariant();
         if (method is not ("ig" or "gradient" or "grad-x-input")) throw new UsageException($"--method for sanity is ig, gradient or grad-x-input; got '{method}'.");
-        Program.ApplyThreads(a);
+        using var threadLimit = Program.ApplyThreads(a);
         using var device = Program.OpenDevice(a);
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : NativeIg.Cli.Explain.DefaultExample();
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? NativeIg.Cli.Explain.BuiltInExampleName;

@@ -18,6 +18,13 @@ public sealed record GuidedIgOptions
     /// 0 for none. The steps are shared among the anchors+1 segments.
     /// </summary>
     public int Anchors { get; init; }
+    /// <summary>
+    /// Gradients per move of the path, evenly along it and taken in one batch (1: at the move's end only, the
+    /// paper's cost). Each move shifts a quarter of the pixels at once through places where F is steep; with
+    /// one gradient per move the fireboat's completeness gap at 200 steps was 78% on the probability and 4%
+    /// on the logit, with 4 it is 0.73% and 0.10% (about 4× the gradients, in batches of 4).
+    /// </summary>
+    public int PointsPerMove { get; init; } = 4;
     /// <summary>What F is: the target's probability or its logit.</summary>
     public TargetOutput Output { get; init; } = TargetOutput.Probability;
     /// <summary>Worker threads for this call (null: <see cref="NativeIg.Tensors.ComputeThreads.Current"/>).</summary>
@@ -35,10 +42,10 @@ public sealed record GuidedIgOptions
 /// or, when that would overshoot the step's L1 target, the part γ of the way that meets it exactly; repeat until the target is met.</item>
 /// <item>attributions += (x_new − x_old) ⊙ g.</item>
 /// </list>
-/// The gradient at the end of a step is the next step's gradient; here step 4 uses the mean of the two
-/// (the trapezoid rule, one extra gradient at the input) where the paper uses the first, which makes
-/// completeness hold to O(1/T²): Σ attributions = F(x) − F(x′), and <see cref="IgResult.Delta"/> reports what is left.
-/// The path is sequential, so gradients are taken one image at a time.
+/// Step 4 here integrates each move of the path with the trapezoid rule on <see cref="GuidedIgOptions.PointsPerMove"/>
+/// straight pieces (gradients at both ends of each) where the paper takes one gradient per step at its start:
+/// completeness, Σ attributions = F(x) − F(x′), then holds to the rule's error, and <see cref="IgResult.Delta"/>
+/// reports what is left. The path is sequential: the pieces of one move form a batch, the moves follow one another.
 /// </summary>
 public static class GuidedIntegratedGradients
 {
@@ -53,6 +60,7 @@ public static class GuidedIntegratedGradients
         if (options.Steps is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(options), $"Steps must be in 1…100000, got {options.Steps}.");
         if (!(options.Fraction > 0 && options.Fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(options), $"Fraction must be in (0, 1], got {options.Fraction}.");
         if (!(options.MaxDistance >= 0 && options.MaxDistance <= 1)) throw new ArgumentOutOfRangeException(nameof(options), $"MaxDistance must be in [0, 1], got {options.MaxDistance}.");
+        if (options.PointsPerMove is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(options), $"PointsPerMove must be in 1…64, got {options.PointsPerMove}.");
         if (options.Anchors < 0 || options.Anchors >= options.Steps) throw new ArgumentOutOfRangeException(nameof(options), $"Anchors must be in 0…{options.Steps - 1} (fewer than the steps), got {options.Anchors}.");
         using var threads = NativeIg.Tensors.ComputeThreads.Limit(options.Threads);
         var clock = Stopwatch.StartNew();
@@ -72,23 +80,31 @@ public static class GuidedIntegratedGradients
         var values = new List<double>();
         var means = new List<double>();
         var x = (double[])start.Clone();
-        (float[] Gradient, float Value) GradientAt(double[] point)
+        // Gradients at several points in one batch (the points of one move).
+        List<float[]> GradientsAt(IReadOnlyList<double[]> points)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var batch = Tensor.Uninitialized([1, .. image.Shape]);
+            using var batch = Tensor.Uninitialized([points.Count, .. image.Shape]);
             var b = batch.Span;
-            for (int i = 0; i < n; i++) b[i] = (float)point[i];
+            for (int j = 0; j < points.Count; j++)
+                for (int i = 0; i < n; i++) b[j * n + i] = (float)points[j][i];
             gradientClock.Start();
             var (gradients, f) = ig.ComputeGradients(batch, cls, options.Output);
             gradientClock.Stop();
             using (gradients)
             {
-                var g = gradients.Span.ToArray();
-                means.Add(System.Numerics.Tensors.TensorPrimitives.Sum(g) / n);
-                values.Add(f[0]);
-                return (g, f[0]);
+                var result = new List<float[]>(points.Count);
+                for (int j = 0; j < points.Count; j++)
+                {
+                    var g = gradients.Span.Slice(j * n, n).ToArray();
+                    means.Add(System.Numerics.Tensors.TensorPrimitives.Sum(g) / n);
+                    values.Add(f[j]);
+                    result.Add(g);
+                }
+                return result;
             }
         }
+        (float[] Gradient, float Value) GradientAt(double[] point) => (GradientsAt([point])[0], (float)values[^1]);
 
         var (gradient, _) = GradientAt(x);
         alphas.Add(0);
@@ -108,8 +124,24 @@ public static class GuidedIntegratedGradients
                 // segment of the path, with the gradient taken at its end.
                 foreach (var point in state.Step(x, gradient, t, steps))
                 {
-                    var (next, _) = GradientAt(point);
-                    for (int i = 0; i < n; i++) attributions[i] += (point[i] - x[i]) * 0.5 * ((double)gradient[i] + next[i]);
+                    // The move x → point, split into PointsPerMove straight pieces whose ends are taken in one batch.
+                    int k = options.PointsPerMove;
+                    var pieces = new List<double[]>(k);
+                    for (int j = 1; j <= k; j++)
+                    {
+                        if (j == k) { pieces.Add(point); break; }
+                        var piece = new double[n];
+                        for (int i = 0; i < n; i++) piece[i] = x[i] + (point[i] - x[i]) * j / k;
+                        pieces.Add(piece);
+                    }
+                    var nexts = GradientsAt(pieces);
+                    for (int j = 0; j < k; j++)
+                    {
+                        var (a, b, ga, gb) = (j == 0 ? x : pieces[j - 1], pieces[j], j == 0 ? gradient : nexts[j - 1], nexts[j]);
+                        for (int i = 0; i < n; i++) attributions[i] += (b[i] - a[i]) * 0.5 * ((double)ga[i] + gb[i]);
+                        if (j < k - 1) alphas.Add(from + (to - from) * (t + 1) / steps);
+                    }
+                    var next = nexts[^1];
                     gradient = next;
                     x = point;
                     alphas.Add(from + (to - from) * (t + 1) / steps);
