@@ -22,11 +22,19 @@ public static class Felzenszwalb
     /// <param name="scale">Larger means larger regions (XRAI uses 50…1200).</param>
     /// <param name="sigma">The smoothing before segmenting (0.8 in XRAI; 0 for none).</param>
     /// <param name="minSize">The smallest region, in pixels, after the final merge.</param>
-    public static int[] Segment(Tensor image, double scale, double sigma = 0.8, int minSize = 20)
+    public static int[] Segment(Tensor image, double scale, double sigma = 0.8, int minSize = 20) => Segment(image, [scale], sigma, minSize)[0];
+
+    /// <summary>
+    /// The same segmentation at several scales: the smoothing, the graph and its sorted edges are built once
+    /// and only the merging (cheap) runs per scale, as XRAI needs.
+    /// </summary>
+    public static int[][] Segment(Tensor image, IReadOnlyList<double> scales, double sigma = 0.8, int minSize = 20)
     {
         ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(scales);
         if (image.Rank != 3 || image.Length == 0) throw new ArgumentException($"Felzenszwalb needs an image [H, W, C]; got {image.ShapeString}.", nameof(image));
-        if (!(scale > 0) || !double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), $"scale must be a finite number > 0, got {scale}.");
+        foreach (double scale in scales)
+            if (!(scale > 0) || !double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scales), $"scale must be a finite number > 0, got {scale}.");
         if (minSize < 0) throw new ArgumentOutOfRangeException(nameof(minSize), $"minSize must be ≥ 0, got {minSize}.");
         int h = image.Dim(0), w = image.Dim(1), c = image.Dim(2);
         // 1. Smooth.
@@ -55,12 +63,19 @@ public static class Felzenszwalb
         var keys = weight.ToArray();
         Array.Sort(keys, order); // Array.Sort is not stable: restore edge order among equal weights below
         StableWithinTies(keys, order);
+        var result = new int[scales.Count][];
+        for (int s = 0; s < scales.Count; s++) result[s] = Merge(h * w, from, to, weight, order, scales[s], minSize);
+        return result;
+    }
 
+    /// <summary>Steps 3 and 4 at one scale: the labels, numbered by each region's first pixel.</summary>
+    private static int[] Merge(int pixels, List<int> from, List<int> to, List<float> weight, int[] order, double scale, int minSize)
+    {
         // 3. Merge by the internal-difference criterion. The scale is divided by 255 as scikit-image does
         // (the reference implementation read 0…255 pixels), so XRAI's scales mean what they mean there.
         double k = scale / 255.0;
-        var sets = new DisjointSets(h * w);
-        var internalDifference = new double[h * w];
+        var sets = new DisjointSets(pixels);
+        var internalDifference = new double[pixels];
         foreach (int e in order)
         {
             int a = sets.Find(from[e]), b = sets.Find(to[e]);
@@ -78,7 +93,7 @@ public static class Felzenszwalb
             int a = sets.Find(from[e]), b = sets.Find(to[e]);
             if (a != b && (sets.Size(a) < minSize || sets.Size(b) < minSize)) sets.Union(a, b);
         }
-        var labels = new int[h * w];
+        var labels = new int[pixels];
         var numbers = new Dictionary<int, int>();
         for (int p = 0; p < labels.Length; p++)
         {

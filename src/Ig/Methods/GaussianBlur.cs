@@ -19,9 +19,10 @@ public static class GaussianBlur
         RequireImage(image, sigma);
         int h = image.Dim(0), w = image.Dim(1), c = image.Dim(2);
         // Rows of [H, W·C] mix along H; the transposed [W, H·C] mix along W.
-        using var vertical = Pass(image.Span, h, w * c, Taps(h, sigma));
+        using var flat = image.Reshape(h, w * c);
+        using var vertical = Pass(flat, h, w * c, Taps(h, sigma));
         using var transposed = Transpose(vertical.Span, h, w, c);
-        using var horizontal = Pass(transposed.Span, w, h * c, Taps(w, sigma));
+        using var horizontal = Pass(transposed, w, h * c, Taps(w, sigma));
         return Transpose(horizontal.Span, w, h, c); // back to [H, W, C]
     }
 
@@ -96,19 +97,19 @@ public static class GaussianBlur
         return (matrix, first, last);
     }
 
-    /// <summary>out[i, :] = Σ_j B[i, j]·in[j, :] for a [rows, width] block.</summary>
-    private static Tensor Pass(ReadOnlySpan<float> input, int rows, int width, (float[] Matrix, int[] First, int[] Last) taps)
+    /// <summary>out[i, :] = Σ_j B[i, j]·in[j, :] for a [rows, width] block (read in place, not copied).</summary>
+    private static Tensor Pass(Tensor input, int rows, int width, (float[] Matrix, int[] First, int[] Last) taps)
     {
         var output = Tensor.Zeros(rows, width);
-        var source = input.ToArray();
         var options = new ParallelOptions { MaxDegreeOfParallelism = NativeIg.Tensors.ComputeThreads.Current };
         Parallel.For(0, rows, options, i =>
         {
+            var source = input.Span;
             var row = output.Span.Slice(i * width, width);
             for (int j = taps.First[i]; j <= taps.Last[i]; j++)
             {
                 float weight = taps.Matrix[i * rows + j];
-                if (weight != 0) TensorPrimitives.MultiplyAdd(source.AsSpan(j * width, width), weight, row, row);
+                if (weight != 0) TensorPrimitives.MultiplyAdd(source.Slice(j * width, width), weight, row, row);
             }
         });
         return output;
@@ -121,7 +122,10 @@ public static class GaussianBlur
         var r = result.Span;
         for (int i = 0; i < a; i++)
             for (int j = 0; j < b; j++)
-                x.Slice((i * b + j) * c, c).CopyTo(r.Slice((j * a + i) * c, c));
+            {
+                int from = (i * b + j) * c, to = (j * a + i) * c;
+                for (int k = 0; k < c; k++) r[to + k] = x[from + k];
+            }
         return result;
     }
 

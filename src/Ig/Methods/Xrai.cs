@@ -126,23 +126,35 @@ public static class Xrai
         for (int dy = -r; dy <= r; dy++)
             for (int dx = -r; dx <= r; dx++)
                 if (dy * dy + dx * dx <= r * r) disk.Add((dy, dx));
-        var regions = new List<int[]>();
-        foreach (double scale in options.Scales)
+        // One graph for every scale; the scales' dilations are independent (one task each, kept in order).
+        var segmentations = Felzenszwalb.Segment(scaled, options.Scales, options.Sigma, options.MinSegmentSize);
+        cancellationToken.ThrowIfCancellationRequested();
+        var perScale = new List<int[]>[options.Scales.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = NativeIg.Tensors.ComputeThreads.Current, CancellationToken = cancellationToken };
+        Parallel.For(0, options.Scales.Count, parallel, s =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var labels = Felzenszwalb.Segment(scaled, scale, options.Sigma, options.MinSegmentSize);
+            var labels = segmentations[s];
             int count = labels.Max() + 1;
             var members = new List<int>[count];
             for (int l = 0; l < count; l++) members[l] = [];
             for (int p = 0; p < labels.Length; p++) members[labels[p]].Add(p);
             var lastSeen = new int[h * w];
             Array.Fill(lastSeen, -1);
+            var grownRegions = new List<int[]>(count);
             for (int l = 0; l < count; l++)
             {
                 var grown = new List<int>();
                 foreach (int p in members[l])
                 {
                     int y = p / w, x = p % w;
+                    // Only a pixel on the region's edge reaches outside it; an inner one adds itself.
+                    bool edge = x == 0 || x == w - 1 || y == 0 || y == h - 1
+                        || labels[p - 1] != l || labels[p + 1] != l || labels[p - w] != l || labels[p + w] != l;
+                    if (!edge)
+                    {
+                        if (lastSeen[p] != l) { lastSeen[p] = l; grown.Add(p); }
+                        continue;
+                    }
                     foreach (var (dy, dx) in disk)
                     {
                         int yy = y + dy, xx = x + dx;
@@ -154,9 +166,11 @@ public static class Xrai
                     }
                 }
                 grown.Sort();
-                regions.Add([.. grown]);
+                grownRegions.Add([.. grown]);
             }
-        }
+            perScale[s] = grownRegions;
+        });
+        var regions = perScale.SelectMany(r => r).ToList();
         return regions;
     }
 
