@@ -182,28 +182,48 @@ public static class Xrai
         var saliency = new double[n];
         var rank = new int[n];
         Array.Fill(saliency, double.NegativeInfinity);
-        var remaining = Enumerable.Range(0, regions.Count).ToList();
+        // Each region's not-yet-covered pixels and their attribution, kept up to date as pixels are covered
+        // (through the regions each pixel belongs to), so a round costs one pass over the regions.
+        var uncovered = new int[regions.Count];
+        var sums = new double[regions.Count];
+        var memberships = new int[n + 1];
+        for (int r = 0; r < regions.Count; r++)
+        {
+            uncovered[r] = regions[r].Length;
+            foreach (int p in regions[r]) { sums[r] += attribution[p]; memberships[p + 1]++; }
+        }
+        for (int p = 0; p < n; p++) memberships[p + 1] += memberships[p];
+        var containing = new int[memberships[n]];
+        var fill = (int[])memberships.Clone();
+        for (int r = 0; r < regions.Count; r++)
+            foreach (int p in regions[r]) containing[fill[p]++] = r;
+        var remaining = new List<int>(Enumerable.Range(0, regions.Count));
         int taken = 0, coveredCount = 0;
         while (coveredCount < n && remaining.Count > 0)
         {
             int best = -1;
             double bestGain = double.NegativeInfinity;
-            var keep = new List<int>(remaining.Count);
-            foreach (int index in remaining)
+            // Regions that would add too few new pixels are dropped for good (they only shrink).
+            remaining.RemoveAll(r => uncovered[r] < Math.Max(minPixelDifference, 1));
+            foreach (int r in remaining)
             {
-                int added = 0;
-                double sum = 0;
-                foreach (int p in regions[index])
-                    if (!covered[p]) { added++; sum += attribution[p]; }
-                if (added < Math.Max(minPixelDifference, 1)) continue; // dropped for good
-                keep.Add(index);
-                double gain = sum / added;
-                if (gain > bestGain) { bestGain = gain; best = index; }
+                double gain = sums[r] / uncovered[r];
+                if (gain > bestGain) { bestGain = gain; best = r; }
             }
-            remaining = keep;
             if (best < 0) break;
             foreach (int p in regions[best])
-                if (!covered[p]) { covered[p] = true; coveredCount++; saliency[p] = bestGain; rank[p] = taken; }
+            {
+                if (covered[p]) continue;
+                covered[p] = true;
+                coveredCount++;
+                saliency[p] = bestGain;
+                rank[p] = taken;
+                for (int m = memberships[p]; m < memberships[p + 1]; m++)
+                {
+                    uncovered[containing[m]]--;
+                    sums[containing[m]] -= attribution[p];
+                }
+            }
             remaining.Remove(best);
             taken++;
         }
