@@ -112,6 +112,17 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         return AttributeAveraged(image, baselines, cls, options.Steps, options.BatchSize, options.Rule, options.Output, options.Progress, cancellationToken);
     }
 
+    /// <summary>The class a method explains: <paramref name="target"/> checked against the model's classes, or the predicted class (which also checks the image's shape).</summary>
+    internal int TargetOrPredicted(int? target, Tensor image)
+    {
+        int cls = target ?? PredictedClass(image);
+        if ((uint)cls >= (uint)Model.Classes) throw new ArgumentOutOfRangeException(nameof(target), $"Target class {cls} is outside [0, {Model.Classes}).");
+        return cls;
+    }
+
+    /// <summary>A black image of the input's shape when no baseline is given (the caller disposes it), else null.</summary>
+    internal static Tensor? BlackUnless(Tensor? baseline, Tensor image) => baseline is null ? Tensor.Zeros(image.Shape.ToArray()) : null;
+
     /// <summary>The class the model gives the highest logit for <paramref name="image"/> [H, W, C] (the lowest index on a tie).</summary>
     public int PredictedClass(Tensor image)
     {

@@ -51,8 +51,7 @@ public static class BlurIntegratedGradients
         var clock = Stopwatch.StartNew();
         var gradientClock = new Stopwatch();
         var ig = new IntegratedGradients(model);
-        int cls = target ?? ig.PredictedClass(image);
-        if ((uint)cls >= (uint)model.Classes) throw new ArgumentOutOfRangeException(nameof(target), $"Target class {cls} is outside [0, {model.Classes}).");
+        int cls = ig.TargetOrPredicted(target, image);
 
         // 1. The σ's from the baseline (σ_max) to the input (0).
         int m = options.Steps;

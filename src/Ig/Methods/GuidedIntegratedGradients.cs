@@ -66,11 +66,10 @@ public static class GuidedIntegratedGradients
         var clock = Stopwatch.StartNew();
         var gradientClock = new Stopwatch();
         var ig = new IntegratedGradients(model);
-        using var black = baseline is null ? Tensor.Zeros(image.Shape.ToArray()) : null;
+        using var black = IntegratedGradients.BlackUnless(baseline, image);
         baseline ??= black!;
         Tensor.RequireSameShape(baseline, image, "GuidedIntegratedGradients (baseline vs image)");
-        int cls = target ?? ig.PredictedClass(image);
-        if ((uint)cls >= (uint)model.Classes) throw new ArgumentOutOfRangeException(nameof(target), $"Target class {cls} is outside [0, {model.Classes}).");
+        int cls = ig.TargetOrPredicted(target, image);
 
         int n = image.Length;
         var input = ToDouble(image);

@@ -28,10 +28,9 @@ public static class LayerConductance
         var clock = Stopwatch.StartNew();
         var gradientClock = new Stopwatch();
         var ig = new IntegratedGradients(model);
-        using var black = baseline is null ? Tensor.Zeros(image.Shape.ToArray()) : null;
+        using var black = IntegratedGradients.BlackUnless(baseline, image);
         baseline ??= black!;
-        int cls = target ?? ig.PredictedClass(image);
-        if ((uint)cls >= (uint)model.Classes) throw new ArgumentOutOfRangeException(nameof(target), $"Target class {cls} is outside [0, {model.Classes}).");
+        int cls = ig.TargetOrPredicted(target, image);
         Tensor.RequireSameShape(baseline, image, "LayerConductance (baseline vs image)");
 
         var alphas = PathRules.Linspace(0, 1, options.Steps + 1);

@@ -26,9 +26,9 @@ public static class LayerIntegratedGradients
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(layer);
         var ig = new IntegratedGradients(model);
-        using var black = baseline is null ? Tensor.Zeros(image.Shape.ToArray()) : null;
+        using var black = IntegratedGradients.BlackUnless(baseline, image);
         baseline ??= black!;
-        int cls = target ?? ig.PredictedClass(image); // also checks the image's shape
+        int cls = ig.TargetOrPredicted(target, image);
         Tensor.RequireSameShape(baseline, image, "LayerIntegratedGradients (baseline vs image)");
 
         // 1. The path's ends in the layer: a(x) and a(x′), one inference pass.
