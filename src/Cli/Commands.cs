@@ -100,6 +100,13 @@ internal static class Explain
         IntegrationRule rule;
         try { rule = PathRules.Parse(a.Value("--rule") ?? "trapezoid"); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
+        var (output, colormap, clip) = ParsePictureOptions(a);
+        return new Settings(steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip);
+    }
+
+    /// <summary>--output, --colormap, --clip and --out, as explain and compare read them.</summary>
+    internal static (TargetOutput Output, Colormap? Colormap, double Clip) ParsePictureOptions(Arguments a)
+    {
         var output = (a.Value("--output") ?? "probability").ToLowerInvariant() switch
         {
             "probability" or "prob" => TargetOutput.Probability,
@@ -116,7 +123,7 @@ internal static class Explain
         double clip = a.Double("--clip") ?? 99;
         if (!(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
         if (a.Value("--out") is "") throw new UsageException("--out needs a folder name.");
-        return new Settings(steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip);
+        return (output, colormap, clip);
     }
 
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)

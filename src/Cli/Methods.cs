@@ -275,18 +275,8 @@ internal static class Compare
         double sigma = a.Double("--noise-sigma") ?? defaults.NoiseSigma;
         if (!(sigma > 0 && sigma <= 1)) throw new UsageException($"--noise-sigma is a fraction of the input's range in (0, 1], got {sigma}.");
         int seed = a.Int("--noise-seed") ?? 0;
-        var output = (a.Value("--output") ?? "probability").ToLowerInvariant() switch
-        {
-            "probability" or "prob" => TargetOutput.Probability,
-            "logit" => TargetOutput.Logit,
-            var other => throw new UsageException($"--output must be probability or logit, got '{other}'."),
-        };
-        Colormap colormap;
-        try { colormap = Colormap.Parse(a.Value("--colormap") ?? "inferno"); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
-        double clip = a.Double("--clip") ?? 99;
-        if (!(clip > 0 && clip <= 100)) throw new UsageException("--clip must be a percentile in (0, 100].");
-        if (a.Value("--out") is "") throw new UsageException("--out needs a folder name.");
+        var (output, chosenColormap, clip) = Explain.ParsePictureOptions(a);
+        var colormap = chosenColormap ?? Colormap.Inferno;
         ModelChoice.ParsePreprocessing(a, null);
         using var threadLimit = Program.ApplyThreads(a);
         using var device = Program.OpenDevice(a);

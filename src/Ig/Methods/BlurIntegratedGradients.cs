@@ -65,7 +65,9 @@ public static class BlurIntegratedGradients
         var attributions = new double[image.Length];
         var pathValues = new double[m + 1];
         var meanGradients = new double[m + 1];
-        float[]? previousPoint = null, previousGradient = null;
+        // The previous path point and its gradient, for the next segment (two buffers, reused).
+        var previousPoint = new float[image.Length];
+        var previousGradient = new float[image.Length];
         foreach (var (start, count) in IntegratedGradients.Chunks(m + 1, options.BatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -89,11 +91,11 @@ public static class BlurIntegratedGradients
                     var point = p.Slice(j * size, size);
                     var gradient = g.Slice(j * size, size);
                     // 3. The trapezoid rule on the segment from the previous point to this one.
-                    if (previousPoint is not null)
+                    if (start + j > 0)
                         for (int i = 0; i < size; i++)
-                            attributions[i] += 0.5 * ((double)previousGradient![i] + gradient[i]) * ((double)point[i] - previousPoint[i]);
-                    previousPoint = point.ToArray();
-                    previousGradient = gradient.ToArray();
+                            attributions[i] += 0.5 * ((double)previousGradient[i] + gradient[i]) * ((double)point[i] - previousPoint[i]);
+                    point.CopyTo(previousPoint);
+                    gradient.CopyTo(previousGradient);
                     pathValues[start + j] = values[j];
                     meanGradients[start + j] = System.Numerics.Tensors.TensorPrimitives.Sum(gradient) / size;
                 }
