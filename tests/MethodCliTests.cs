@@ -105,6 +105,35 @@ public class MethodCliTests
         Assert.StartsWith("nativeig: ", error);
     }
 
+    [Theory]
+    [InlineData("compare", "--steps", "0")]
+    [InlineData("compare", "--steps", "99999999999")]
+    [InlineData("compare", "--noise-samples", "NaN")]
+    [InlineData("compare", "--noise-samples", "10001")]
+    [InlineData("compare", "--noise-sigma", "NaN")]
+    [InlineData("compare", "--noise-sigma", "1e999")]
+    [InlineData("compare", "--clip", "0")]
+    [InlineData("compare", "--batch", "0")]
+    [InlineData("compare", "--output", "softmax")]
+    [InlineData("compare", "--colormap", "jet")]
+    [InlineData("sanity", "--steps", "0")]
+    [InlineData("sanity", "--steps", "abc")]
+    [InlineData("sanity", "--blocks", "99999999999")]
+    [InlineData("sanity", "--blocks", "19")]
+    [InlineData("sanity", "--seed", "1.5")]
+    [InlineData("sanity", "--batch", "257")]
+    [InlineData("explain", "--noise-samples", "99999999999")]
+    [InlineData("explain", "--noise-seed", "NaN")]
+    [InlineData("explain", "--neuron", "inception_4d/output:99999999999")]
+    public void BadValuesForCompareAndSanityAreUsageErrorsBeforeAnyWork(string command, string option, string value)
+    {
+        string[] outDir = command == "sanity" ? [] : ["--out", TempDir()]; // sanity writes no files
+        var (code, output, error) = RunCli([command, Fireboat, option, value, .. outDir, .. ModelArguments]);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("nativeig: ", error);
+    }
+
     [Fact]
     public void ManyImagesRefuseOtherMethods()
     {
