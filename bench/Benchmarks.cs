@@ -209,12 +209,17 @@ public class IgBenchmarks : IFlopCount
 /// Each attribution method on the fireboat at its paper's settings (Guided IG at 50 steps to keep the run
 /// short). GFLOP/s counts each method's path images × one image's forward and input-gradient FLOPs, so a
 /// method that runs at IG's kernel rate shows IG's GFLOP/s; what it adds outside the model (blurs,
-/// segmentation, the guided path's bookkeeping) shows as a lower rate.
+/// segmentation, the guided path's bookkeeping) shows as a lower rate. Rows run minutes apart in separate
+/// processes, so a shared machine's drift moves their ratios too: each call therefore also records how much
+/// of its own time went to the model's forward and backward (the methods' GradientTime), and the cleanup
+/// prints that share, which no drift between rows can move.
 /// </summary>
 public class MethodBenchmarks : IFlopCount
 {
     private GoogLeNet? _model;
     private Tensor? _image;
+    private TimeSpan _total, _inModel;
+    private int _calls;
 
     [GlobalSetup]
     public void Setup()
@@ -223,49 +228,93 @@ public class MethodBenchmarks : IFlopCount
         _image = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
     }
 
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        // BenchmarkDotNet keeps the benchmark process's output in its log: this line lands beside the row's timings.
+        if (_calls > 0)
+            Console.WriteLine($"// time in the model's forward and backward: {100 * _inModel / _total:F1}% of {_total.TotalSeconds / _calls:F3} s per call ({_calls} calls, warm-up included)");
+        _model?.Dispose();
+        _image?.Dispose();
+    }
+
+    /// <summary>Runs one method call, adding its wall time and its time in the model to this process's record.</summary>
+    private double Record(Func<(double Value, TimeSpan InModel)> call)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (value, inModel) = call();
+        _total += clock.Elapsed;
+        _inModel += inModel;
+        _calls++;
+        return value;
+    }
+
     [Benchmark(Description = "IG, m = 50 (51 path images)")]
-    public double IntegratedGradients()
+    public double IntegratedGradients() => Record(() =>
     {
         using var r = new IntegratedGradients(_model!).Attribute(_image!, null, 554, IgOptions.Default with { Steps = 50 });
-        return r.Sum;
-    }
+        return (r.Sum, r.GradientTime);
+    });
+
+    // Guided IG's batch: its 4 gradients per move go through the model together, never 32.
+    [Benchmark(Description = "IG, m = 50, batches of 4 (51)")]
+    public double IntegratedGradientsBatch4() => Record(() =>
+    {
+        using var r = new IntegratedGradients(_model!).Attribute(_image!, null, 554, IgOptions.Default with { Steps = 50, BatchSize = 4 });
+        return (r.Sum, r.GradientTime);
+    });
 
     [Benchmark(Description = "SmoothGrad-IG, 4 copies × m = 20 (84)")]
-    public double SmoothGradIg()
+    public double SmoothGradIg() => Record(() =>
     {
         var ig = new IntegratedGradients(_model!);
-        using var a = NoiseTunnel.Attribute(x => { using var r = ig.Attribute(x, null, 554, IgOptions.Default with { Steps = 20 }); return r.Attributions.Clone(); },
-            _image!, new NoiseOptions { Samples = 4 });
-        return a[0];
-    }
+        var inModel = TimeSpan.Zero;
+        using var a = NoiseTunnel.Attribute(x =>
+        {
+            using var r = ig.Attribute(x, null, 554, IgOptions.Default with { Steps = 20 });
+            inModel += r.GradientTime;
+            return r.Attributions.Clone();
+        }, _image!, new NoiseOptions { Samples = 4 });
+        return (a[0], inModel);
+    });
 
     [Benchmark(Description = "Blur IG, 100 steps (101)")]
-    public double BlurIg()
+    public double BlurIg() => Record(() =>
     {
         using var r = BlurIntegratedGradients.Attribute(_model!, _image!, 554);
-        return r.Sum;
-    }
+        return (r.Sum, r.GradientTime);
+    });
 
     [Benchmark(Description = "Guided IG, 50 steps, 4 gradients per move")]
-    public double GuidedIg()
+    public double GuidedIg() => Record(() =>
     {
         using var r = GuidedIntegratedGradients.Attribute(_model!, _image!, null, 554, new GuidedIgOptions { Steps = 50 });
-        return r.Sum;
-    }
+        return (r.Sum, r.GradientTime);
+    });
 
     [Benchmark(Description = "XRAI, m = 50 per baseline (102)")]
-    public double Xrai()
+    public double Xrai() => Record(() =>
     {
         using var r = NativeIg.Ig.Xrai.Attribute(_model!, _image!, 554);
-        return r.Regions;
-    }
+        return (r.Regions, r.Ig.GradientTime);
+    });
+
+    // XRAI's IG alone (black and white baselines, 2 × 51 path images), so XRAI's row splits into its IG and the rest.
+    [Benchmark(Description = "IG from black and white, m = 50 (102)")]
+    public double IntegratedGradientsBlackAndWhite() => Record(() =>
+    {
+        using var black = Baselines.Black(224, 224, 3);
+        using var white = Baselines.White(224, 224, 3);
+        using var r = new IntegratedGradients(_model!).AttributeAveraged(_image!, [black, white], 554, IgOptions.Default with { Steps = 50 });
+        return (r.Sum, r.GradientTime);
+    });
 
     [Benchmark(Description = "Layer IG, inception_4d, m = 50 (51)")]
-    public double LayerIg()
+    public double LayerIg() => Record(() =>
     {
         using var r = LayerIntegratedGradients.Attribute(_model!, _image!, "inception_4d/output", null, 554);
-        return r.Sum;
-    }
+        return (r.Sum, r.GradientTime);
+    });
 
     /// <summary>Guided IG's path images depend on the path (one per move); counted once by running it.</summary>
     private static readonly Lazy<int> GuidedImages = new(() =>
@@ -279,11 +328,11 @@ public class MethodBenchmarks : IFlopCount
     // Layer IG's backward stops at the layer, so its FLOPs are not a whole path image's: no GFLOP/s for it.
     public double Flops(string method) => method switch
     {
-        nameof(IntegratedGradients) => 51 * BenchData.IgFlopsPerImage,
+        nameof(IntegratedGradients) or nameof(IntegratedGradientsBatch4) => 51 * BenchData.IgFlopsPerImage,
         nameof(SmoothGradIg) => 84 * BenchData.IgFlopsPerImage,
         nameof(BlurIg) => 101 * BenchData.IgFlopsPerImage,
         nameof(GuidedIg) => GuidedImages.Value * BenchData.IgFlopsPerImage,
-        nameof(Xrai) => 102 * BenchData.IgFlopsPerImage,
+        nameof(Xrai) or nameof(IntegratedGradientsBlackAndWhite) => 102 * BenchData.IgFlopsPerImage,
         _ => double.NaN,
     };
 }
@@ -294,8 +343,44 @@ public static class Program
     {
         if (args.Contains("--ig-memory")) return MemoryReport.Run(args);
         if (args.Contains("--profile")) return MemoryReport.Profile(args);
+        if (args.Contains("--xrai-alternating")) return AlternatingReport.Run(args);
         Console.WriteLine($"// {InstructionSetJobs.CpuDescription()}; kernels of this process: {Gemm.InstructionSetPath}");
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, ManualConfig.Union(DefaultConfig.Instance, new BenchConfig()));
+        return 0;
+    }
+}
+
+/// <summary>
+/// XRAI and its own IG (black and white baselines, the same 102 path images) in alternation in one process:
+/// BenchmarkDotNet runs its rows minutes apart in separate processes, and on a shared machine the drift
+/// between them was as large as the difference asked about, so this compares the two under the same load.
+/// </summary>
+public static class AlternatingReport
+{
+    public static int Run(string[] args)
+    {
+        int rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4);
+        using var model = BenchData.LoadModel();
+        using var image = Npy.Read(BenchData.SharedFile("reference/fireboat_input.npy"));
+        using var black = Baselines.Black(224, 224, 3);
+        using var white = Baselines.White(224, 224, 3);
+        var ig = new IntegratedGradients(model);
+        double xraiTotal = 0, igTotal = 0;
+        Console.WriteLine($"// {InstructionSetJobs.CpuDescription()}; kernels: {Gemm.InstructionSetPath}; round 0 is a warm-up and not counted");
+        for (int round = 0; round <= rounds; round++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using (var r = ig.AttributeAveraged(image, [black, white], 554, IgOptions.Default with { Steps = 50 }))
+                Console.WriteLine($"round {round}: IG from black and white {clock.Elapsed.TotalSeconds:F3} s (model {r.GradientTime.TotalSeconds:F3} s)");
+            double igSeconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            using (var x = Xrai.Attribute(model, image, 554))
+                Console.WriteLine($"round {round}: XRAI                   {clock.Elapsed.TotalSeconds:F3} s (model {x.Ig.GradientTime.TotalSeconds:F3} s)");
+            if (round == 0) continue;
+            igTotal += igSeconds;
+            xraiTotal += clock.Elapsed.TotalSeconds;
+        }
+        Console.WriteLine($"XRAI / its IG over {rounds} rounds: {xraiTotal / igTotal:F3} (GFLOP/s per path image: {igTotal / xraiTotal:F3} of IG's)");
         return 0;
     }
 }

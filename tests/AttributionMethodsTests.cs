@@ -23,6 +23,9 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
     [InlineData(5, 9, 2, 6.0)]   // kernel far wider than the image: the mirror repeats
     [InlineData(1, 17, 1, 2.0)]
     [InlineData(31, 3, 4, 0.8)]
+    [InlineData(64, 47, 3, 10.0)] // bands wider than 16 taps: the GEMM pass
+    [InlineData(224, 224, 3, 50.0)] // Blur IG's baseline: the full matrix
+    [InlineData(41, 5, 3, 3.0)]   // GEMM along H (25 taps), multiply-adds along W (mirror-folded, 5)
     public void GaussianBlurMatchesTheDirectMirroredSum(int h, int w, int c, double sigma)
     {
         using var image = RandomTensor(h * 100 + w, h, w, c);
@@ -322,7 +325,10 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
     {
         using var fireboat = Npy.Read(Shared("reference/fireboat_input.npy"));
         using var blur = BlurIntegratedGradients.Attribute(fixture.Model, fireboat, 554); // 100 steps, σ_max 50, F = probability
-        using var guided = GuidedIntegratedGradients.Attribute(fixture.Model, fireboat, null, 554); // 200 steps, 4 gradients per move
+        // Guided IG on the logit, as the paper's code explains its InceptionV1: its path follows the gradients'
+        // ranks, so kernel rounding moves it, and on the probability (which saturates) the gap at 200 steps was
+        // 0.73% on the AVX-512 kernels but 2.3% on the AVX2 ones; the logit's gap was 0.10% (AVX-512).
+        using var guided = GuidedIntegratedGradients.Attribute(fixture.Model, fireboat, null, 554, new GuidedIgOptions { Output = TargetOutput.Logit }); // 200 steps, 4 gradients per move
         output.WriteLine($"Blur IG: F(x) {blur.FInput:F4}, F(blurred) {blur.FBaseline:F4}, relative delta {blur.RelativeDelta:P3}, {blur.Elapsed.TotalSeconds:F1} s");
         output.WriteLine($"Guided IG: F(x) {guided.FInput:F4}, F(x′) {guided.FBaseline:F4}, relative delta {guided.RelativeDelta:P3}, {guided.PathValues.Length} gradients, {guided.Elapsed.TotalSeconds:F1} s");
         Assert.True(blur.RelativeDelta < 0.01, $"Blur IG delta {blur.RelativeDelta}");

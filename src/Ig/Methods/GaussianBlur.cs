@@ -8,7 +8,8 @@ namespace NativeIg.Ig;
 /// definition (kernel exp(−t²/2σ²) normalised over |t| ≤ ⌊4σ + ½⌋, edges mirrored "d c b a | a b c d | d c b a",
 /// the mirror repeating when the kernel is wider than the image), over the two spatial axes of an
 /// [H, W, C] image, channels apart. Each axis is one matrix B (n × n) with the mirrored taps folded in,
-/// so a pass is rows += B[i, j]·row j, a vectorised multiply-add; <see cref="Reference"/> is the plain sum.
+/// so a pass is rows += B[i, j]·row j, a vectorised multiply-add over the band, or one GEMM when the band is
+/// wide; <see cref="Reference"/> is the plain sum.
 /// </summary>
 public static class GaussianBlur
 {
@@ -100,6 +101,17 @@ public static class GaussianBlur
     /// <summary>out[i, :] = Σ_j B[i, j]·in[j, :] for a [rows, width] block (read in place, not copied).</summary>
     private static Tensor Pass(Tensor input, int rows, int width, (float[] Matrix, int[] First, int[] Last) taps)
     {
+        long bandTaps = 0;
+        for (int i = 0; i < rows; i++) bandTaps += Math.Max(0, taps.Last[i] - taps.First[i] + 1);
+        // A wide band (Blur IG's large σ's: σ = 50 fills the whole 224 × 224 matrix) is a dense product, which the
+        // GEMM kernel runs at the model's rate; row-by-row multiply-adds are memory-bound there and only win
+        // on a narrow band, where they skip the zeros GEMM would multiply.
+        if (bandTaps > 16L * rows)
+        {
+            var product = Tensor.Uninitialized(rows, width);
+            NativeIg.Tensors.Gemm.Multiply(rows, width, rows, taps.Matrix, rows, false, input.Span, width, false, product.Span, width);
+            return product;
+        }
         var output = Tensor.Zeros(rows, width);
         var options = new ParallelOptions { MaxDegreeOfParallelism = NativeIg.Tensors.ComputeThreads.Current };
         Parallel.For(0, rows, options, i =>
