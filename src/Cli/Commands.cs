@@ -147,13 +147,13 @@ internal static class Explain
 
         // Then the cheap files, so that a bad label, image or output folder fails before the model loads.
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
-        if (imagePath is null && !a.Flag("--json"))
+        if (imagePath is null && !a.Flag("--json") && !a.Flag("--quiet"))
             stderr.WriteLine($"No IMAGE given and the tutorial's fireboat.jpg was not found: explaining the built-in example {BuiltInExampleName} (Kevin Dooley, CC BY 2.0).");
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? BuiltInExampleName;
         var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         int? requestedTarget = null;
         if (a.Value("--target") is { } targetText) requestedTarget = TargetClass(labels, targetText);
-        string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imageName));
+        string outDir = a.Value("--out") ?? Path.Combine("ig-out", ImageInputs.FolderName(Path.GetFileName(imageName)));
         AtomicFiles.RequireWritableDirectory(outDir);
         int size = onnxChoice?.InputSize ?? GoogLeNet.InputSize;
         using var image = imagePath is null ? BuiltInExample(size) : Program.LoadImage(imagePath, size: size);

@@ -39,9 +39,10 @@ internal static class ExplainMany
             else if (!targetText.Equals("top", StringComparison.OrdinalIgnoreCase))
                 target = Explain.TargetClass(labels, targetText);
         }
-        var all = ImageInputs.Expand(a.Positional);
-        var inputs = all.Where(i => (shard ?? Shard.All).Owns(i.Name)).ToArray();
         string outDir = a.Value("--out") ?? "ig-out";
+        bool quiet = a.Flag("--quiet");
+        var all = ImageInputs.Expand(a.Positional, outDir, note => { if (!quiet) stderr.WriteLine($"skipped {Terminal.Safe(note)}"); });
+        var inputs = all.Where(i => (shard ?? Shard.All).Owns(i.Name)).ToArray();
         AtomicFiles.RequireWritableDirectory(outDir);
         var choice = onnxChoice ?? ModelChoice.Load(a, device, labels);
         var run = new DatasetSettings
@@ -52,7 +53,6 @@ internal static class ExplainMany
             Device = device is null ? "cpu" : $"{device.Kind} {device.Name}",
         };
         var explainer = new DatasetExplainer(choice.Model, images => choice.PredictProbabilities(images), i => labels[i], run);
-        bool quiet = a.Flag("--quiet");
         if (!quiet)
             stderr.WriteLine($"{inputs.Length} images{(shard is { } s ? $" (shard {s} of {all.Count})" : "")} into {outDir}/, {choice.Name}, {run.Signature}");
         int done = 0, failed = 0, reused = 0;

@@ -285,7 +285,7 @@ internal static class Compare
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? Explain.BuiltInExampleName;
         var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         int? requested = a.Value("--target") is { } t ? Explain.TargetClass(labels, t) : null;
-        string outDir = a.Value("--out") ?? Path.Combine("ig-out", Path.GetFileNameWithoutExtension(imageName));
+        string outDir = a.Value("--out") ?? Path.Combine("ig-out", ImageInputs.FolderName(Path.GetFileName(imageName)));
         NativeIg.Tensors.IO.AtomicFiles.RequireWritableDirectory(outDir);
         int size = onnxChoice?.InputSize ?? GoogLeNet.InputSize;
         using var image = imagePath is null ? Explain.BuiltInExample(size) : Program.LoadImage(imagePath, size: size);

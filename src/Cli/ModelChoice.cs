@@ -36,7 +36,8 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
         }
         if (a.Value("--mean") is { } mean) p = p with { Mean = Three(mean, "--mean") };
         if (a.Value("--std") is { } std) p = p with { Std = Three(std, "--std") };
-        if (a.Value("--scale") is { } scale) p = p with { Scale = (float)Numbers(scale, "--scale").Single() };
+        if (a.Value("--scale") is { } scale)
+            p = p with { Scale = Numbers(scale, "--scale") is [var one] ? (float)one : throw new UsageException($"--scale needs one number (what pixels in [0, 1] are multiplied by), got '{scale}'.") };
         if (a.Flag("--bgr")) p = p with { Bgr = true };
         try { p.ChannelAffine(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
@@ -61,11 +62,11 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
             if (a.Value("--weights") is not null) throw new UsageException("Give --model (an ONNX file) or --weights (GoogLeNet's caffemodel), not both.");
             if (!File.Exists(path)) throw new FileNotFoundException($"Model file not found: {path}", path);
             var preprocessing = PreprocessingFor(a, path);
-            if (preprocessing.Height != preprocessing.Width) throw new UsageException("Only square model inputs are supported yet.");
             var onnx = OnnxModel.Load(path, preprocessing, a.Value("--output-name"));
+            if (onnx.Preprocessing.Height != onnx.Preprocessing.Width) throw new UsageException("Only square model inputs are supported yet.");
             var model = device is null ? onnx : onnx.ToDevice(device);
             var labels = ImageNetLabels.ForClasses(onnx.Classes, a.Value("--labels"));
-            return new ModelChoice(model, images => model.PredictProbabilities(images), preprocessing.Height, labels, Path.GetFileName(path));
+            return new ModelChoice(model, images => model.PredictProbabilities(images), onnx.Preprocessing.Height, labels, Path.GetFileName(path));
         }
         // The labels first: a bad labels file fails before the weights load.
         var imageNet = imageNetLabels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));

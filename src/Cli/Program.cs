@@ -32,9 +32,28 @@ internal static class Program
         }
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
-        int code = Run(args, Console.Out, Console.Error, cancellation.Token);
+        // The work runs on its own thread so that a read the kernel will not interrupt (a FIFO swapped in
+        // after the checks, a hung network mount) cannot keep a scheduler's SIGTERM from ending the process:
+        // after a signal the work gets StopGrace to finish its chunk and write its report, then the process exits.
+        int code = Failure;
+        var worker = new Thread(() => code = Run(args, Console.Out, Console.Error, cancellation.Token), maxStackSize: 16 << 20)
+        {
+            IsBackground = true, // a worker stuck in a read does not hold the process open
+            Name = "nativeig",
+        };
+        worker.Start();
+        while (!worker.Join(TimeSpan.FromMilliseconds(200)))
+        {
+            if (!cancellation.IsCancellationRequested) continue;
+            if (worker.Join(StopGrace)) break;
+            Console.Error.WriteLine($"nativeig: the work did not stop within {StopGrace.TotalSeconds:0} s of the signal (a blocked read?); exiting.");
+            return signalExit != 0 ? signalExit : Interrupted;
+        }
         return code == Interrupted && signalExit != 0 ? signalExit : code;
     }
+
+    /// <summary>How long the work may take to stop after Ctrl-C or SIGTERM (a chunk in flight, the report) before the process exits anyway.</summary>
+    internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(20);
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, CancellationToken.None);
 
@@ -88,13 +107,13 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"nativeig: {e.Message}");
+            stderr.WriteLine($"nativeig: {Terminal.Safe(e.Message)}");
             stderr.WriteLine("Run 'nativeig --help' or 'nativeig COMMAND --help' for usage.");
             return BadArguments;
         }
         catch (Exception e) when (e is FileNotFoundException or WeightsFormatException or ImageFormatException or NativeIg.Onnx.OnnxFormatException or NativeIg.Onnx.OnnxUnsupportedException or FormatException or ArgumentException or IOException or UnauthorizedAccessException || Devices.IsOutOfMemory(e))
         {
-            stderr.WriteLine($"nativeig: {e.Message}");
+            stderr.WriteLine($"nativeig: {Terminal.Safe(e.Message)}");
             if (CommandLineHint(e) is { } hint) stderr.WriteLine($"nativeig: {hint}");
             return Failure;
         }
@@ -106,6 +125,8 @@ internal static class Program
         WeightsFormatException w when w.Message.Contains("SHA-256 mismatch", StringComparison.Ordinal) => "to use other weights on purpose, pass --skip-checksum.",
         FileNotFoundException f when f.Message.StartsWith("No weights found", StringComparison.Ordinal) => "pass --weights PATH, or run `nativeig weights fetch`.",
         _ when Devices.IsOutOfMemory(e) => "lower --batch, or leave out --device to run on the CPU.",
+        NativeIg.Onnx.OnnxFormatException o when o.Message.Contains("set the input size to match", StringComparison.Ordinal)
+            => "--input-size (or \"inputSize\" in the model's .json sidecar) must be the size the model declares; leave it out to use the declared size.",
         _ => null,
     };
 
@@ -447,9 +468,8 @@ internal static class Help
     public const string Explain = """
         Usage: nativeig explain [IMAGE] [options]
 
-        Integrated Gradients for one image (default: the tutorial's fireboat.jpg, found in ../shared/images
-        or $NATIVEIG_EXAMPLES, else the built-in giant panda photo; `-` reads the image from standard
-        input) against a baseline, with the completeness check Σattr vs F(x) − F(baseline).
+        Integrated Gradients for one image (default: fireboat.jpg from the folder $NATIVEIG_EXAMPLES names,
+        else the built-in giant panda photo; `-` reads the image from standard input) against a baseline, with the completeness check Σattr vs F(x) − F(baseline).
         Arguments may come from a file: @args.txt (one per line); after `--` every argument is an IMAGE.
 
         Options:

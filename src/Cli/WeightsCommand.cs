@@ -44,25 +44,45 @@ internal static class WeightsCommand
         else
         {
             var source = from is null ? null : Path.Combine(from, WeightsLoader.FileName);
-            if (source is not null && !File.Exists(source)) throw new FileNotFoundException($"--from {from}: it holds no {WeightsLoader.FileName}.");
+            if (source is not null)
+            {
+                if (!File.Exists(source) && !IsLink(source)) throw new FileNotFoundException($"--from {from}: it holds no {WeightsLoader.FileName}.");
+                // Type, size and checksum before a byte is copied: a FIFO, /dev/zero or a huge sparse file
+                // in its place must neither block nor fill the disk.
+                if (Verified(source) is { } why) throw new IOException($"{source}: {why}; nothing was copied.");
+            }
             Place(weights, source, OfficialUrl, stderr, cancellation, file => Verified(file));
             stdout.WriteLine($"{weights}: verified and in place.");
         }
 
+        // The labels are built into the library: a labels file is only an override, so failing to get one is a note, not a failure.
         var labels = Path.Combine(to, LabelsName);
         if (!File.Exists(labels))
         {
             var source = from is null ? null
                 : new[] { Path.Combine(from, LabelsName), Path.Combine(from, "..", "labels", LabelsName) }.FirstOrDefault(File.Exists);
-            Place(labels, source, LabelsUrl, stderr, cancellation, file =>
+            try
             {
-                try { ImageNetLabels.Load(file); return null; }
-                catch (FormatException e) { return e.Message; }
-            });
-            stdout.WriteLine($"{labels}: in place.");
+                Place(labels, source, LabelsUrl, stderr, cancellation, file =>
+                {
+                    try { ImageNetLabels.Load(file); return null; }
+                    catch (FormatException e) { return e.Message; }
+                });
+                stdout.WriteLine($"{labels}: in place.");
+            }
+            catch (IOException e) when (!cancellation.IsCancellationRequested)
+            {
+                stderr.WriteLine($"note: {Terminal.Safe(e.Message)}");
+                stderr.WriteLine("note: no labels file was placed; the ImageNet labels built into NativeIg.InceptionV1 are used (a labels file would only override them).");
+            }
         }
         return Program.Success;
     }
+
+    /// <summary>The largest caffemodel taken (the reader's own limit): a bigger file is refused before it is copied.</summary>
+    private const long WeightsSizeLimit = 1L << 30;
+
+    private static bool IsLink(string path) => new FileInfo(path).LinkTarget is not null;
 
     /// <summary>
     /// Copies <paramref name="source"/> (or downloads <paramref name="url"/>) to a temporary name beside
@@ -75,8 +95,10 @@ internal static class WeightsCommand
         {
             if (source is not null)
             {
-                stderr.WriteLine($"Copying {source}");
-                File.Copy(source, temporary, overwrite: true);
+                stderr.WriteLine($"Copying {Terminal.Safe(source)}");
+                using var input = BoundedFile.OpenRegular(source, WeightsSizeLimit, Path.GetFileName(target), m => new IOException(m));
+                using var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None);
+                input.CopyToAsync(file, cancellation).GetAwaiter().GetResult();
             }
             else
             {
@@ -92,6 +114,7 @@ internal static class WeightsCommand
             File.Move(temporary, target, overwrite: true);
         }
         catch (HttpRequestException e) { throw new IOException($"{url}: the download failed ({e.Message}). Copy the file from a machine that has it and use --from DIR.", e); }
+        catch (TaskCanceledException e) when (!cancellation.IsCancellationRequested) { throw new IOException($"{url}: the download timed out. Copy the file from a machine that has it and use --from DIR.", e); }
         finally
         {
             if (File.Exists(temporary)) File.Delete(temporary);
@@ -101,7 +124,10 @@ internal static class WeightsCommand
     /// <summary>Null when the file is one of the known GoogLeNet files, else what is wrong.</summary>
     private static string? Verified(string path)
     {
-        using var stream = File.OpenRead(path);
+        FileStream stream;
+        try { stream = BoundedFile.OpenRegular(path, WeightsSizeLimit, "caffemodel", m => new IOException(m)); }
+        catch (IOException e) { return e.Message; }
+        using var _ = stream;
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(stream));
         if (sha256 == WeightsLoader.KnownSha256) return null;
         stream.Position = 0;

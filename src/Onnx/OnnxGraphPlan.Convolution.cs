@@ -6,6 +6,9 @@ namespace NativeIg.Onnx;
 /// <summary>Convolutions and what folds into them: the filter layouts, groups and dilations, batch norms, zero pads, window geometry.</summary>
 internal sealed partial class OnnxGraphPlan
 {
+    /// <summary>The most values a filter made dense (dilations, groups) may hold: 2^26 floats, 256 MiB.</summary>
+    private const long MaxDenseFilterElements = 1L << 26;
+
     private Step Conv(OnnxNode node, OnnxNode? batchNorm, long[]? extraPads, Dictionary<string, OnnxTensor> constants, Dictionary<string, List<OnnxNode>> consumers,
         string graphOutput, HashSet<OnnxNode> fusedRelus, ComputeDevice? device)
     {
@@ -16,6 +19,9 @@ internal sealed partial class OnnxGraphPlan
         if (group is < 1 or > 1 << 20) throw Error(node, $"group = {group} is out of range (1…{1 << 20}).");
         // group = channels with one input channel per filter is a depthwise convolution (MobileNet's), which has its own kernels.
         bool depthwise = group > 1 && group == co && ci == 1;
+        // kernel_shape is optional, but when present it must agree with the filter (ONNX Runtime refuses the model otherwise).
+        if (node.Ints("kernel_shape") is { } kernelShape && (kernelShape.Length != 2 || kernelShape[0] != kh || kernelShape[1] != kw))
+            throw Error(node, $"kernel_shape [{string.Join(", ", kernelShape)}] contradicts the {kh}×{kw} filter [{string.Join(", ", w.Dims)}].");
         var filter = w.Floats;
         var dilations = node.Ints("dilations") ?? [1, 1];
         if (dilations.Length != 2 || dilations.Any(d => d < 1 || d > 64)) throw Error(node, $"dilations [{string.Join(", ", dilations)}] must be two values in 1…64.");
@@ -23,6 +29,10 @@ internal sealed partial class OnnxGraphPlan
         {
             // A dilated k×k filter is the dense (k − 1)·d + 1 filter with zeros between its taps: the same sums, more multiply-adds.
             int dh = (int)dilations[0], dw = (int)dilations[1], khd = (kh - 1) * dh + 1, kwd = (kw - 1) * dw + 1;
+            // Sized before it is allocated: a 5×5 filter with dilations [64, 64] would be 257×257 per channel pair.
+            if (khd > MaxWindow || kwd > MaxWindow || (long)co * ci * khd * kwd > MaxDenseFilterElements)
+                throw new OnnxUnsupportedException($"{_source}: {node}: dilations [{dh}, {dw}] make the {kh}×{kw} filter a {khd}×{kwd} one " +
+                    $"({(long)co * ci * khd * kwd:N0} values, over the {MaxDenseFilterElements:N0} the engine densifies).");
             var dense = new float[co * ci * khd * kwd];
             for (int oi = 0; oi < co * ci; oi++)
                 for (int y = 0; y < kh; y++)
@@ -35,6 +45,8 @@ internal sealed partial class OnnxGraphPlan
             // Groups as one dense convolution whose filter is zero outside each group's block: the same sums, group× the multiply-adds.
             if (group < 1 || co % group != 0) throw Error(node, $"group = {group} does not divide the {co} output channels.");
             int perGroup = co / (int)group, dense = ci * (int)group;
+            if ((long)co * dense * kh * kw > MaxDenseFilterElements)
+                throw new OnnxUnsupportedException($"{_source}: {node}: group = {group} as one dense filter would hold {(long)co * dense * kh * kw:N0} values, over the {MaxDenseFilterElements:N0} the engine densifies.");
             var blocks = new float[co * dense * kh * kw];
             for (int o = 0; o < co; o++)
                 for (int i = 0; i < ci; i++)
@@ -48,6 +60,7 @@ internal sealed partial class OnnxGraphPlan
         {
             if (autoPad != "NOTSET") throw new OnnxUnsupportedException($"{_source}: {node}: a Pad before a convolution with auto_pad {autoPad} is not supported.");
             pads = pads.Zip(extraPads, (a, b) => a + b).ToArray();
+            if (pads.Any(p => p > MaxWindow)) throw Error(node, $"the pads with the Pad before it, [{string.Join(", ", pads)}], exceed {MaxWindow}.");
         }
         // OIHW → HWIO: the filter becomes a plain [KH·KW·CI, CO] GEMM operand (depthwise: [KH, KW, C], ci = 1).
         var hwio = new float[filter.Length];
@@ -117,6 +130,9 @@ internal sealed partial class OnnxGraphPlan
             double s = parts[0][c] / Math.Sqrt((double)parts[3][c] + epsilon);
             scale[c] = (float)s;
             shift[c] = (float)(parts[1][c] - parts[2][c] * s);
+            // A negative variance (or overflow) would make every output NaN without a word.
+            if (!float.IsFinite(scale[c]) || !float.IsFinite(shift[c]))
+                throw Error(bn, $"channel {c}: scale {parts[0][c]}, variance {parts[3][c]} and epsilon {epsilon} give a non-finite factor (is the variance negative?).");
         }
         return (scale, shift);
     }
@@ -141,6 +157,7 @@ internal sealed partial class OnnxGraphPlan
         var pads = pad.Ints("pads") ?? Constant(pad, constants, 1, "pads").Integers ?? [];
         float value = pad.Attributes.ContainsKey("value") ? pad.Float("value", 0f)
             : pad.Inputs.Length > 2 && pad.Inputs[2].Length > 0 ? Constant(pad, constants, 2, "constant value").Floats?.FirstOrDefault() ?? 0f : 0f;
+        if (pads.Length == 8 && pads.Any(p => p > MaxWindow)) throw Error(pad, $"pads [{string.Join(", ", pads)}] exceed {MaxWindow}.");
         if (pads.Length != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 || pads.Any(p => p < 0) || value != 0f)
             throw new OnnxUnsupportedException($"{_source}: {pad}: only zero padding of H and W is supported; pads are [{string.Join(", ", pads)}], value {value}.");
         return [pads[2], pads[3], pads[6], pads[7]];

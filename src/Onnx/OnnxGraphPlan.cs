@@ -48,6 +48,9 @@ internal sealed partial class OnnxGraphPlan
     private readonly Dictionary<string, long> _multiplyAdds = [];
     private bool _counting;
 
+    /// <summary>The most tensor memory one image's forward pass may need (the activations a gradient keeps): 2 GiB.</summary>
+    public const long MaxActivationBytesPerImage = 2L << 30;
+
     public int Classes { get; private set; }
     public bool EndsInSoftmax { get; private set; }
     public IReadOnlyList<string> Notes => _notes;
@@ -79,6 +82,21 @@ internal sealed partial class OnnxGraphPlan
         return plan;
     }
 
+    /// <summary>
+    /// <paramref name="p"/> with the input size the graph declares, when the size was not given and the
+    /// graph's H and W are numbers (the engine takes square inputs; a non-square declaration is left to the check).
+    /// </summary>
+    public static OnnxPreprocessing WithDeclaredSize(OnnxPreprocessing p, OnnxModelProto proto)
+    {
+        if (p.InputSizeGiven) return p;
+        var g = proto.Graph;
+        var images = g.Inputs.Where(i => !g.Initializers.ContainsKey(i.Name)).ToList();
+        if (images is not [{ Dims: { Length: 4 } d }]) return p;
+        bool nhwc = d[3] == 3 && d[1] != 3;
+        long h = nhwc ? d[1] : d[2], w = nhwc ? d[2] : d[3];
+        return h is >= 1 and <= 8192 && w == h ? p with { Height = (int)h, Width = (int)w } : p;
+    }
+
     public OnnxGraphPlan ToDevice(ComputeDevice? device)
     {
         var plan = new OnnxGraphPlan(_proto, _source) { Classes = Classes, _outputName = _outputName };
@@ -108,7 +126,16 @@ internal sealed partial class OnnxGraphPlan
         return r.Rank == 4 && r.Dim(1) == 1 && r.Dim(2) == 1 ? tape.Reshape(result, [r.Dim(0), r.Dim(3)], "features") : result;
     }
 
-    private string Resolve(string name) => _alias.TryGetValue(name, out var target) ? Resolve(target) : name;
+    /// <summary>The value an alias chain ends in, walked in a loop (a chain of 200,000 Identity nodes must not overflow the stack).</summary>
+    private string Resolve(string name)
+    {
+        for (int steps = 0; _alias.TryGetValue(name, out var target); steps++)
+        {
+            if (steps > _alias.Count) throw Error(null, $"the aliases of '{name}' form a cycle.");
+            name = target;
+        }
+        return name;
+    }
 
     private Exception Error(OnnxNode? node, string what) => new OnnxFormatException(node is null ? $"{_source}: {what}" : $"{_source}: {node}: {what}");
 
@@ -194,6 +221,15 @@ internal sealed partial class OnnxGraphPlan
             _alias[padded] = pad.Inputs[0];
         }
 
+        // The value the output is, through any trailing Identity/Dropout (tf2onnx writes `prob → Identity`):
+        // a softmax there is the file's own, whichever aliases follow it, and must not be applied twice.
+        string outputThroughAliases = graphOutput;
+        for (int hops = 0; producer.TryGetValue(outputThroughAliases, out var last) && last.OpType is "Identity" or "Dropout" && last.Inputs.Length > 0; hops++)
+        {
+            if (hops > g.Nodes.Count) throw Error(null, $"the output '{graphOutput}' is an alias of itself.");
+            outputThroughAliases = last.Inputs[0];
+        }
+
         var fusedRelus = new HashSet<OnnxNode>(folds.Values);
         var shapeOf = new Dictionary<string, string>();
         foreach (var node in g.Nodes)
@@ -214,7 +250,7 @@ internal sealed partial class OnnxGraphPlan
                 _alias[node.Outputs[0]] = node.Inputs[0];
                 continue;
             }
-            if (node.OpType == "Softmax" && Resolve(graphOutput) == node.Outputs[0] || node.OpType == "Softmax" && graphOutput == node.Outputs[0])
+            if (node.OpType == "Softmax" && node.Outputs[0] == outputThroughAliases)
             {
                 EndsInSoftmax = true; // IG and classify apply their own softmax to the logits
                 _alias[node.Outputs[0]] = node.Inputs[0];
@@ -290,6 +326,9 @@ internal sealed partial class OnnxGraphPlan
     /// <summary>One zero image through the graph on an inference tape: every shape is checked before any real work, and the class count found.</summary>
     private void CheckShapes(OnnxPreprocessing p)
     {
+        // Every tensor of the check counts against one image's budget (a gradient tape keeps them all), and
+        // an allocation past it is refused before it happens: a huge size or a 200,000-layer chain fails here.
+        using var budget = AllocationBudget.Begin(MaxActivationBytesPerImage);
         using var image = Tensor.Zeros(1, p.Height, p.Width, 3);
         using var tape = Tape.ForInference();
         var (source, scale, shift) = p.ChannelAffine();

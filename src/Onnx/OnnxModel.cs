@@ -40,7 +40,7 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
     public static OnnxModel Load(string path, OnnxPreprocessing? preprocessing = null, string? outputName = null)
     {
         var proto = OnnxReader.ReadFile(path);
-        var p = preprocessing ?? OnnxPreprocessing.FromSidecar(path) ?? new OnnxPreprocessing();
+        var p = OnnxGraphPlan.WithDeclaredSize(preprocessing ?? OnnxPreprocessing.FromSidecar(path) ?? new OnnxPreprocessing(), proto);
         return new OnnxModel(OnnxGraphPlan.Build(proto, path, p, outputName), p, path, null);
     }
 
@@ -51,7 +51,7 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
     {
         ArgumentNullException.ThrowIfNull(bytes);
         var proto = OnnxReader.Read(bytes, source);
-        var p = preprocessing ?? new OnnxPreprocessing();
+        var p = OnnxGraphPlan.WithDeclaredSize(preprocessing ?? new OnnxPreprocessing(), proto);
         return new OnnxModel(OnnxGraphPlan.Build(proto, source, p, outputName), p, source, null);
     }
 
@@ -110,7 +110,7 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
         using var limit = ComputeThreads.Limit(threads);
         using var onDevice = Device is null ? null : images.To(Device);
         using var tape = Tape.ForInference();
-        return Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)).Value.ToHost();
+        return RequireFinite(Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)).Value.ToHost());
     }
 
     /// <summary>Class probabilities [N, classes] for images [N, H, W, 3], keeping no activations, on at most <paramref name="threads"/> threads.</summary>
@@ -120,8 +120,27 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
         using var limit = ComputeThreads.Limit(threads);
         using var onDevice = Device is null ? null : images.To(Device);
         using var tape = Tape.ForInference();
-        var probabilities = tape.Softmax(Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)), "prob");
+        var logits = Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false));
+        using var hostLogits = logits.Value.ToHost();
+        RequireFinite(hostLogits);
+        var probabilities = tape.Softmax(logits, "prob");
         return probabilities.Value.ToHost();
+    }
+
+    /// <summary>
+    /// <paramref name="outputs"/> when every value is a finite number; a NaN or infinity (an overflow in the
+    /// graph, damaged weights) is an <see cref="OnnxFormatException"/>, never a "NaN%" shown as an answer.
+    /// </summary>
+    private Tensor RequireFinite(Tensor outputs)
+    {
+        var values = outputs.Span;
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+            {
+                int perImage = values.Length / Math.Max(1, outputs.Dim(0));
+                throw new OnnxFormatException($"{Source}: output {i % perImage} of image {i / perImage} is {values[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}: the graph overflows or its weights are damaged.");
+            }
+        return outputs;
     }
 
     private int _disposed;

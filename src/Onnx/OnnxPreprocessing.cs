@@ -11,10 +11,20 @@ namespace NativeIg.Onnx;
 /// </summary>
 public sealed record OnnxPreprocessing
 {
-    /// <summary>The input height the model takes.</summary>
-    public int Height { get; init; } = 224;
-    /// <summary>The input width the model takes.</summary>
-    public int Width { get; init; } = 224;
+    private readonly int _height = 224, _width = 224;
+
+    /// <summary>The largest factor or offset the per-channel map may have (beyond it float32 sums in the first layer overflow).</summary>
+    public const float MaxInputMagnitude = 1e12f;
+
+    /// <summary>
+    /// The input height the model takes. Unless it is set (here, by <c>with</c>, or by the sidecar's
+    /// <c>inputSize</c>), loading a model takes the size its graph input declares (224 when symbolic).
+    /// </summary>
+    public int Height { get => _height; init { _height = value; InputSizeGiven = true; } }
+    /// <summary>The input width the model takes; see <see cref="Height"/>.</summary>
+    public int Width { get => _width; init { _width = value; InputSizeGiven = true; } }
+    /// <summary>Whether <see cref="Height"/> and <see cref="Width"/> were set rather than left to the model's declared input size.</summary>
+    public bool InputSizeGiven { get; private init; }
     /// <summary>Whether the model's channels are blue, green, red (Caffe) rather than RGB.</summary>
     public bool Bgr { get; init; }
     /// <summary>What pixels in [0, 1] are multiplied by before the mean and std (255 for Caffe-style models).</summary>
@@ -70,7 +80,15 @@ public sealed record OnnxPreprocessing
         if (Std.Any(s => !(s > 0) || !float.IsFinite(s))) throw new ArgumentException("Every std must be a finite number > 0.");
         if (!(Scale > 0) || !float.IsFinite(Scale)) throw new ArgumentException($"The scale must be a finite number > 0, got {Scale}.");
         int[] source = Bgr ? [2, 1, 0] : [0, 1, 2];
-        return (source, Std.Select(s => Scale / s).ToArray(), Mean.Zip(Std, (m, s) => -m / s).ToArray());
+        var scale = Std.Select(s => Scale / s).ToArray();
+        var shift = Mean.Zip(Std, (m, s) => -m / s).ToArray();
+        // Each constant is finite on its own, but scale/std or mean/std can still overflow float32 (or the
+        // mean be infinite after the cast): the model would then see ∞ and answer NaN for every image.
+        for (int c = 0; c < 3; c++)
+            if (!float.IsFinite(Mean[c]) || !float.IsFinite(scale[c]) || !float.IsFinite(shift[c]) || !float.IsFinite(scale[c] + shift[c])
+                || Math.Abs(scale[c]) > MaxInputMagnitude || Math.Abs(shift[c]) > MaxInputMagnitude)
+                throw new ArgumentException($"Preprocessing channel {c}: scale {Scale}, mean {Mean[c]} and std {Std[c]} map pixels to ×{scale[c]} + {shift[c]}, beyond the ±{MaxInputMagnitude:0e0} a model input may reach.");
+        return (source, scale, shift);
     }
 
     /// <summary>The sidecar beside <paramref name="modelPath"/> (<c>model.onnx.json</c>) when there is one, else null.</summary>

@@ -35,10 +35,28 @@ internal sealed record OnnxAttribute(string Name, int Type, float Float, long In
 /// <summary>One graph node: its op, its input and output value names (an empty input name is an omitted optional input), and attributes.</summary>
 internal sealed record OnnxNode(string Name, string OpType, string Domain, string[] Inputs, string[] Outputs, IReadOnlyDictionary<string, OnnxAttribute> Attributes)
 {
-    public long Int(string name, long fallback) => Attributes.TryGetValue(name, out var a) ? a.Int : fallback;
-    public float Float(string name, float fallback) => Attributes.TryGetValue(name, out var a) ? a.Float : fallback;
-    public string? String(string name) => Attributes.TryGetValue(name, out var a) ? a.String : null;
-    public long[]? Ints(string name) => Attributes.TryGetValue(name, out var a) ? a.Ints : null;
+    // ONNX's AttributeProto.AttributeType values; a reader must not take an INT epsilon as a float 0.
+    private const int FloatType = 1, IntType = 2, StringType = 3, IntsType = 7;
+
+    public long Int(string name, long fallback) => Typed(name, IntType) is { } a ? a.Int : fallback;
+    public float Float(string name, float fallback) => Typed(name, FloatType) is { } a ? a.Float : fallback;
+    public string? String(string name) => Typed(name, StringType)?.String;
+    public long[]? Ints(string name) => Typed(name, IntsType)?.Ints;
+
+    /// <summary>The attribute, checked to be of the type the op defines for it (type 0, unset, is taken as written by old exporters).</summary>
+    private OnnxAttribute? Typed(string name, int type)
+    {
+        if (!Attributes.TryGetValue(name, out var a)) return null;
+        if (a.Type != 0 && a.Type != type)
+            throw new OnnxFormatException($"{this}: attribute '{name}' is of type {TypeName(a.Type)}; the operator defines it as {TypeName(type)}.");
+        return a;
+    }
+
+    private static string TypeName(int type) => type switch
+    {
+        1 => "FLOAT", 2 => "INT", 3 => "STRING", 4 => "TENSOR", 5 => "GRAPH", 6 => "FLOATS", 7 => "INTS", 8 => "STRINGS",
+        _ => $"#{type}",
+    };
 
     public override string ToString() => $"node '{Name}' ({OpType})";
 }

@@ -59,7 +59,7 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
 
     /// <summary>The folder of one image's outputs for the class of rank <paramref name="rank"/> (1: the top class, or the target).</summary>
     public string FolderOf(ImageInput input, int rank = 1) =>
-        settings.Target is null && settings.TopClasses > 1 ? Path.Combine(settings.OutputDirectory, input.Name, $"top-{rank}") : Path.Combine(settings.OutputDirectory, input.Name);
+        settings.Target is null && settings.TopClasses > 1 ? Path.Combine(settings.OutputDirectory, ImageInputs.FolderName(input.Name), $"top-{rank}") : Path.Combine(settings.OutputDirectory, ImageInputs.FolderName(input.Name));
 
     private int Ranks => settings.Target is null ? Math.Clamp(settings.TopClasses, 1, 10) : 1;
 

@@ -1,3 +1,5 @@
+using NativeIg.Tensors.IO;
+
 namespace NativeIg.Ig;
 
 /// <summary>One image of a run: where it is read from, and the name that keys its outputs and report line.</summary>
@@ -11,27 +13,48 @@ public static class ImageInputs
     /// <summary>The extensions a folder or glob contributes (a file named on its own is taken whatever its extension).</summary>
     public static IReadOnlyList<string> Extensions { get; } = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".npy"];
 
+    /// <summary>Folders deeper than this below a folder given are not entered (and are named in the notes).</summary>
+    public const int MaxFolderDepth = 64;
+
+    /// <summary>Entries (files and folders) one run lists at most; past this the listing stops with a note.</summary>
+    public const int MaxEntries = 1_000_000;
+
     /// <summary>
     /// Files as given; a folder's image files at any depth (named by the folder — as given when relative,
     /// its own name when absolute — plus their path inside it); a glob (<c>*</c>, <c>?</c> in the last part:
     /// <c>photos/*.jpg</c>). Sorted by name, each once; two different files that would get one name are an
     /// <see cref="ArgumentException"/>, a glob that matches nothing a <see cref="FileNotFoundException"/>.
     /// </summary>
-    public static IReadOnlyList<ImageInput> Expand(IEnumerable<string> specs)
+    public static IReadOnlyList<ImageInput> Expand(IEnumerable<string> specs) => Expand(specs, outputFolder: null, skipped: null);
+
+    /// <summary>
+    /// <see cref="Expand(IEnumerable{string})"/>, leaving out <paramref name="outputFolder"/> (a run's own
+    /// outputs are never its inputs, however the folders are nested) and telling <paramref name="skipped"/>
+    /// what a folder held that is not taken: hidden and unreadable entries, links to a folder already listed
+    /// (a link loop is listed once), folders deeper than <see cref="MaxFolderDepth"/>, anything past
+    /// <see cref="MaxEntries"/>. Folder links are followed once each (by their real path).
+    /// </summary>
+    public static IReadOnlyList<ImageInput> Expand(IEnumerable<string> specs, string? outputFolder, Action<string>? skipped)
     {
         ArgumentNullException.ThrowIfNull(specs);
+        skipped ??= _ => { };
         var byName = new SortedDictionary<string, ImageInput>(StringComparer.Ordinal);
+        var byFolder = new Dictionary<string, ImageInput>(StringComparer.Ordinal);
         void Add(string path, string name)
         {
             if (byName.TryGetValue(name, out var other) && Path.GetFullPath(other.Path) != Path.GetFullPath(path))
                 throw new ArgumentException($"{other.Path} and {path} would both be named '{name}' in the run; give them from folders with different names.");
-            byName.TryAdd(name, new ImageInput(path, name));
+            if (byFolder.TryGetValue(FolderName(name), out other) && Path.GetFullPath(other.Path) != Path.GetFullPath(path))
+                throw new ArgumentException($"{other.Path} and {path} would both write their outputs to '{FolderName(name)}/' (the name without its extension); rename one.");
+            if (byName.TryAdd(name, new ImageInput(path, name))) byFolder[FolderName(name)] = byName[name];
         }
+        string? excluded = outputFolder is null ? null : RealPath.Resolve(outputFolder);
+        int entries = 0;
         foreach (var spec in specs)
         {
             if (Directory.Exists(spec))
             {
-                foreach (var file in Directory.EnumerateFiles(spec, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
+                foreach (var file in ListFolder(spec, excluded, skipped, ref entries))
                     if (IsImage(file)) Add(file, Normalize(Path.Combine(NameOf(spec), Path.GetRelativePath(spec, file))));
             }
             else if (spec.IndexOfAny(['*', '?']) >= 0)
@@ -41,13 +64,93 @@ public static class ImageInputs
                 if (!Directory.Exists(folder)) throw new FileNotFoundException($"{spec}: the folder {folder} does not exist.");
                 int before = byName.Count;
                 foreach (var file in Directory.EnumerateFiles(folder, Path.GetFileName(spec)))
-                    if (IsImage(file)) Add(file, Normalize(Path.Combine(NameOf(folder), Path.GetFileName(file))));
+                    if (IsImage(file) && !IsInside(file, excluded)) Add(file, Normalize(Path.Combine(NameOf(folder), Path.GetFileName(file))));
                 if (byName.Count == before) throw new FileNotFoundException($"{spec}: no image matches.");
             }
             else Add(spec, Normalize(Path.IsPathRooted(spec) ? Path.GetFileName(spec) : spec));
         }
         return byName.Values.ToArray();
     }
+
+    /// <summary>
+    /// The one rule for where an image's outputs go, below the run's folder (or below <c>ig-out/</c> for
+    /// one image): its name in the run without the file's extension — <c>fireboat.jpg</c> → <c>fireboat</c>,
+    /// <c>photos/boats/a.png</c> → <c>photos/boats/a</c>.
+    /// </summary>
+    public static string FolderName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var normalized = Normalize(name);
+        int slash = normalized.LastIndexOf('/');
+        var file = normalized[(slash + 1)..];
+        var stem = Path.GetFileNameWithoutExtension(file);
+        if (stem.Length == 0) stem = file;
+        return slash < 0 ? stem : normalized[..(slash + 1)] + stem;
+    }
+
+    /// <summary>
+    /// A folder's files at any depth, in name order, walked without recursion: each folder is entered once
+    /// by its real path (links resolved), so links to "." or ".." cannot loop; the depth and the entry count are bounded.
+    /// </summary>
+    private static List<string> ListFolder(string root, string? excluded, Action<string> skipped, ref int entries)
+    {
+        var files = new List<string>();
+        var visited = new HashSet<string>(StringComparer.Ordinal) { RealPath.Resolve(root) };
+        var pending = new Stack<(string Folder, int Depth)>();
+        pending.Push((root, 0));
+        var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = 0 };
+        while (pending.Count > 0)
+        {
+            var (folder, depth) = pending.Pop();
+            string[] children;
+            try { children = Directory.GetFileSystemEntries(folder, "*", options); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                skipped($"{folder}: cannot be listed ({e.Message})");
+                continue;
+            }
+            Array.Sort(children, StringComparer.Ordinal);
+            var subfolders = new List<string>();
+            foreach (var child in children)
+            {
+                if (++entries > MaxEntries)
+                {
+                    skipped($"{folder}: the listing stopped after {MaxEntries:N0} entries");
+                    pending.Clear();
+                    break;
+                }
+                var name = Path.GetFileName(child);
+                if (name.StartsWith('.'))
+                {
+                    skipped($"{child}: hidden, not taken");
+                    continue;
+                }
+                if (Directory.Exists(child))
+                {
+                    string real;
+                    try { real = RealPath.Resolve(child); }
+                    catch (IOException e) { skipped($"{child}: {e.Message}"); continue; }
+                    if (excluded is not null && (real == excluded || real.StartsWith(excluded + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+                        skipped($"{child}: the run's output folder, not taken");
+                    else if (!visited.Add(real))
+                        skipped($"{child}: a link to a folder already listed ({real}), not followed again");
+                    else if (depth + 1 > MaxFolderDepth)
+                        skipped($"{child}: deeper than {MaxFolderDepth} folders, not entered");
+                    else subfolders.Add(child);
+                }
+                else if (IsImage(child))
+                {
+                    if (!File.Exists(child)) skipped($"{child}: a link to nothing, not taken");
+                    else files.Add(child);
+                }
+            }
+            for (int i = subfolders.Count - 1; i >= 0; i--) pending.Push((subfolders[i], depth + 1));
+        }
+        return files;
+    }
+
+    private static bool IsInside(string file, string? folder) =>
+        folder is not null && RealPath.Resolve(file).StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>A folder's name in the run: as given when relative ("photos/2024"), its own name when absolute ("/data/photos" → "photos").</summary>
     private static string NameOf(string folder) =>

@@ -16,11 +16,42 @@ public sealed class AtomicFiles : IDisposable
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(directory);
+        RemoveStale(directory, Path.GetFileName(full));
         var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         _pending.Add((temporary, full));
         using var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         write(stream);
         stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Deletes the temporary files of <paramref name="fileName"/> that a killed process (SIGKILL, power loss)
+    /// left behind: <c>.NAME.PID.GUID.tmp</c> whose PID runs no process now. A live writer's are kept.
+    /// </summary>
+    private static void RemoveStale(string directory, string fileName)
+    {
+        string[] candidates;
+        try { candidates = Directory.GetFiles(directory, $".{fileName}.*.tmp"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (var candidate in candidates)
+        {
+            var parts = Path.GetFileName(candidate)[(fileName.Length + 2)..].Split('.');
+            if (parts.Length != 3 || !int.TryParse(parts[0], out int pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try { File.Delete(candidate); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
     }
 
     /// <summary>Renames every written file to its final name.</summary>
