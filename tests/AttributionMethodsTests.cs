@@ -16,7 +16,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
 
     // ---------- Gaussian blur: the fast passes against the plain sum ----------
 
-    [Theory]
+    [SharedTheory]
     [InlineData(7, 13, 3, 0.0)]
     [InlineData(7, 13, 3, 0.5)]
     [InlineData(7, 13, 3, 1.3)]
@@ -36,7 +36,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Equal(image.ToArray().Average(), fast.ToArray().Average(), 4);
     }
 
-    [Fact]
+    [SharedFact]
     public void GaussianBlurOfZeroSigmaIsTheImageAndBadSigmasAreRefused()
     {
         using var image = RandomTensor(3, 4, 5, 3);
@@ -51,7 +51,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
 
     // ---------- Blur IG and Guided IG: completeness on a linear model ----------
 
-    [Fact]
+    [SharedFact]
     public void BlurIgOnALinearModelIsTheWeightsTimesWhatTheBlurRemoved()
     {
         var model = FunctionModel.Linear(W);
@@ -69,7 +69,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Equal(result.Attributions.ToArray(), other.Attributions.ToArray());
     }
 
-    [Fact]
+    [SharedFact]
     public void GuidedIgOnALinearModelIsGradientTimesInputWhateverThePath()
     {
         // Any path from x′ to x has the constant gradient w, so the attributions are w ⊙ (x − x′).
@@ -87,7 +87,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void GuidedIgMovesTheFeaturesWithTheSmallestGradientFirst()
     {
         // F = 10·x₀ + 0.1·x₁ + x₀·x₁: at the black baseline |∂F/∂x₁| is small, so x₁ goes first and F
@@ -106,7 +106,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.True(result.Attributions[1] < 0.2f && result.Attributions[0] > 10f, $"{result.Attributions[0]}, {result.Attributions[1]}");
     }
 
-    [Fact]
+    [SharedFact]
     public void QuantileIsNumpysLowerQuantile()
     {
         var random = new Random(5);
@@ -120,7 +120,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         }
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData(0, 0.25, 0.02, 0)]
     [InlineData(10, 0, 0.02, 0)]
     [InlineData(10, 1.5, 0.02, 0)]
@@ -136,7 +136,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
             new GuidedIgOptions { Steps = steps, Fraction = fraction, MaxDistance = distance, Anchors = anchors, PointsPerMove = pointsPerMove }));
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData(0, 50.0, 32)]
     [InlineData(10, 0.0, 32)]
     [InlineData(10, double.NaN, 32)]
@@ -168,7 +168,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         return image;
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData(0.0, 0)]
     [InlineData(0.8, 2)] // smoothing blurs the block edges; pixels within 2 of an edge may join either side
     public void FelzenszwalbFindsEveryBlockOfAKnownImageOnceAndDeterministically(double sigma, int edge)
@@ -187,7 +187,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Equal(labels, Felzenszwalb.Segment(image, 100, sigma, 150));
     }
 
-    [Fact]
+    [SharedFact]
     public void FelzenszwalbMergesSmallRegionsAndRefusesBadArguments()
     {
         using var noise = RandomTensor(9, 20, 20, 3);
@@ -202,7 +202,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Throws<ArgumentException>(() => Felzenszwalb.Segment(flat, 10));
     }
 
-    [Fact]
+    [SharedFact]
     public void XraiRanksRegionsByAttributionDensityAndDropsThoseThatAddTooLittle()
     {
         // 100 pixels: region A = 0…49 (density 1), B = 50…99 (density 3), C = 40…59 overlaps both (density 10).
@@ -224,7 +224,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Equal(1, rank2[95]);
     }
 
-    [Fact]
+    [SharedFact]
     public void XraiOnTheFireboatCoversEveryPixelAndItsTopRegionsHoldTheMostAttribution()
     {
         using var fireboat = Npy.Read(Shared("reference/fireboat_input.npy"));
@@ -252,7 +252,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         return t.Mul(t.SelectColumn(hidden, 0), t.SelectColumn(hidden, 1));
     });
 
-    [Fact]
+    [SharedFact]
     public void LayerIgOfAProductIsItsClosedFormAndSatisfiesCompleteness()
     {
         var model = ProductOfHidden();
@@ -269,7 +269,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Equal(new[] { result.Attributions[0], (double)result.Attributions[1] }, LayerIntegratedGradients.PerChannel(result.Attributions));
     }
 
-    [Fact]
+    [SharedFact]
     public void ConductanceSumsToTheChangeInFAndNeuronIgToTheChangeInTheChannel()
     {
         var model = ProductOfHidden();
@@ -289,7 +289,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         AssertClose([0f, 1.9f, -0.5f], neuron.Attributions.Span, 1e-5, 1e-5, "neuron IG = W₁[:,1] ⊙ (x − x′)");
     }
 
-    [Fact]
+    [SharedFact]
     public void AnUnknownLayerOrChannelIsAClearError()
     {
         var model = ProductOfHidden();
@@ -304,7 +304,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Contains(ModelLayers.List(model), l => l.Name == "hidden" && l.Shape.SequenceEqual([2]));
     }
 
-    [Fact]
+    [SharedFact]
     public void OnTheFireboatLayerIgAtInception4dIsCompleteLikeInputIg()
     {
         using var fireboat = Npy.Read(Shared("reference/fireboat_input.npy"));
@@ -320,7 +320,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Equal(layer.Sum, spatial.ToArray().Sum(v => (double)v), 3);
     }
 
-    [Fact]
+    [SharedFact]
     public void OnTheFireboatBlurIgAndGuidedIgAreCompleteWithinOnePercentAtThePapersSteps()
     {
         using var fireboat = Npy.Read(Shared("reference/fireboat_input.npy"));
@@ -337,7 +337,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
 
     // ---------- Sanity checks ----------
 
-    [Fact]
+    [SharedFact]
     public void SpearmanIsOneForTheSameOrderMinusOneReversedAndHandlesTies()
     {
         Assert.Equal(1, SanityChecks.SpearmanRankCorrelation([1, 2, 3, 4], [10, 20, 30, 400]), 12);
@@ -348,7 +348,7 @@ public class AttributionMethodsTests(ModelFixture fixture, ITestOutputHelper out
         Assert.Throws<ArgumentException>(() => SanityChecks.SpearmanRankCorrelation([1, 2], [1]));
     }
 
-    [Fact]
+    [SharedFact]
     public void CascadingRandomizationOfTheTopLayersBreaksIgOnTheFireboat()
     {
         using var fireboat = Npy.Read(Shared("reference/fireboat_input.npy"));

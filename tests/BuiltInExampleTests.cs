@@ -7,7 +7,7 @@ namespace NativeIg.Tests;
 [Collection("model")]
 public class BuiltInExampleTests(ModelFixture fixture)
 {
-    [Fact]
+    [SharedFact]
     public void TheBuiltInExampleIsAGiantPanda()
     {
         using var image = NativeIg.Cli.Explain.BuiltInExample();

@@ -8,7 +8,7 @@ namespace NativeIg.Tests;
 [Collection("model")]
 public class CliConventionTests
 {
-    [Fact]
+    [SharedFact]
     public void ShortAliasesMeanTheLongOptions()
     {
         var dir = TempDir();
@@ -21,7 +21,7 @@ public class CliConventionTests
         Assert.Equal("", error); // -q: no progress, no hints
     }
 
-    [Fact]
+    [SharedFact]
     public void AResponseFileAndDoubleDashWork()
     {
         var dir = TempDir();
@@ -46,7 +46,7 @@ public class CliConventionTests
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void StandardInputIsAnImage()
     {
         using var stdin = new MemoryStream(File.ReadAllBytes(Shared("images/fireboat.jpg")));
@@ -61,7 +61,7 @@ public class CliConventionTests
         Assert.Contains("at most once", error);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("explain", "-m", "abc")]
     [InlineData("explain", "--baseline", "noise:abc")]
     [InlineData("explain", "-x")]

@@ -11,7 +11,7 @@ public class CliProgressTests
 
     private static string[] Model => ModelArguments;
 
-    [Fact]
+    [SharedFact]
     public void VersionNamesTheToolAndTheKernelPath()
     {
         var (code, output, _) = Run("--version");
@@ -20,7 +20,7 @@ public class CliProgressTests
         Assert.Contains(NativeIg.Tensors.Gemm.InstructionSetPath, output);
     }
 
-    [Fact]
+    [SharedFact]
     public void RedirectedProgressIsOnePlainLinePerChunkAndQuietHasNone()
     {
         var (code, _, error) = Run(["explain", Shared("images/fireboat.jpg"), "--steps", "8", "--batch", "4", "--out", TempDir(), .. Model]);
@@ -35,7 +35,7 @@ public class CliProgressTests
         Assert.DoesNotContain("path ", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void APoorIntegralAndAnUnpredictedTargetGetHints()
     {
         // One trapezoid step across the fireboat's saturating path misses completeness by far more than 5%.

@@ -11,7 +11,7 @@ public class CliTests
 
     private static string[] Model => ModelArguments;
 
-    [Fact]
+    [SharedFact]
     public void ClassifyPrintsTheTutorialsLines()
     {
         var (code, output, _) = Run(["classify", Shared("images/fireboat.jpg"), "--top", "3", .. Model]);
@@ -20,7 +20,7 @@ public class CliTests
         Assert.Contains("pier: 4.2%", output);
     }
 
-    [Fact]
+    [SharedFact]
     public void ClassifyJsonHasOneObjectPerImage()
     {
         var (code, output, _) = Run(["classify", Shared("images/fireboat.jpg"), Shared("images/giant_panda.jpg"), "--json", "--top", "2", .. Model]);
@@ -36,7 +36,7 @@ public class CliTests
         Assert.Equal("giant panda", second.RootElement.GetProperty("top")[0].GetProperty("label").GetString());
     }
 
-    [Fact]
+    [SharedFact]
     public void OneBadImageDoesNotStopTheOthers()
     {
         var bad = Path.Combine(TempDir(), "broken.jpg");
@@ -47,7 +47,7 @@ public class CliTests
         Assert.Contains("fireboat:", output);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("frobnicate")]
     [InlineData("classify")]
     [InlineData("classify", "x.jpg", "--top", "0")]
@@ -66,7 +66,7 @@ public class CliTests
         Assert.Contains("nativeig:", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void UnknownTargetLabelIsABadArgumentAndNoWorkIsDone()
     {
         var (code, _, error) = Run(["explain", Shared("images/fireboat.jpg"), "--target", "spaceship", "--out", TempDir(), .. Model]);
@@ -77,7 +77,7 @@ public class CliTests
         Assert.Contains("1000", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void HelpIsAvailableOnEveryCommand()
     {
         foreach (var args in new[] { new[] { "--help" }, ["classify", "--help"], ["explain", "-h"] })
@@ -88,7 +88,7 @@ public class CliTests
         }
     }
 
-    [NoCudaFact]
+    [NoCudaFact(NeedsShared = true)]
     public void AnAbsentDeviceIsReportedWithWhatIsPresent()
     {
         var (code, _, error) = Run(["classify", Shared("images/fireboat.jpg"), "--device", "cuda", .. Model]);
@@ -97,7 +97,7 @@ public class CliTests
         Assert.Contains("ilgpu-cpu", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void MissingWeightsSayHowToGetThem()
     {
         var (code, _, error) = Run("classify", Shared("images/fireboat.jpg"), "--weights", "/nonexistent/w.caffemodel");
@@ -105,7 +105,7 @@ public class CliTests
         Assert.Contains("/nonexistent/w.caffemodel", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void ExplainWritesEveryFileAndReportsCompleteness()
     {
         var dir = TempDir();
@@ -127,7 +127,7 @@ public class CliTests
         Assert.Equal(sum, attributions.ToArray().Sum(v => (double)v), 3);
     }
 
-    [Fact]
+    [SharedFact]
     public void ExplainTextReportNamesTheTargetAndDelta()
     {
         var dir = TempDir();

@@ -9,7 +9,7 @@ namespace NativeIg.Tests;
 [Collection("model")]
 public class ConcurrentAttributionTests(ModelFixture fixture)
 {
-    [Fact]
+    [SharedFact]
     public async Task EightConcurrentAttributionsEqualTheSequentialOnesBitForBit()
     {
         var ig = new IntegratedGradients(fixture.Model);
@@ -41,7 +41,7 @@ public class ConcurrentAttributionTests(ModelFixture fixture)
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void NullTargetMeansThePredictedClassAndNullBaselineIsBlack()
     {
         var ig = new IntegratedGradients(fixture.Model);

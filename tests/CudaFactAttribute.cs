@@ -19,4 +19,11 @@ public sealed class NoCudaFactAttribute : FactAttribute
     {
         if (GpuDevice.HasCuda()) Skip = "This machine has a CUDA device; the test checks the message for a missing one.";
     }
+
+    /// <summary>The test also reads ../shared: skipped, with that reason, without it.</summary>
+    public bool NeedsShared
+    {
+        get => false;
+        set { if (value && Skip is null && TestUtil.SharedDir is null) Skip = SharedData.MissingReason; }
+    }
 }

@@ -31,7 +31,7 @@ public class DatasetRunTests
     private static string[] Report(string run) =>
         File.ReadAllLines(Path.Combine(run, "report.jsonl")).Select(l => Regex.Replace(l, "\"(ig_)?seconds\":[^,]*,", "")).ToArray();
 
-    [Fact]
+    [SharedFact]
     public void AFolderGivesAReportAGalleryAndADatasetView()
     {
         var photos = TwelveImages();
@@ -64,7 +64,7 @@ public class DatasetRunTests
         Assert.Contains("\"mean_mask\"", File.ReadAllText(Path.Combine(run, "dataset", "summary.json")));
     }
 
-    [Fact]
+    [SharedFact]
     public void ARunKilledWithSigtermResumesWithoutRecomputingAndEndsWithTheSameReport()
     {
         var photos = TwelveImages();
@@ -95,7 +95,7 @@ public class DatasetRunTests
         Assert.Equal(Report(whole), Report(resumed));
     }
 
-    [Fact]
+    [SharedFact]
     public void ThreeShardsMergedEqualOneRun()
     {
         var photos = TwelveImages();
@@ -125,7 +125,7 @@ public class DatasetRunTests
             Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(Path.Combine(merged, "dataset", Path.GetFileName(f)))));
     }
 
-    [Fact]
+    [SharedFact]
     public void TopKExplainsEachImagesKMostProbableClasses()
     {
         var photos = Path.Combine(TempDir(), "two");
@@ -144,7 +144,7 @@ public class DatasetRunTests
         Assert.Equal(2, RunCli(["explain", photos, "-t", "top:11", .. ModelArguments]).Code);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("0/3", 0, 3)]
     [InlineData("2/3", 2, 3)]
     public void ShardsParseAndSplitByName(string text, int index, int count)
@@ -155,7 +155,7 @@ public class DatasetRunTests
         Assert.Equal(names.Where(new Shard(index, count).Owns), names.Reverse().Where(new Shard(index, count).Owns).Reverse()); // order does not matter
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("3/3")]
     [InlineData("-1/3")]
     [InlineData("1/0")]
@@ -169,7 +169,7 @@ public class DatasetRunTests
         Assert.StartsWith("nativeig:", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void SchedulersNameTheShardInTheEnvironment()
     {
         Dictionary<string, string> kubernetes = new() { ["JOB_COMPLETION_INDEX"] = "4" };

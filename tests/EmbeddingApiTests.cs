@@ -9,7 +9,7 @@ namespace NativeIg.Tests;
 [Collection("model")]
 public class EmbeddingApiTests(ModelFixture fixture)
 {
-    [Fact]
+    [SharedFact]
     public void BuiltInLabelsAreTheSynsetFile()
     {
         var builtIn = ImageNetLabels.BuiltIn;
@@ -20,7 +20,7 @@ public class EmbeddingApiTests(ModelFixture fixture)
         Assert.Equal("giant panda", builtIn[388]);
     }
 
-    [Fact]
+    [SharedFact]
     public void WeightsFromAStreamOrBytesGiveTheSameModel()
     {
         var path = Shared("weights/bvlc_googlenet.caffemodel");
@@ -47,7 +47,7 @@ public class EmbeddingApiTests(ModelFixture fixture)
         Assert.DoesNotContain("--", e.Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void StreamsAreReadWithALimit()
     {
         var e = Assert.Throws<FormatException>(() => BoundedFile.ReadAll(new EndlessStream(), 1 << 20, "endless", m => new FormatException(m)));
@@ -58,7 +58,7 @@ public class EmbeddingApiTests(ModelFixture fixture)
         Assert.Throws<FormatException>(() => ImageNetLabels.Load(new MemoryStream("a\nb\n"u8.ToArray()), "two lines"));
     }
 
-    [Fact]
+    [SharedFact]
     public void OnnxModelsLoadFromBytesAndStreamsAndDispose()
     {
         var bytes = new OnnxWriter()
@@ -84,7 +84,7 @@ public class EmbeddingApiTests(ModelFixture fixture)
         Assert.StartsWith("half.onnx", broken.Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void LibraryMessagesNameNoCommandLineFlag()
     {
         var missing = Assert.Throws<FileNotFoundException>(() => WeightsResolver.Resolve("/nonexistent/w.caffemodel"));

@@ -14,7 +14,7 @@ public class FireboatIntegratedGradientsTests(ModelFixture fixture)
     /// Against the float64 reference (black baseline, target 554, probability, trapezoid, m = 50):
     /// relative L2 error ≤ 5e-3 (float32 libtorch lands at ~1e-3) and Σattr within 1e-3.
     /// </summary>
-    [Fact]
+    [SharedFact]
     public void MatchesTheFloat64Reference()
     {
         using var image = Npy.Read(Shared("reference/fireboat_input.npy"));
@@ -40,7 +40,7 @@ public class FireboatIntegratedGradientsTests(ModelFixture fixture)
         Assert.Equal(4.43e-6, r.FBaseline, 7);
     }
 
-    [Fact]
+    [SharedFact]
     public void ResultsDoNotDependOnTheBatchSize()
     {
         // Batch sizes that split the 51 alphas differently, including chunks ending one past a boundary.
@@ -54,7 +54,7 @@ public class FireboatIntegratedGradientsTests(ModelFixture fixture)
         }
     }
 
-    [Fact]
+    [SharedFact]
     public void TwoHundredFortyStepsSatisfyCompletenessWithinOnePercent()
     {
         using var image = ImageLoader.LoadForModel(Shared("images/fireboat.jpg"));

@@ -158,7 +158,7 @@ public class FuzzTests(ITestOutputHelper output)
         output.WriteLine($"1500 ONNX cases, {loaded} loaded, the rest refused with a typed error");
     }
 
-    [Fact]
+    [SharedFact]
     public void CommandLines()
     {
         string[] commands = ["classify", "explain", "nonsense"];

@@ -11,7 +11,7 @@ public class GradientMethodsTests(ModelFixture fixture)
 {
     private static readonly float[] W = [0.5f, -2f, 3f, 0.25f];
 
-    [Fact]
+    [SharedFact]
     public void OnALinearModelTheGradientIsTheWeightsAndGradientTimesInputSumsToF()
     {
         var model = FunctionModel.Linear(W);
@@ -23,7 +23,7 @@ public class GradientMethodsTests(ModelFixture fixture)
         Assert.Equal(0.5 - 4 - 3 + 1, gx.ToArray().Sum(v => (double)v), 6); // = F(x) − F(0) for a linear model without bias
     }
 
-    [Fact]
+    [SharedFact]
     public void SmoothGradOfALinearModelsGradientIsTheGradientAndVarGradIsZero()
     {
         var model = FunctionModel.Linear(W);
@@ -37,7 +37,7 @@ public class GradientMethodsTests(ModelFixture fixture)
         Assert.All(variance.ToArray(), v => Assert.Equal(0f, v));
     }
 
-    [Fact]
+    [SharedFact]
     public void TheNoiseIsRealSeededAndScaledByTheInputRange()
     {
         // Identity-like method: the tunnel's mean of (x + ε) tends to x; its variance to σ²·range².
@@ -52,7 +52,7 @@ public class GradientMethodsTests(ModelFixture fixture)
         Assert.NotEqual(variance.ToArray(), other.ToArray());
     }
 
-    [Fact]
+    [SharedFact]
     public void SmoothGradOfIgIsIdenticalForAnyBatchSizeAndThreadCount()
     {
         var ig = new IntegratedGradients(fixture.Model);
@@ -69,7 +69,7 @@ public class GradientMethodsTests(ModelFixture fixture)
         Assert.NotEqual(0f, a.ToArray().Max(MathF.Abs));
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData(0, 0.1)]
     [InlineData(10_001, 0.1)]
     [InlineData(5, -0.1)]

@@ -13,7 +13,7 @@ public class HostileCommandLineTests
 
     private static string Missing => Path.Combine(TempDir(), "no-such.caffemodel");
 
-    [Theory]
+    [SharedTheory]
     [InlineData("--steps", "2147483647")]
     [InlineData("--steps", "99999999999")]
     [InlineData("--batch", "2147483647")]
@@ -39,7 +39,7 @@ public class HostileCommandLineTests
     }
 
     /// <summary>Item 6: a bad --target failed only after the model had loaded.</summary>
-    [Fact]
+    [SharedFact]
     public void ABadTargetFailsBeforeTheModelLoads()
     {
         var (code, _, error) = Run("explain", Shared("images/fireboat.jpg"), "--target", "not-a-class", "--weights", Missing, "--labels", Shared("labels/synset_words.txt"));
@@ -48,7 +48,7 @@ public class HostileCommandLineTests
     }
 
     /// <summary>Item 6: an --out that is a file, or read-only, failed only after the whole IG.</summary>
-    [Fact]
+    [SharedFact]
     public void AnUnwritableOutputFolderFailsBeforeTheModelLoads()
     {
         var file = Path.Combine(TempDir(), "a-file");
@@ -67,7 +67,7 @@ public class HostileCommandLineTests
     }
 
     /// <summary>Items 3 and 8: `--weights /dev/zero` ran out of memory; `--labels /dev/zero` gave an internal message.</summary>
-    [Fact]
+    [SharedFact]
     public void DevicesAsInputFilesAreClearFileErrors()
     {
         if (!File.Exists("/dev/zero")) return; // no such device on this OS
@@ -80,7 +80,7 @@ public class HostileCommandLineTests
     }
 
     /// <summary>Item 3: bad .npy headers crashed classify and stopped the images after them.</summary>
-    [Fact]
+    [SharedFact]
     public void ABadNpyDoesNotStopTheOtherImages()
     {
         var bad = Path.Combine(TempDir(), "bad.npy");
@@ -92,7 +92,7 @@ public class HostileCommandLineTests
     }
 
     /// <summary>Item 5: an interrupted run left 0-byte PNGs; now it exits 130 and leaves the previous outputs as they were.</summary>
-    [Fact]
+    [SharedFact]
     public void ACancelledExplainExits130AndLeavesThePreviousOutputs()
     {
         var outDir = TempDir();

@@ -22,7 +22,7 @@ public class HostileImageTests
     }
 
     /// <summary>Item 1: `head -c 13 fireboat.jpg` made classify spin forever inside the decoder.</summary>
-    [Fact]
+    [SharedFact]
     public void EveryPrefixOfTheFireboatJpegFailsFastInsteadOfHanging()
     {
         var jpeg = File.ReadAllBytes(Shared("images/fireboat.jpg"));

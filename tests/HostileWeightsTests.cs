@@ -27,7 +27,7 @@ public class HostileWeightsTests
     }
 
     /// <summary>Item 4: weights holding NaN classified as "tench: NaN%".</summary>
-    [Fact]
+    [SharedFact]
     public void NonFiniteWeightsAreRefusedNamingTheLayer()
     {
         var layers = CaffeModelReader.ReadFile(Shared("weights/bvlc_googlenet.caffemodel"));
@@ -38,7 +38,7 @@ public class HostileWeightsTests
         Assert.Contains("finite", e.Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void TwoLayersWithOneNameAreRefused()
     {
         var layers = CaffeModelReader.ReadFile(Shared("weights/bvlc_googlenet.caffemodel")).ToList();

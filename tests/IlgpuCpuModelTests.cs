@@ -10,7 +10,7 @@ namespace NativeIg.Tests;
 [Collection("model")]
 public class IlgpuCpuModelTests(ModelFixture fixture)
 {
-    [Fact]
+    [SharedFact]
     public void FireboatProbabilitiesThroughTheGpuBackend()
     {
         using var device = NativeIg.Gpu.GpuDevice.Open("ilgpu-cpu");

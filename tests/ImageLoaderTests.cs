@@ -6,7 +6,7 @@ namespace NativeIg.Tests;
 
 public class ImageLoaderTests
 {
-    [Fact]
+    [SharedFact]
     public void BadImagesFailWithTheFileName()
     {
         var dir = TempDir();
@@ -54,7 +54,7 @@ public class ImageLoaderTests
         Assert.Contains("[2, 2]", Assert.Throws<ImageFormatException>(() => ImageLoader.Load(npy)).Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void ResizeWithPadPlacesNonSquareImagesLikeTensorFlow()
     {
         // city.jpg is 648×350: 224 wide × 120 high at row 51 (reference/README.md).

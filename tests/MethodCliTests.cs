@@ -16,7 +16,7 @@ public class MethodCliTests
         return JsonDocument.Parse(output).RootElement;
     }
 
-    [Fact]
+    [SharedFact]
     public void GradientAndGradientTimesInputWriteTheirMapsAndNameTheMethod()
     {
         var dir = TempDir();
@@ -28,7 +28,7 @@ public class MethodCliTests
         Assert.Equal(new[] { 224, 224, 3 }, a.Shape.ToArray());
     }
 
-    [Fact]
+    [SharedFact]
     public void SmoothGradIsSeededAndRepeatable()
     {
         var (d1, d2) = (TempDir(), TempDir());
@@ -38,7 +38,7 @@ public class MethodCliTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(d1, "attributions.npy")), File.ReadAllBytes(Path.Combine(d2, "attributions.npy")));
     }
 
-    [Fact]
+    [SharedFact]
     public void BlurIgReportsItsDeltaAgainstTheBlurredImage()
     {
         var dir = TempDir();
@@ -49,7 +49,7 @@ public class MethodCliTests
         Assert.True(File.Exists(Path.Combine(dir, "saturation.png")));
     }
 
-    [Fact]
+    [SharedFact]
     public void LayerIgNamesItsStrongestChannelsAndNeuronIgItsChannel()
     {
         var dir = TempDir();
@@ -64,7 +64,7 @@ public class MethodCliTests
         Assert.Equal("conductance", conductance.GetProperty("method").GetString());
     }
 
-    [Fact]
+    [SharedFact]
     public void XraiWritesItsRegionsAndPictures()
     {
         var dir = TempDir();
@@ -74,7 +74,7 @@ public class MethodCliTests
             Assert.True(File.Exists(Path.Combine(dir, name)), name);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("an unknown layer", "no layer named 'inception_9z/output'", "--layer", "inception_9z/output")]
     [InlineData("a channel past the layer's", "528 channels", "--neuron", "inception_4d/output:528")]
     public void AnUnknownLayerOrChannelFailsNamingWhatThereIs(string what, string expected, params string[] options)
@@ -84,7 +84,7 @@ public class MethodCliTests
         Assert.Contains(expected, error);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("--method", "lime")]
     [InlineData("--method", "blur-ig", "--noise-samples", "5")]
     [InlineData("--method", "conductance")]
@@ -105,7 +105,7 @@ public class MethodCliTests
         Assert.StartsWith("nativeig: ", error);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("compare", "--steps", "0")]
     [InlineData("compare", "--steps", "99999999999")]
     [InlineData("compare", "--noise-samples", "NaN")]
@@ -134,7 +134,7 @@ public class MethodCliTests
         Assert.StartsWith("nativeig: ", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void ManyImagesRefuseOtherMethods()
     {
         var (code, _, error) = RunCli(["explain", Fireboat, Shared("images/giant_panda.jpg"), "--method", "xrai", "--out", TempDir(), .. ModelArguments]);
@@ -142,7 +142,7 @@ public class MethodCliTests
         Assert.Contains("one image at a time", error);
     }
 
-    [Fact]
+    [SharedFact]
     public void CompareDrawsEveryMethodSideBySide()
     {
         var dir = TempDir();
@@ -164,7 +164,7 @@ public class MethodCliTests
         return (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
     }
 
-    [Fact]
+    [SharedFact]
     public void SanityPrintsTheCascadeAndRefusesBadBlocks()
     {
         var (code, output, error) = RunCli(["sanity", Fireboat, "--steps", "2", "--blocks", "2", "--json", .. ModelArguments]);

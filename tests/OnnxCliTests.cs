@@ -8,7 +8,7 @@ public class OnnxCliTests
 {
     private static string[] CaffeInput => ["--bgr", "--scale", "255", "--mean", "104,117,123", "--std", "1,1,1"];
 
-    [Fact]
+    [SharedFact]
     public void ClassifyWithTheOnnxGoogLeNetNamesTheFireboat()
     {
         var (code, stdout, stderr) = RunCli(["classify", Shared("images/fireboat.jpg"), "--model", Shared("weights/bvlc_googlenet.onnx"), .. CaffeInput,
@@ -17,7 +17,7 @@ public class OnnxCliTests
         Assert.Contains("\"label\":\"fireboat\"", stdout);
     }
 
-    [Fact]
+    [SharedFact]
     public void ModelPrintsTheGraphSummary()
     {
         var (code, stdout, stderr) = RunCli(["model", Shared("weights/bvlc_googlenet.onnx"), .. CaffeInput]);
@@ -27,7 +27,7 @@ public class OnnxCliTests
         Assert.Contains("Conv 57", stdout);
     }
 
-    [Fact]
+    [SharedFact]
     public void ExplainAResNet18FeatureWritesTheFigures()
     {
         var r = Path.Combine(OnnxResNet18Tests.PackageDir, "tools", "DnnImageModels");
@@ -41,7 +41,7 @@ public class OnnxCliTests
         foreach (var file in new[] { "figure.png", "mask.png", "overlay.png", "attributions.npy" }) Assert.True(File.Exists(Path.Combine(output, file)), file);
     }
 
-    [Fact]
+    [SharedFact]
     public void AMissingOrBrokenMeanImageAndAnUnknownOutputAreFileErrors()
     {
         var model = Shared("weights/bvlc_googlenet.onnx");

@@ -18,7 +18,7 @@ public class OnnxGoogLeNetTests(ModelFixture fixture)
 
     private static readonly Lazy<OnnxModel> s_model = new(() => OnnxModel.Load(Shared("weights/bvlc_googlenet.onnx"), Caffe));
 
-    [Fact]
+    [SharedFact]
     public void TheGraphIsReadWithItsSoftmaxSetAside()
     {
         var model = s_model.Value;
@@ -31,7 +31,7 @@ public class OnnxGoogLeNetTests(ModelFixture fixture)
         Assert.Contains("1.58 G multiply-adds", summary);
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("fireboat")]
     [InlineData("giant_panda")]
     [InlineData("city")]
@@ -46,7 +46,7 @@ public class OnnxGoogLeNetTests(ModelFixture fixture)
         AssertClose(golden.Span, fromOnnx.Span, 1e-5, 0, $"{name}: ONNX vs the golden probabilities");
     }
 
-    [Fact]
+    [SharedFact]
     public void FireboatIntegratedGradientsMatchTheCaffemodelPathWithin1e5()
     {
         using var image = Npy.Read(Shared("reference/fireboat_input.npy"));

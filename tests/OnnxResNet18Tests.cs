@@ -42,7 +42,7 @@ public class OnnxResNet18Tests
         Assert.Contains("BatchNormalization 22", model.Summary());
     }
 
-    [Fact]
+    [SharedFact]
     public void FeaturesMatchOnnxRuntimeOnTenImagesWithin1e4()
     {
         var images = Directory.GetFiles(Shared("images/ig-paper"), "*.jpg").Order(StringComparer.Ordinal).Take(10).ToList();
@@ -82,7 +82,7 @@ public class OnnxResNet18Tests
     /// tutorial's rule, leaves 1.5% there: a ReLU network's path integrand has kinks, and the higher-order
     /// rule places its nodes better (`--rule gauss-legendre`).
     /// </summary>
-    [Fact]
+    [SharedFact]
     public void IntegratedGradientsOfTheLargestFeatureCloseWithin1PercentAtM240()
     {
         using var image = ImageLoader.LoadForModel(Shared("images/fireboat.jpg"));

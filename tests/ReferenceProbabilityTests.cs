@@ -12,7 +12,7 @@ public class ReferenceProbabilityTests(ModelFixture fixture)
     /// The golden probabilities come from a float64 libtorch run; three float32 engines agree with them to
     /// 8e-6, so a float32 engine must be within 1e-5 on all 1000 classes (reference/README.md).
     /// </summary>
-    [Theory]
+    [SharedTheory]
     [InlineData("fireboat", 554)]
     [InlineData("giant_panda", 388)]
     [InlineData("city", 819)]
@@ -33,7 +33,7 @@ public class ReferenceProbabilityTests(ModelFixture fixture)
         return probabilities;
     }
 
-    [Theory]
+    [SharedTheory]
     [InlineData("fireboat")]
     [InlineData("giant_panda")]
     [InlineData("city")]
@@ -48,7 +48,7 @@ public class ReferenceProbabilityTests(ModelFixture fixture)
         AssertClose(expectedProbabilities.Span, probabilities.Span, 1e-5, 0, $"{name} probabilities from the JPEG");
     }
 
-    [Fact]
+    [SharedFact]
     public void BatchesGiveTheSameAnswerAsSingleImages()
     {
         using var a = Npy.Read(Shared("reference/fireboat_input.npy"));
@@ -62,7 +62,7 @@ public class ReferenceProbabilityTests(ModelFixture fixture)
         AssertClose(single.Span, p.Span.Slice(1000, 1000), 1e-6, 0, "batch row vs single image");
     }
 
-    [Fact]
+    [SharedFact]
     public void ModelHasTheExpectedParametersAndRejectsWrongInputShapes()
     {
         Assert.Equal(6_998_552, fixture.Model.ParameterCount);
@@ -72,7 +72,7 @@ public class ReferenceProbabilityTests(ModelFixture fixture)
         Assert.Contains("[1, 200, 200, 3]", e.Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void LabelsReadBothFormatsAndFindNames()
     {
         var synsets = ImageNetLabels.Load(Shared("labels/synset_words.txt"));

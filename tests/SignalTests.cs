@@ -8,7 +8,7 @@ namespace NativeIg.Tests;
 [Collection("model")]
 public class SignalTests
 {
-    [Fact]
+    [SharedFact]
     public void SigtermDuringExplainExits143AndLeavesThePreviousOutputs()
     {
         if (OperatingSystem.IsWindows()) return; // no SIGTERM to send there
@@ -31,5 +31,31 @@ public class SignalTests
         Assert.Contains("interrupted", error.Result);
         Assert.Equal("previous run", File.ReadAllText(previous));
         Assert.Equal(["mask.png"], Directory.GetFiles(outDir).Select(f => Path.GetFileName(f)).ToArray());
+    }
+
+    [SharedFact]
+    public void SigtermEndsAProcessBlockedInARead()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        // `classify -` reads the image from standard input, which this test keeps open and never writes:
+        // a read no cancellation token reaches. SIGTERM must still end the process, with 143.
+        var model = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4])
+            .Initializer("w", [4, 3, 1, 1], Random(12, 1))
+            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
+            .Node("GlobalAveragePool", ["c"], ["g"]).Node("Flatten", ["g"], ["y"]).Save(TempDir());
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "nativeig.dll"), "classify", "-", "--model", model }) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        Thread.Sleep(TimeSpan.FromSeconds(3)); // started, model loaded, blocked on standard input
+        if (process.HasExited) Assert.Fail($"classify ended before the signal: {error.Result}");
+        var signalled = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill!.WaitForExit();
+        bool stopped = process.WaitForExit(TimeSpan.FromSeconds(60));
+        if (!stopped) process.Kill();
+        Assert.True(stopped, "classify blocked in a read did not stop within 60 s of SIGTERM");
+        Assert.Equal(143, process.ExitCode);
+        Assert.True(signalled.Elapsed < NativeIg.Cli.Program.StopGrace + TimeSpan.FromSeconds(10));
+        process.StandardInput.Close();
     }
 }

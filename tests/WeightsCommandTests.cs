@@ -11,7 +11,7 @@ public class EnvironmentCollection;
 [Collection("environment")]
 public class WeightsCommandTests
 {
-    [Fact]
+    [SharedFact]
     public void FetchFromAFolderVerifiesCopiesAndIsIdempotent()
     {
         var to = TempDir();
@@ -26,7 +26,7 @@ public class WeightsCommandTests
         Assert.Equal(2, Directory.GetFiles(to).Length); // no temporary files left
     }
 
-    [Fact]
+    [SharedFact]
     public void ADamagedSourceLeavesNothingBehind()
     {
         var from = TempDir();
@@ -44,7 +44,7 @@ public class WeightsCommandTests
         Assert.Equal(2, code);
     }
 
-    [Fact]
+    [SharedFact]
     public void TheResolverAndTheLabelsFallBackToTheUserCache()
     {
         var cache = TempDir();

@@ -16,7 +16,7 @@ public class WeightsLoaderTests
         return path;
     }
 
-    [Fact]
+    [SharedFact]
     public void TruncatedFileFailsNamingTheFile()
     {
         var path = Write(RealBytes.Value[..(RealBytes.Value.Length / 2)]);
@@ -25,7 +25,7 @@ public class WeightsLoaderTests
         Assert.Contains("truncated", e.Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void ChecksumMismatchIsReportedBeforeParsing()
     {
         var bytes = (byte[])RealBytes.Value.Clone();
@@ -61,7 +61,7 @@ public class WeightsLoaderTests
         Assert.Throws<WeightsFormatException>(() => CaffeModelReader.Read([], "empty.caffemodel"));
     }
 
-    [Fact]
+    [SharedFact]
     public void MissingLayerAndWrongShapeNameTheLayer()
     {
         var layers = CaffeModelReader.Read(RealBytes.Value, "real").ToList();
@@ -99,7 +99,7 @@ public class WeightsLoaderTests
         return layers;
     }
 
-    [Fact]
+    [SharedFact]
     public void FileWithALayerDroppedFailsNamingTheLayer()
     {
         var bytes = RealBytes.Value;
@@ -110,7 +110,7 @@ public class WeightsLoaderTests
         Assert.Contains("'inception_4c/5x5'", e.Message);
     }
 
-    [Fact]
+    [SharedFact]
     public void FileWithAChangedShapeFailsNamingTheLayerAndTheShape()
     {
         var bytes = (byte[])RealBytes.Value.Clone();
@@ -155,7 +155,7 @@ public class WeightsLoaderTests
         Assert.Equal(6f, layers[1].Blobs[0].Data[5]);
     }
 
-    [Fact]
+    [SharedFact]
     public void ResolverPrefersExplicitThenEnvironmentAndExplainsWhatToDo()
     {
         var e = Assert.Throws<FileNotFoundException>(() => WeightsResolver.Resolve("/nonexistent/x.caffemodel"));

@@ -45,12 +45,12 @@ internal static class Classify
                 if (a.Flag("--json"))
                 {
                     var record = new JsonObject { ["image"] = path, ["top"] = Program.TopJson(best, labels) };
-                    stdout.WriteLine(record.ToJsonString(Program.Json));
+                    Program.WriteJson(stdout, record);
                 }
                 else
                 {
                     stdout.WriteLine(path);
-                    foreach (var (index, p) in best) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
+                    foreach (var (index, p) in best) stdout.WriteLine($"  {labels[index]}: {model.Show(p)}");
                 }
             }
         }
@@ -144,6 +144,11 @@ internal static class Explain
         // An ONNX model's labels depend on its outputs, so it loads first; GoogLeNet's labels are checked before its weights load.
         using var device = Program.OpenDevice(a);
         var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;
+        if (onnxChoice is not null)
+        {
+            output = onnxChoice.OutputFor(a, output);
+            settings = settings with { Output = output };
+        }
 
         // Then the cheap files, so that a bad label, image or output folder fails before the model loads.
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : DefaultExample();
@@ -167,7 +172,7 @@ internal static class Explain
         int target = requestedTarget ?? top3[0].Index;
 
         if (!method.IsPlainIg)
-            return MethodRun.Run(method, settings, model, image, baseline, target, labels[target], imageName, top3, labels, outDir, a.Flag("--json"), stdout, cancellation);
+            return MethodRun.Run(method, settings, choice, image, baseline, target, labels[target], imageName, top3, labels, outDir, a.Flag("--json"), stdout, cancellation);
         var ig = new IntegratedGradients(model);
         var progress = a.Flag("--quiet") || a.Flag("--json") ? null
             : new ProgressReporter(stderr, live: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
@@ -196,7 +201,7 @@ internal static class Explain
                     ["rule"] = PathRules.Name(rule), ["baseline"] = baselineSpec,
                     ["output"] = output == TargetOutput.Probability ? "probability" : "logit",
                     ["f_input"] = result.FInput, ["f_baseline"] = result.FBaseline, ["sum"] = result.Sum, ["delta"] = result.Delta,
-                    ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
+                    ["relative_delta"] = result.RelativeDelta, ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
                     ["top"] = Program.TopJson(top3, labels),
                     ["files"] = new JsonObject
                     {
@@ -204,12 +209,12 @@ internal static class Explain
                         ["attributions"] = files.Attributions, ["interpolation"] = files.Interpolation, ["path"] = files.Path,
                     },
                 };
-                stdout.WriteLine(record.ToJsonString(Program.Json));
+                Program.WriteJson(stdout, record);
             }
             else
             {
                 stdout.WriteLine(imageName);
-                foreach (var (index, p) in top3) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
+                foreach (var (index, p) in top3) stdout.WriteLine($"  {labels[index]}: {choice.Show(p)}");
                 stdout.WriteLine($"Integrated Gradients for '{labels[target]}' ({target}), {PathRules.Name(rule)} rule, {result.Steps} steps, baseline {baselineSpec}, F = {(output == TargetOutput.Probability ? "probability" : "logit")}");
                 stdout.WriteLine($"  F(x)        = {result.FInput:G6}");
                 stdout.WriteLine($"  F(baseline) = {result.FBaseline:G6}");

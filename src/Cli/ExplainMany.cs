@@ -29,6 +29,7 @@ internal static class ExplainMany
         using var threadLimit = Program.ApplyThreads(a);
         using var device = Program.OpenDevice(a);
         var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;
+        if (onnxChoice is not null) settings = settings with { Output = onnxChoice.OutputFor(a, settings.Output) };
         var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         int? target = null;
         int topClasses = 1;

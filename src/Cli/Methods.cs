@@ -91,9 +91,10 @@ internal sealed record MethodSpec(string Method, int? NoiseSamples, double Noise
 /// <summary>One image explained by a method other than plain IG: its pictures, arrays and report.</summary>
 internal static class MethodRun
 {
-    public static int Run(MethodSpec spec, Explain.Settings s, IDifferentiableModel model, Tensor image, Tensor baseline, int target, string label,
+    public static int Run(MethodSpec spec, Explain.Settings s, ModelChoice choice, Tensor image, Tensor baseline, int target, string label,
         string imageName, IReadOnlyList<(int Index, float Probability)> top, ImageNetLabels labels, string outDir, bool json, TextWriter stdout, CancellationToken cancellation)
     {
+        var model = choice.Model;
         var colormap = s.Colormap ?? Colormap.Inferno;
         double? clip = s.Clip < 100 ? s.Clip : null;
         var igOptions = s.Options();
@@ -200,12 +201,12 @@ internal static class MethodRun
                     ["files"] = new JsonArray([.. written.Select(f => (JsonNode)f)]),
                 };
                 foreach (var (key, value) in extra.ToArray()) { extra.Remove(key); record[key] = value; }
-                stdout.WriteLine(record.ToJsonString(Program.Json));
+                Program.WriteJson(stdout, record);
             }
             else
             {
                 stdout.WriteLine(imageName);
-                foreach (var (index, p) in top) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
+                foreach (var (index, p) in top) stdout.WriteLine($"  {labels[index]}: {choice.Show(p)}");
                 stdout.WriteLine($"{title}");
                 if (path is not null)
                 {
@@ -281,6 +282,7 @@ internal static class Compare
         using var threadLimit = Program.ApplyThreads(a);
         using var device = Program.OpenDevice(a);
         var onnxChoice = a.Value("--model") is not null ? ModelChoice.Load(a, device) : null;
+        if (onnxChoice is not null) output = onnxChoice.OutputFor(a, output);
         string? imagePath = a.Positional.Count == 1 ? a.Positional[0] : Explain.DefaultExample();
         string imageName = imagePath is "-" ? Program.StandardInputName : imagePath ?? Explain.BuiltInExampleName;
         var labels = onnxChoice?.Labels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
@@ -316,12 +318,12 @@ internal static class Compare
                 })]),
                 ["xrai_regions"] = result.Xrai.Regions, ["figure"] = written[0],
             };
-            stdout.WriteLine(record.ToJsonString(Program.Json));
+            Program.WriteJson(stdout, record);
         }
         else
         {
             stdout.WriteLine(imageName);
-            foreach (var (index, p) in top3) stdout.WriteLine($"  {labels[index]}: {Program.Percent(p)}");
+            foreach (var (index, p) in top3) stdout.WriteLine($"  {labels[index]}: {choice.Show(p)}");
             stdout.WriteLine($"{"method",-22} {"delta",9} {"path images",12} {"seconds",8}");
             foreach (var m in result.Methods)
                 stdout.WriteLine($"{m.Name,-22} {(m.RelativeDelta is { } d ? $"{d * 100:0.00}%" : "—"),9} {m.GradientImages,12} {m.Elapsed.TotalSeconds,8:0.0}");
@@ -375,14 +377,14 @@ internal static class Sanity
         {
             var record = new JsonObject
             {
-                ["image"] = imageName, ["target"] = target, ["label"] = labels[target], ["method"] = method, ["steps"] = steps, ["seed"] = seed,
+                ["image"] = imageName, ["target"] = target, ["label"] = labels[target], ["method"] = method, ["steps"] = method == "ig" ? steps : null, ["seed"] = seed,
                 ["cascade"] = new JsonArray([.. cascade.Select(s => (JsonNode)new JsonObject
                 {
                     ["randomized"] = new JsonArray([.. s.Randomized.Select(b => (JsonNode)b)]),
                     ["rank_correlation_abs"] = s.RankCorrelation, ["rank_correlation_signed"] = s.SignedRankCorrelation,
                 })]),
             };
-            stdout.WriteLine(record.ToJsonString(Program.Json));
+            Program.WriteJson(stdout, record);
         }
         else
         {

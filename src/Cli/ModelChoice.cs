@@ -1,5 +1,6 @@
 using System.Globalization;
 using NativeIg.Autodiff;
+using NativeIg.Ig;
 using NativeIg.InceptionV1;
 using NativeIg.Onnx;
 using NativeIg.Tensors;
@@ -13,6 +14,29 @@ namespace NativeIg.Cli;
 /// </summary>
 internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tensor> PredictProbabilities, int InputSize, ImageNetLabels Labels, string Name)
 {
+    /// <summary>
+    /// Whether the outputs are values, not classes: an ONNX model with neither a softmax of its own nor
+    /// 1000 ImageNet outputs nor --labels (a featurizer's pooled features). A softmax over such outputs is
+    /// no probability, so its scores are the raw outputs, shown as values and explained as "logit".
+    /// </summary>
+    public bool OutputsAreValues { get; init; }
+
+    /// <summary>One output's score as the terminal shows it: a class probability, or an output value.</summary>
+    public string Show(float score) => OutputsAreValues ? score.ToString("G6", CultureInfo.InvariantCulture) : Program.Percent(score);
+
+    /// <summary>
+    /// The output IG explains: the option as given; for a model of values, "logit" (its raw output) by
+    /// default, and "probability" refused, since there is no class distribution to take it from.
+    /// </summary>
+    public TargetOutput OutputFor(Arguments a, TargetOutput parsed)
+    {
+        if (!OutputsAreValues) return parsed;
+        if (a.Value("--output") is not null && parsed == TargetOutput.Probability)
+            throw new UsageException($"--output probability: {Name} has {Model.Classes} outputs and no class labels (a featurizer's features, no softmax in the file), " +
+                "so a softmax over them is no probability. Its outputs are explained as values (--output logit, the default for it); give --labels FILE if they are classes.");
+        return TargetOutput.Logit;
+    }
+
     public static readonly string[] ValueOptions = ["--model", "--input-size", "--mean", "--std", "--scale", "--output-name", "--mean-image"];
     public static readonly string[] Flags = ["--bgr"];
 
@@ -66,7 +90,13 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
             if (onnx.Preprocessing.Height != onnx.Preprocessing.Width) throw new UsageException("Only square model inputs are supported yet.");
             var model = device is null ? onnx : onnx.ToDevice(device);
             var labels = ImageNetLabels.ForClasses(onnx.Classes, a.Value("--labels"));
-            return new ModelChoice(model, images => model.PredictProbabilities(images), onnx.Preprocessing.Height, labels, Path.GetFileName(path));
+            bool values = !onnx.EndsInSoftmax && onnx.Classes != GoogLeNet.ClassCount && a.Value("--labels") is null;
+            if (values)
+                labels = ImageNetLabels.FromNames(Enumerable.Range(0, onnx.Classes).Select(i => $"output {i}"));
+            return new ModelChoice(model, images => values ? model.PredictOutputs(images) : model.PredictProbabilities(images), onnx.Preprocessing.Height, labels, Path.GetFileName(path))
+            {
+                OutputsAreValues = values,
+            };
         }
         // The labels first: a bad labels file fails before the weights load.
         var imageNet = imageNetLabels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));

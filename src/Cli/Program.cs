@@ -172,6 +172,13 @@ internal static class Program
     /// </summary>
     internal static ComputeDevice? OpenDevice(Arguments a)
     {
+        var device = OpenDeviceNamed(a);
+        s_device.Value = device is null ? "cpu" : $"{device.Kind} {device.Name}";
+        return device;
+    }
+
+    private static ComputeDevice? OpenDeviceNamed(Arguments a)
+    {
         var name = (a.Value("--device") ?? "cpu").ToLowerInvariant();
         switch (name)
         {
@@ -237,7 +244,27 @@ internal static class Program
             ["index"] = t.Index, ["label"] = labels[t.Index], ["probability"] = Math.Round((double)t.Probability, 5),
         }).ToArray());
 
-    internal static readonly JsonSerializerOptions Json = new() { WriteIndented = false, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    /// <summary>
+    /// Writes one `--json` line in the one result schema (<see cref="ExplanationJson"/>): schema_version
+    /// first, the command's fields, then the tool, device and threads that report.jsonl lines carry too.
+    /// Fields whose value is null (a method without steps) are left out.
+    /// </summary>
+    internal static void WriteJson(TextWriter stdout, System.Text.Json.Nodes.JsonObject fields)
+    {
+        var o = new System.Text.Json.Nodes.JsonObject { ["schema_version"] = ExplanationJson.SchemaVersion };
+        foreach (var (key, value) in fields.ToArray())
+        {
+            fields.Remove(key);
+            if (value is not null) o[key] = value;
+        }
+        o["tool"] = Version;
+        o["device"] = s_device.Value ?? "cpu";
+        o["threads"] = ComputeThreads.Current;
+        stdout.WriteLine(o.ToJsonString(ExplanationJson.Options));
+    }
+
+    /// <summary>The device this command runs on, as the JSON names it (set by <see cref="OpenDevice"/>; per call, so in-process runs do not mix).</summary>
+    private static readonly AsyncLocal<string?> s_device = new();
 
     internal static string Percent(double p) => (p * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 }

@@ -43,6 +43,15 @@ public sealed class ImageNetLabels
 
     private const int MaxBytes = 16 << 20;
 
+    /// <summary>Labels from names given in order (output i is named <paramref name="names"/>[i]), for a model of any output count.</summary>
+    public static ImageNetLabels FromNames(IEnumerable<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var array = names.ToArray();
+        if (array.Length == 0 || array.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Every output needs a non-blank name.", nameof(names));
+        return new ImageNetLabels(array);
+    }
+
     private static ImageNetLabels FromLines(string[] lines, string path)
     {
         if (lines.Length == GoogLeNet.ClassCount + 1 && lines[0].Trim() == "background")

@@ -41,7 +41,7 @@ public sealed record DatasetSettings
         $"model={Model}", $"steps={(Ig.AutoStepsTolerance is { } t ? $"auto:{t.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{Ig.MaxSteps}" : Ig.Steps)}",
         $"rule={PathRules.Name(Ig.Rule)}", $"output={(Ig.Output == TargetOutput.Probability ? "probability" : "logit")}", $"baseline={Baseline}",
         $"target={(Target is { } c ? c : TopClasses > 1 ? $"top:{TopClasses}" : "top")}", $"clip={ClipPercentile?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}",
-        $"signed={Signed}", $"colormap={Colormap?.Name ?? "default"}");
+        $"signed={(Signed ? "true" : "false")}", $"colormap={Colormap?.Name ?? "default"}");
 }
 
 /// <summary>

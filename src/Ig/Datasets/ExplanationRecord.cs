@@ -54,7 +54,7 @@ public sealed record ExplanationRecord
     /// <summary>The report line: one JSON object, keys in a fixed order.</summary>
     public string ToJsonLine()
     {
-        var o = new JsonObject { ["image"] = Image };
+        var o = new JsonObject { ["schema_version"] = ExplanationJson.SchemaVersion, ["image"] = Image };
         if (Rank != 1) o["rank"] = Rank;
         if (Error is not null) o["error"] = Error;
         else
@@ -65,7 +65,7 @@ public sealed record ExplanationRecord
             o["relative_delta"] = RelativeDelta; o["seconds"] = Math.Round(Seconds, 3); o["ig_seconds"] = Math.Round(IgSeconds, 3);
         }
         o["settings"] = Settings; o["tool"] = Tool; o["device"] = Device; o["threads"] = Threads;
-        return o.ToJsonString(new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        return o.ToJsonString(ExplanationJson.Options);
     }
 
     private static (int Index, string Label, double Probability) TopEntry(JsonNode? entry) =>
