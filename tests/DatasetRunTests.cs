@@ -138,7 +138,7 @@ public class DatasetRunTests
         Assert.Equal(["fireboat", "pier", "giant panda", "teddy"], records.Select(r => r.Label)); // each image's two most probable classes
         Assert.Equal([1, 2, 1, 2], records.Select(r => r.Rank));
         Assert.All(records, r => Assert.Equal(r.Top[r.Rank - 1].Index, r.Target));
-        Assert.True(File.Exists(Path.Combine(run, "two", "fireboat.jpg", "top-2", "figure.png")));
+        Assert.True(File.Exists(Path.Combine(run, "two", "fireboat", "top-2", "figure.png")));
         // the dataset view counts each image once
         Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "dataset", "summary.csv")).Skip(1).Sum(l => int.Parse(l.Split(',')[^5])));
         Assert.Equal(2, RunCli(["explain", photos, "-t", "top:11", .. ModelArguments]).Code);

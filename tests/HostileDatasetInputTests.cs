@@ -61,6 +61,58 @@ public class HostileDatasetInputTests
         Assert.Equal(2, RunCli("merge").Code);
     }
 
+    [Fact]
+    public void MergeOfAResultWithoutTopClassesNamesTheFile()
+    {
+        var run = TempDir();
+        Directory.CreateDirectory(Path.Combine(run, "a"));
+        var withoutTop = System.Text.RegularExpressions.Regex.Replace(Good, "\"top\":\\[[^\\]]*\\],", "");
+        File.WriteAllText(Path.Combine(run, "a", "result.json"), withoutTop);
+        var (code, _, error) = RunCli("merge", run);
+        Assert.Equal(1, code);
+        Assert.Contains(Path.Combine(run, "a", "result.json"), error);
+        Assert.Contains("no \"top\"", error);
+        Assert.DoesNotContain("Index was out of range", error);
+    }
+
+    [Fact]
+    public void MergeRefusesAttributionsOfTheWrongShapeWithTheFileNamed()
+    {
+        var run = TempDir();
+        Directory.CreateDirectory(Path.Combine(run, "a"));
+        File.WriteAllText(Path.Combine(run, "a", "result.json"), Good);
+        using (var wrong = NativeIg.Tensors.Tensor.Zeros(7, 5)) NativeIg.Tensors.IO.Npy.Write(Path.Combine(run, "a", "attributions.npy"), wrong.Span, wrong.Shape);
+        var (code, _, error) = RunCli("merge", run);
+        Assert.Equal(1, code);
+        Assert.Contains("attributions.npy", error);
+        Assert.Contains("[7, 5]", error);
+    }
+
+    [Fact]
+    public void ALabelThatASpreadsheetWouldRunIsWrittenAsText()
+    {
+        var run = TempDir();
+        Directory.CreateDirectory(Path.Combine(run, "a"));
+        File.WriteAllText(Path.Combine(run, "a", "result.json"), Good.Replace("\"label\":\"x\"", "\"label\":\"=HYPERLINK(1)\""));
+        using (var attributions = NativeIg.Tensors.Tensor.Filled(1f, 4, 4, 3)) NativeIg.Tensors.IO.Npy.Write(Path.Combine(run, "a", "attributions.npy"), attributions.Span, attributions.Shape);
+        var (code, _, error) = RunCli("merge", run);
+        Assert.True(code == 0, error);
+        var csv = File.ReadAllText(Path.Combine(run, "dataset", "summary.csv"));
+        Assert.Contains("'=HYPERLINK(1)", csv);
+        Assert.DoesNotContain(",=HYPERLINK", csv);
+    }
+
+    [Fact]
+    public void AReportLineCarriesTheSchemaVersionAndWritesTextAsItIs()
+    {
+        var record = ExplanationRecord.FromJsonLine(Good, "r") with { Label = "a+b <c>", Settings = "signed=false" };
+        var line = record.ToJsonLine();
+        Assert.StartsWith($"{{\"schema_version\":{ExplanationJson.SchemaVersion},", line);
+        Assert.Contains("a+b <c>", line);
+        Assert.DoesNotContain("\\u002B", line);
+        Assert.Equal(record, ExplanationRecord.FromJsonLine(line, "r") with { Top = record.Top });
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-1")]

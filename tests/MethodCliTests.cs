@@ -77,10 +77,11 @@ public class MethodCliTests
     [SharedTheory]
     [InlineData("an unknown layer", "no layer named 'inception_9z/output'", "--layer", "inception_9z/output")]
     [InlineData("a channel past the layer's", "528 channels", "--neuron", "inception_4d/output:528")]
-    public void AnUnknownLayerOrChannelFailsNamingWhatThereIs(string what, string expected, params string[] options)
+    public void AnUnknownLayerOrChannelIsAUsageErrorNamingWhatThereIs(string what, string expected, params string[] options)
     {
         var (code, _, error) = RunCli(["explain", Fireboat, "--out", TempDir(), "--steps", "2", .. options, .. ModelArguments]);
-        Assert.True(code == 1, what);
+        Assert.True(code == 2, what);
+        Assert.Contains(options[0], error); // the option, not the library's parameter name
         Assert.Contains(expected, error);
     }
 
@@ -97,6 +98,8 @@ public class MethodCliTests
     [InlineData("--noise-sigma", "1.5")]
     [InlineData("--method", "xrai", "--auto-steps", "0.01")]
     [InlineData("--layer", "")]
+    [InlineData("--method", "blur-ig", "--steps", "200000")]
+    [InlineData("--method", "guided-ig", "--steps", "200000")]
     public void BadMethodOptionsAreUsageErrors(params string[] options)
     {
         var (code, output, error) = RunCli(["explain", Fireboat, "--out", TempDir(), .. options, .. ModelArguments]);
@@ -116,6 +119,8 @@ public class MethodCliTests
     [InlineData("compare", "--batch", "0")]
     [InlineData("compare", "--output", "softmax")]
     [InlineData("compare", "--colormap", "jet")]
+    [InlineData("compare", "--methods", "ig,lime")]
+    [InlineData("compare", "--methods", ",")]
     [InlineData("sanity", "--steps", "0")]
     [InlineData("sanity", "--steps", "abc")]
     [InlineData("sanity", "--blocks", "99999999999")]
@@ -156,6 +161,51 @@ public class MethodCliTests
         var figure = json.GetProperty("figure").GetString()!;
         var (width, height) = PngSize(figure);
         Assert.True(width > 6 * 224 && height > 224, $"{width}×{height}");
+    }
+
+    [SharedFact]
+    public void CompareRunsTheChosenMethodsAndReportsEachBatch()
+    {
+        var dir = TempDir();
+        var (code, output, error) = RunCli(["compare", Fireboat, "--out", dir, "--steps", "3", "--batch", "2", "--methods", "xrai,ig", "--json", .. ModelArguments]);
+        Assert.True(code == 0, error);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(["Integrated Gradients", "XRAI"], json.GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("method").GetString()!).ToArray());
+        // Not quiet: the plan with each method's cost, then a line per batch of path images (here 2 of IG's 4).
+        (code, _, error) = RunCli(["compare", Fireboat, "--out", dir, "--steps", "3", "--batch", "2", "--methods", "ig,guided-ig", .. ModelArguments]);
+        Assert.True(code == 0, error);
+        Assert.Contains("ig 4, guided-ig at least 49", error);
+        Assert.Contains("Integrated Gradients: path 2/4 images", error);
+        Assert.Matches(@"Guided IG: path \d+ \(of a length not known in advance\) images", error);
+    }
+
+    [SharedFact]
+    public void EveryJsonLineHasTheOneSchema()
+    {
+        var explain = Explain(TempDir(), "--steps", "2");
+        foreach (var field in new[] { "schema_version", "relative_delta", "tool", "device", "threads" }) Assert.True(explain.TryGetProperty(field, out _), field);
+        Assert.Equal(1, explain.GetProperty("schema_version").GetInt32());
+        Assert.Equal("schema_version", explain.EnumerateObject().First().Name);
+        var (code, output, error) = RunCli(["sanity", Fireboat, "--method", "gradient", "--blocks", "1", "--json", .. ModelArguments]);
+        Assert.True(code == 0, error);
+        var sanity = JsonDocument.Parse(output).RootElement;
+        Assert.False(sanity.TryGetProperty("steps", out _)); // a plain gradient has no steps
+        Assert.Equal(1, sanity.GetProperty("schema_version").GetInt32());
+        (code, output, _) = RunCli(["classify", Fireboat, "--json", "--top", "1", .. ModelArguments]);
+        Assert.Equal(0, code);
+        Assert.StartsWith("{\"schema_version\":1,", output);
+    }
+
+    [SharedFact]
+    public void AFileNameWithATerminalEscapeIsPrintedEscaped()
+    {
+        var dir = TempDir();
+        var name = Path.Combine(dir, "evil\u001b[31mred.jpg");
+        File.WriteAllText(name, "not an image");
+        var (code, _, error) = RunCli(["classify", name, .. ModelArguments]);
+        Assert.Equal(1, code);
+        Assert.False(error.Contains('\u001b'), error); // ordinal: a culture-aware search ignores control characters
+        Assert.Contains("evil\\x1B[31mred.jpg", error);
     }
 
     private static (int Width, int Height) PngSize(string path)

@@ -37,8 +37,25 @@ public class OnnxCliTests
             "--output", "logit", "-m", "8", "-o", output, "-q", "--json");
         Assert.True(code == 0, stderr);
         Assert.Contains("\"target\":222", stdout); // the largest of the 512 features
-        Assert.Contains("\"label\":\"class 222\"", stdout);
+        Assert.Contains("\"label\":\"output 222\"", stdout); // a featurizer's outputs are values, not classes
+        Assert.Contains("\"output\":\"logit\"", stdout);
         foreach (var file in new[] { "figure.png", "mask.png", "overlay.png", "attributions.npy" }) Assert.True(File.Exists(Path.Combine(output, file)), file);
+    }
+
+    [SharedFact]
+    public void AFeaturizersOutputsAreShownAsValuesAndNeverAsProbabilities()
+    {
+        var r = Path.Combine(OnnxResNet18Tests.PackageDir, "tools", "DnnImageModels");
+        string[] model = ["--model", Path.Combine(r, "ResNet18Onnx", "ResNet18.onnx"), "--bgr", "--scale", "255", "--mean", "0,0,0", "--std", "1,1,1",
+            "--mean-image", Path.Combine(r, "ResNetPrepOnnx", "ResNetPreprocess.onnx")];
+        var (code, stdout, stderr) = RunCli(["classify", Shared("images/fireboat.jpg"), "--top", "2", .. model]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("output 222:", stdout);
+        Assert.DoesNotContain("%", stdout);
+        // A softmax over features is no probability: asking for it is a usage error that says why, before any work.
+        (code, _, stderr) = RunCli(["explain", Shared("images/fireboat.jpg"), "--output", "probability", "-m", "4", "-o", TempDir(), .. model]);
+        Assert.Equal(2, code);
+        Assert.Contains("no class labels", stderr);
     }
 
     [SharedFact]

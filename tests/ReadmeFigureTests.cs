@@ -149,7 +149,8 @@ public class ReadmeFigureTests
         var px = new (byte, byte, byte)[canvas.Width, canvas.Height];
         for (int y = 0; y < canvas.Height; y++) for (int x = 0; x < canvas.Width; x++) px[x, y] = canvas[x, y];
         var boxes = colours.Select(c => Box(px, c)).ToArray();
-        Assert.All(boxes, b => Assert.Equal((63, 63), (b.Right - b.Left, b.Bottom - b.Top)));
+        // 64-px pictures are drawn at the minimum panel size (smoothly scaled up), each in a slot as wide as its title.
+        Assert.All(boxes, b => Assert.Equal((Visualization.MinimumPanelPixels - 1, Visualization.MinimumPanelPixels - 1), (b.Right - b.Left, b.Bottom - b.Top)));
         Assert.All(boxes, b => Assert.Equal(boxes[0].Top, b.Top));
         for (int i = 1; i < boxes.Length; i++) Assert.True(boxes[i].Left > boxes[i - 1].Right, "pictures side by side, in order");
         int line = Canvas.TextHeight();
@@ -162,5 +163,45 @@ public class ReadmeFigureTests
         Assert.True(Ink(px, top.Left, boxes[0].Top - 2 * line - 10, canvas.Width - 1, boxes[0].Top - 1) > 20, "the bar's label above it");
         Assert.True(Ink(px, top.Right + 1, boxes[0].Top, canvas.Width - 1, boxes[0].Bottom) > 10, "the bar's values beside it");
         Assert.Equal(0, Ink(px, boxes[0].Left, boxes[0].Bottom + 1, canvas.Width - 1, canvas.Height - 1)); // nothing drawn below
+    }
+
+    [Theory]
+    [InlineData(28)]
+    [InlineData(32)]
+    [InlineData(64)]
+    [InlineData(224)]
+    [InlineData(512)]
+    public void EveryInputSizeGetsPanelsOfAReadableSizeWithTitlesThatFit(int size)
+    {
+        using var image = Tensor.Filled(0f, size, size, 3);
+        var s = image.Span;
+        for (int i = 0; i < s.Length; i += 3) (s[i], s[i + 1], s[i + 2]) = (Photo.R / 255f, Photo.G / 255f, Photo.B / 255f);
+        using var baseline = Tensor.Zeros(size, size, 3);
+        var attributions = TestUtil.RandomTensor(3, size, size, 3);
+        using var result = new IgResult
+        {
+            Attributions = attributions, Target = 1, Output = TargetOutput.Probability, Rule = IntegrationRule.Trapezoid, Steps = 2,
+            FInput = 0.9, FBaseline = 0.1, Alphas = [0, 0.5, 1], PathValues = [0.1, 0.5, 0.9], MeanPathGradients = [0.1, 0.1, 0.1],
+            Elapsed = TimeSpan.FromSeconds(1), GradientTime = TimeSpan.FromSeconds(1),
+        };
+        var paths = ExplanationFiles.Write(TestUtil.TempDir(), result, image, baseline, $"IG on a {size}×{size} model");
+        foreach (var (file, scale) in new[] { (paths.Figure, 2), (paths.Interpolation, 1) })
+        {
+            using var png = ImageLoader.Load(file);
+            int h = png.Dim(0), w = png.Dim(1);
+            var px = new (byte, byte, byte)[w, h];
+            var p = png.Span;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    px[x, y] = ((byte)MathF.Round(p[(y * w + x) * 3] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 1] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 2] * 255));
+            // The photo's panel (the last one of the strip is the photo itself): drawn at least 224 px, or at its scale when larger.
+            var box = Box(px, Photo, x0: file == paths.Interpolation ? w / 2 : 0);
+            int expected = Math.Max(Visualization.MinimumPanelPixels, size * scale);
+            Assert.InRange(box.Right - box.Left + 1, expected - 2, expected + 2);
+            Assert.InRange(box.Bottom - box.Top + 1, expected - 2, expected + 2);
+            // Its title sits above it, inside its width, and no title ink touches the picture's edge (nothing is clipped).
+            Assert.True(Ink(px, box.Left, box.Top - 30, box.Right, box.Top - 2) > 20, $"{Path.GetFileName(file)} at {size}: no title above the photo");
+            Assert.Equal(0, Ink(px, 0, 0, 0, h - 1));
+        }
     }
 }

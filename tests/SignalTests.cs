@@ -44,7 +44,7 @@ public class SignalTests
             .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
             .Node("GlobalAveragePool", ["c"], ["g"]).Node("Flatten", ["g"], ["y"]).Save(TempDir());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "nativeig.dll"), "classify", "-", "--model", model }) start.ArgumentList.Add(arg);
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "nativeig.dll"), "classify", "-", "--top", "1", "--model", model }) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();
         Thread.Sleep(TimeSpan.FromSeconds(3)); // started, model loaded, blocked on standard input

@@ -14,7 +14,8 @@ name=bvlc_googlenet.caffemodel
 target="$here/$name"
 official_url=http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel
 official_sha1=405fc5acd08a3bb12de8ee5e23a96bec22f08204
-labels_url=https://raw.githubusercontent.com/opencv/opencv/3.3.1/samples/data/dnn/synset_words.txt
+# NATIVEIG_LABELS_URL overrides where the optional labels file is downloaded from (a mirror).
+labels_url=${NATIVEIG_LABELS_URL:-https://raw.githubusercontent.com/opencv/opencv/3.3.1/samples/data/dnn/synset_words.txt}
 
 verify() {
   local file=$1 sha256 sha1

@@ -33,7 +33,7 @@ internal static class Classify
             try { image = Program.LoadImage(path, size: model.InputSize); }
             catch (Exception e) when (e is ImageFormatException or FormatException or IOException)
             {
-                stderr.WriteLine($"nativeig: {e.Message}");
+                stderr.WriteLine($"nativeig: {Terminal.Safe(e.Message)}");
                 failures++;
                 continue;
             }
@@ -64,6 +64,9 @@ internal static class Explain
         ["--target", "--steps", "--auto-steps", "--max-steps", "--batch", "--baseline", "--rule", "--output", "--out", "--colormap", "--clip", "--weights", "--labels", "--threads", "--device",
          "--shard", "--shards", .. MethodSpec.ValueOptions, .. ModelChoice.ValueOptions];
     public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet", "--force", .. ModelChoice.Flags];
+
+    /// <summary>The most steps Blur IG and Guided IG take (their own limit in the library).</summary>
+    public const int MaxPathMethodSteps = 100_000;
 
     /// <summary>The largest --batch: each path image holds about 10 MB of GoogLeNet activations.</summary>
     public const int MaxBatch = 256;
@@ -137,6 +140,8 @@ internal static class Explain
         var (steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip) = settings;
         var method = MethodSpec.Parse(a);
         if (!method.IsPlainIg && autoTolerance is not null) throw new UsageException("--auto-steps works with plain IG; give --steps for other methods.");
+        if (method.Method is "blur-ig" or "guided-ig" && steps > MaxPathMethodSteps)
+            throw new UsageException($"--steps for {method.Method} must be in 1…{MaxPathMethodSteps}, got {steps}.");
         if (method.Method is "blur-ig" or "guided-ig" && a.Value("--steps") is null)
             settings = settings with { Steps = method.Method == "blur-ig" ? new BlurIgOptions().Steps : new GuidedIgOptions().Steps }; // the papers' defaults
         ModelChoice.ParsePreprocessing(a, null);
@@ -284,7 +289,7 @@ internal static class Explain
 /// rate and time left. When stderr is redirected (a log, CI, a scheduler): one plain line per chunk,
 /// no carriage returns. <see cref="Finish"/> ends a redrawn line, so an interrupt leaves no half bar.
 /// </summary>
-internal sealed class ProgressReporter(TextWriter stderr, bool live) : IProgress<IgProgress>
+internal sealed class ProgressReporter(TextWriter stderr, bool live, string? label = null) : IProgress<IgProgress>
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private bool _drawn;
@@ -295,14 +300,16 @@ internal sealed class ProgressReporter(TextWriter stderr, bool live) : IProgress
         double rate = elapsed > 0 ? value.ImagesDone / elapsed : 0;
         string left = rate > 0 && value.ImagesDone < value.ImagesTotal ? $", {Seconds((value.ImagesTotal - value.ImagesDone) / rate)} left" : "";
         string baseline = value.Baselines > 1 ? $" (baseline {value.BaselineIndex + 1}/{value.Baselines})" : "";
-        string text = $"path {value.ImagesDone}/{value.ImagesTotal} images{baseline}, {Seconds(elapsed)} elapsed, {rate:0.0} images/s{left}";
+        // A total of 0: the method's path length follows its gradients (Guided IG), so only the count so far is known.
+        string done = value.ImagesTotal > 0 ? $"{value.ImagesDone}/{value.ImagesTotal}" : $"{value.ImagesDone} (of a length not known in advance)";
+        string text = $"{(label is null ? "" : label + ": ")}path {done} images{baseline}, {Seconds(elapsed)} elapsed, {rate:0.0} images/s{left}";
         if (!live)
         {
             stderr.WriteLine($"  {text}");
             return;
         }
         const int width = 24;
-        int filled = value.ImagesTotal == 0 ? width : value.ImagesDone * width / value.ImagesTotal;
+        int filled = value.ImagesTotal == 0 ? 0 : value.ImagesDone * width / value.ImagesTotal;
         stderr.Write($"\r  [{new string('#', filled)}{new string('.', width - filled)}] {text}\u001b[K");
         _drawn = true;
     }

@@ -95,6 +95,18 @@ internal static class MethodRun
         string imageName, IReadOnlyList<(int Index, float Probability)> top, ImageNetLabels labels, string outDir, bool json, TextWriter stdout, CancellationToken cancellation)
     {
         var model = choice.Model;
+        // The layer and channel are checked against the loaded model before any gradient: a name or a channel
+        // it does not have is a usage error (exit 2) that lists what there is.
+        if ((spec.Layer ?? spec.NeuronLayer) is { } layerName)
+        {
+            string option = spec.Layer is not null ? "--layer" : "--neuron";
+            LayerInfo info;
+            try { info = ModelLayers.Find(model, layerName); }
+            catch (ArgumentException e) { throw new UsageException($"{option}: {e.Message}"); }
+            int channels = info.Shape.Count == 0 ? 1 : info.Shape[^1];
+            if (spec.NeuronLayer is not null && spec.NeuronChannel >= channels)
+                throw new UsageException($"--neuron {layerName}:{spec.NeuronChannel}: the layer has {channels} channels (0…{channels - 1}).");
+        }
         var colormap = s.Colormap ?? Colormap.Inferno;
         double? clip = s.Clip < 100 ? s.Clip : null;
         var igOptions = s.Options();
@@ -259,7 +271,7 @@ internal static class MethodRun
 internal static class Compare
 {
     public static readonly string[] ValueOptions =
-        ["--target", "--steps", "--batch", "--output", "--out", "--colormap", "--clip", "--noise-samples", "--noise-sigma", "--noise-seed",
+        ["--target", "--steps", "--batch", "--output", "--out", "--colormap", "--clip", "--noise-samples", "--noise-sigma", "--noise-seed", "--methods",
          "--weights", "--labels", "--threads", "--device", .. ModelChoice.ValueOptions];
     public static readonly string[] Flags = ["--json", "--quiet", "--skip-checksum", .. ModelChoice.Flags];
 
@@ -276,6 +288,15 @@ internal static class Compare
         double sigma = a.Double("--noise-sigma") ?? defaults.NoiseSigma;
         if (!(sigma > 0 && sigma <= 1)) throw new UsageException($"--noise-sigma is a fraction of the input's range in (0, 1], got {sigma}.");
         int seed = a.Int("--noise-seed") ?? 0;
+        IReadOnlyList<string>? chosen = null;
+        if (a.Value("--methods") is { } list)
+        {
+            chosen = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(m => m.ToLowerInvariant()).Distinct().ToArray();
+            var unknown = chosen.Where(m => !MethodComparison.MethodNames.Contains(m)).ToArray();
+            if (chosen.Count == 0 || unknown.Length > 0)
+                throw new UsageException($"--methods takes a comma-separated list of {string.Join(", ", MethodComparison.MethodNames)}; got '{list}'.");
+            chosen = MethodComparison.MethodNames.Where(chosen.Contains).ToArray(); // the figure's order
+        }
         var (output, chosenColormap, clip) = Explain.ParsePictureOptions(a);
         var colormap = chosenColormap ?? Colormap.Inferno;
         ModelChoice.ParsePreprocessing(a, null);
@@ -297,14 +318,34 @@ internal static class Compare
         var top3 = GoogLeNet.TopK(probabilities.Span, 3);
         int target = requested ?? top3[0].Index;
         bool quiet = a.Flag("--quiet") || a.Flag("--json");
+        // Per chunk of path images, each method on its own line (a redrawn bar on a terminal); then its total.
+        bool live = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+        ProgressReporter? reporter = null;
+        string? reporting = null;
         var options = new ComparisonOptions
         {
-            Steps = steps, BatchSize = batch, NoiseSamples = samples, NoiseSigma = sigma, Seed = seed, Output = output,
+            Steps = steps, BatchSize = batch, NoiseSamples = samples, NoiseSigma = sigma, Seed = seed, Output = output, Methods = chosen,
             BlurSteps = 2 * steps, GuidedSteps = 4 * steps, NoiseSteps = Math.Max(1, (int)Math.Round(steps * 0.4)),
-            Progress = quiet ? null : new Progress<MethodOutcome>(m => stderr.WriteLine($"  {m.Name}: {m.GradientImages} path images, {m.Elapsed.TotalSeconds:0.0} s")),
+            PathProgress = quiet ? null : new Immediate<(string Method, IgProgress Progress)>(p =>
+            {
+                if (reporting != p.Method) { reporter?.Finish(); (reporter, reporting) = (new ProgressReporter(stderr, live, p.Method), p.Method); }
+                reporter!.Report(p.Progress);
+            }),
+            Progress = quiet ? null : new Immediate<MethodOutcome>(m =>
+            {
+                reporter?.Finish();
+                (reporter, reporting) = (null, null);
+                stderr.WriteLine($"  {m.Name}: {m.GradientImages} path images, {m.Elapsed.TotalSeconds:0.0} s");
+            }),
         };
-        if (!quiet) stderr.WriteLine($"Comparing methods for '{labels[target]}' ({target}): IG, SmoothGrad-IG, Blur IG, Guided IG, XRAI …");
-        using var result = MethodComparison.Run(choice.Model, image, target, options, cancellation);
+        var running = chosen ?? MethodComparison.MethodNames;
+        if (!quiet)
+            stderr.WriteLine($"Comparing methods for '{labels[target]}' ({target}), in path images: " +
+                string.Join(", ", running.Select(m => $"{m} {MethodComparison.Cost(m, options)}")));
+        ComparisonResult result;
+        try { result = MethodComparison.Run(choice.Model, image, target, options, cancellation); }
+        finally { reporter?.Finish(); }
+        using var _ = result;
         var figure = MethodComparison.Figure(image, result, $"'{labels[target]}' ({target}) in {Path.GetFileName(imageName)}", colormap, clip, options.TopFraction);
         var written = ExplanationFiles.WritePictures(outDir, [("compare.png", figure)], []);
         if (a.Flag("--json"))
@@ -316,7 +357,7 @@ internal static class Compare
                 {
                     ["method"] = m.Name, ["relative_delta"] = m.RelativeDelta, ["path_images"] = m.GradientImages, ["seconds"] = Math.Round(m.Elapsed.TotalSeconds, 3),
                 })]),
-                ["xrai_regions"] = result.Xrai.Regions, ["figure"] = written[0],
+                ["xrai_regions"] = result.Xrai?.Regions, ["figure"] = written[0],
             };
             Program.WriteJson(stdout, record);
         }
@@ -377,13 +418,14 @@ internal static class Sanity
         {
             var record = new JsonObject
             {
-                ["image"] = imageName, ["target"] = target, ["label"] = labels[target], ["method"] = method, ["steps"] = method == "ig" ? steps : null, ["seed"] = seed,
+                ["image"] = imageName, ["target"] = target, ["label"] = labels[target], ["method"] = method, ["seed"] = seed,
                 ["cascade"] = new JsonArray([.. cascade.Select(s => (JsonNode)new JsonObject
                 {
                     ["randomized"] = new JsonArray([.. s.Randomized.Select(b => (JsonNode)b)]),
                     ["rank_correlation_abs"] = s.RankCorrelation, ["rank_correlation_signed"] = s.SignedRankCorrelation,
                 })]),
             };
+            if (method == "ig") record.Insert(record.IndexOf("seed"), "steps", steps); // the gradient methods have no steps
             Program.WriteJson(stdout, record);
         }
         else
@@ -400,4 +442,10 @@ internal static class Sanity
     {
         using (result) return result.Attributions.Clone();
     }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the caller's thread, at once and in order (<see cref="Progress{T}"/> posts to the thread pool).</summary>
+internal sealed class Immediate<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

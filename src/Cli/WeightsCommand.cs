@@ -17,7 +17,9 @@ internal static class WeightsCommand
     public static readonly string[] Flags = [];
 
     private const string OfficialUrl = "http://dl.caffe.berkeleyvision.org/bvlc_googlenet.caffemodel";
-    private const string LabelsUrl = "https://raw.githubusercontent.com/opencv/opencv/3.3.1/samples/data/dnn/synset_words.txt";
+    /// <summary>Where the optional labels file is downloaded from; <c>NATIVEIG_LABELS_URL</c> names a mirror.</summary>
+    private static string LabelsUrl => Environment.GetEnvironmentVariable("NATIVEIG_LABELS_URL") is { Length: > 0 } mirror ? mirror
+        : "https://raw.githubusercontent.com/opencv/opencv/3.3.1/samples/data/dnn/synset_words.txt";
     private const string LabelsName = "synset_words.txt";
 
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)

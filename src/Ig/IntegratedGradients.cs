@@ -15,7 +15,10 @@ public enum TargetOutput
     Logit,
 }
 
-/// <summary>Progress of one attribution: path images whose gradients are done, out of all.</summary>
+/// <summary>
+/// Progress of one attribution: path images whose gradients are done, out of all; <c>ImagesTotal</c> is 0
+/// when the method cannot know it in advance (Guided IG's moves follow the gradients).
+/// </summary>
 public readonly record struct IgProgress(int ImagesDone, int ImagesTotal, int BaselineIndex, int Baselines);
 
 /// <summary>

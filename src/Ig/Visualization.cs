@@ -104,7 +104,7 @@ public static class Visualization
     /// </summary>
     public static Canvas TutorialFigure(Tensor baseline, Tensor image, Tensor coloredMask, Tensor overlay, string? caption = null, int scale = 2, ColorBar? colorBar = null)
     {
-        int h = image.Dim(0) * scale, w = image.Dim(1) * scale;
+        var (h, w) = PanelSize(image, scale);
         const int margin = 16, titleHeight = 30, barWidth = 24, barSpace = 170;
         int captionHeight = caption is null ? 0 : 30;
         var canvas = new Canvas(2 * w + 3 * margin + (colorBar is null ? 0 : barSpace), captionHeight + 2 * (h + titleHeight) + 3 * margin);
@@ -115,7 +115,7 @@ public static class Visualization
             int x = margin + (i % 2) * (w + margin);
             int y = captionHeight + margin + (i / 2) * (h + titleHeight + margin);
             canvas.TextCentered(x + w / 2, y, panels[i].Item1, Black);
-            canvas.DrawImage(x, y + titleHeight, panels[i].Item2, scale);
+            DrawPanel(canvas, x, y + titleHeight, panels[i].Item2, scale);
         }
         if (colorBar is not null)
         {
@@ -139,6 +139,35 @@ public static class Visualization
     }
 
     /// <summary>
+    /// The smallest height or width a picture is drawn at in a figure: a 28×28 or 32×32 model's pictures
+    /// are scaled up smoothly to this, so that they can be seen and their titles fit above them.
+    /// </summary>
+    public const int MinimumPanelPixels = 224;
+
+    /// <summary>The drawn size of <paramref name="picture"/> at <paramref name="scale"/>, at least <see cref="MinimumPanelPixels"/> on its shorter side.</summary>
+    internal static (int Height, int Width) PanelSize(Tensor picture, int scale)
+    {
+        int h = picture.Dim(0) * scale, w = picture.Dim(1) * scale;
+        int shorter = Math.Min(h, w);
+        if (shorter >= MinimumPanelPixels || shorter == 0) return (h, w);
+        double factor = (double)MinimumPanelPixels / shorter;
+        return ((int)Math.Round(h * factor), (int)Math.Round(w * factor));
+    }
+
+    /// <summary>Draws a picture at its <see cref="PanelSize"/>: pixel-replicated when that is a whole multiple, else resized bilinearly (smooth, not blocky).</summary>
+    internal static void DrawPanel(Canvas canvas, int x, int y, Tensor picture, int scale)
+    {
+        var (h, w) = PanelSize(picture, scale);
+        if (h == picture.Dim(0) * scale && w == picture.Dim(1) * scale)
+        {
+            canvas.DrawImage(x, y, picture, scale);
+            return;
+        }
+        using var resized = NativeIg.Tensors.IO.ImageLoader.ResizeBilinear(picture, h, w);
+        canvas.DrawImage(x, y, resized, 1);
+    }
+
+    /// <summary>
     /// Pictures side by side, each titled (two lines when a title has a newline), with an optional caption
     /// above and one colour bar at the right, as tall as the pictures: the methods figure and single-map figures.
     /// </summary>
@@ -146,9 +175,11 @@ public static class Visualization
     {
         ArgumentNullException.ThrowIfNull(panels);
         if (panels.Count == 0) throw new ArgumentException("A panel row needs at least one picture.", nameof(panels));
-        int h = panels[0].Picture.Dim(0) * scale, w = panels[0].Picture.Dim(1) * scale;
+        var (h, pictureWidth) = PanelSize(panels[0].Picture, scale);
         const int margin = 16, barWidth = 24;
         int line = Canvas.TextHeight() + 4;
+        // Each slot is as wide as its widest title line, so that no title runs into its neighbour's.
+        int w = Math.Max(pictureWidth, panels.Max(p => p.Title.Split('\n').Max(l => Canvas.TextWidth(l))) + 8);
         var labelLines = colorBar?.Label.Split('\n') ?? [];
         // Titles and the bar's label share the band above the pictures; the band fits the tallest of them.
         int titleHeight = Math.Max(panels.Max(p => p.Title.Split('\n').Length), labelLines.Length) * line + 6;
@@ -164,7 +195,7 @@ public static class Visualization
             int x = margin + i * (w + margin);
             var lines = panels[i].Title.Split('\n');
             for (int l = 0; l < lines.Length; l++) canvas.TextCentered(x + w / 2, top - titleHeight + l * line, lines[l], Black);
-            canvas.DrawImage(x, top, panels[i].Picture, scale);
+            DrawPanel(canvas, x + (w - pictureWidth) / 2, top, panels[i].Picture, scale);
         }
         if (colorBar is not null)
         {
@@ -300,7 +331,7 @@ public static class Visualization
     {
         alphas ??= [0, 0.2, 0.4, 0.6, 0.8, 1.0];
         using var path = IntegratedGradients.InterpolateImages(baseline, image, alphas);
-        int h = image.Dim(0), w = image.Dim(1);
+        var (h, w) = PanelSize(image, 1);
         const int margin = 12, titleHeight = 28;
         var canvas = new Canvas(alphas.Length * (w + margin) + margin, h + titleHeight + 2 * margin);
         for (int k = 0; k < alphas.Length; k++)
@@ -308,8 +339,8 @@ public static class Visualization
             int x = margin + k * (w + margin);
             canvas.TextCentered(x + w / 2, margin, $"alpha: {alphas[k]:0.0}", Black);
             using var one = path.SliceBatch(k, 1);
-            using var view = one.Reshape(h, w, 3);
-            canvas.DrawImage(x, margin + titleHeight, view);
+            using var view = one.Reshape(image.Dim(0), image.Dim(1), 3);
+            DrawPanel(canvas, x, margin + titleHeight, view, 1);
         }
         return canvas.Trimmed(margin);
     }

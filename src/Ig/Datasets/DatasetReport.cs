@@ -115,7 +115,10 @@ public static class DatasetReport
             int h = 0, w = 0;
             foreach (var image in group)
             {
-                using var attributions = Npy.Read(Path.Combine(image.Folder, "attributions.npy"));
+                var npy = Path.Combine(image.Folder, "attributions.npy");
+                using var attributions = Npy.Read(npy);
+                if (attributions.Rank != 3 || attributions.Dim(2) != 3)
+                    throw new FormatException($"{npy}: attributions of shape {attributions.ShapeString}; an explanation's are [H, W, 3].");
                 using var mask = Visualization.AttributionMask(attributions);
                 var m = mask.Span;
                 (h, w) = (mask.Dim(0), mask.Dim(1));
@@ -137,7 +140,12 @@ public static class DatasetReport
                 group.Average(i => i.Record.RelativeDelta), group.Average(i => (double)i.Record.Steps), picture));
         }
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        static string Csv(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+        // A cell a spreadsheet would run as a formula (=, +, -, @, tab, return first) is made text with a leading quote.
+        static string Csv(string text)
+        {
+            if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r') text = "'" + text;
+            return text.Contains(',') || text.Contains('"') || text.Contains('\n') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+        }
         var csv = new StringBuilder("class,label,images,mean_confidence,mean_relative_abs_delta,mean_steps,mean_mask\n");
         foreach (var r in rows) csv.Append(CultureInfo.InvariantCulture, $"{r.Class},{Csv(r.Label)},{r.Images},{F(r.Confidence)},{F(r.Delta)},{F(r.Steps)},{r.Picture}\n");
         files.Write(Path.Combine(folder, "summary.csv"), s => s.Write(Encoding.UTF8.GetBytes(csv.ToString())));

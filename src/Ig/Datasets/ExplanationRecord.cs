@@ -88,6 +88,8 @@ public sealed record ExplanationRecord
                 double v = n.GetValue<double>();
                 return double.IsFinite(v) ? v : throw new FormatException($"\"{key}\" overflows a double");
             }
+            if (o["error"] is null && o["top"] is not JsonArray { Count: > 0 })
+                throw new FormatException("no \"top\" classes (an explained image has at least one)");
             return new ExplanationRecord
             {
                 Image = Text("image"), Rank = o["rank"] is null ? 1 : (int)Number("rank"), Settings = Text("settings"), Error = o["error"]?.GetValue<string>(),

@@ -20,7 +20,7 @@ public static class ImageInputs
     public const int MaxEntries = 1_000_000;
 
     /// <summary>
-    /// Files as given; a folder's image files at any depth (named by the folder — as given when relative,
+    /// Files as given (named by their file name); a folder's image files at any depth (named by the folder — as given when relative,
     /// its own name when absolute — plus their path inside it); a glob (<c>*</c>, <c>?</c> in the last part:
     /// <c>photos/*.jpg</c>). Sorted by name, each once; two different files that would get one name are an
     /// <see cref="ArgumentException"/>, a glob that matches nothing a <see cref="FileNotFoundException"/>.
@@ -67,15 +67,16 @@ public static class ImageInputs
                     if (IsImage(file) && !IsInside(file, excluded)) Add(file, Normalize(Path.Combine(NameOf(folder), Path.GetFileName(file))));
                 if (byName.Count == before) throw new FileNotFoundException($"{spec}: no image matches.");
             }
-            else Add(spec, Normalize(Path.IsPathRooted(spec) ? Path.GetFileName(spec) : spec));
+            else Add(spec, Normalize(Path.GetFileName(spec))); // a file given by itself: its file name, as for one image
         }
         return byName.Values.ToArray();
     }
 
     /// <summary>
-    /// The one rule for where an image's outputs go, below the run's folder (or below <c>ig-out/</c> for
-    /// one image): its name in the run without the file's extension — <c>fireboat.jpg</c> → <c>fireboat</c>,
-    /// <c>photos/boats/a.png</c> → <c>photos/boats/a</c>.
+    /// The one rule for where an image's outputs go, below the run's folder (<c>ig-out/</c> by default, for
+    /// one image and for many): its name in the run without the file's extension. A file given by itself is
+    /// named by its file name (<c>photos/fireboat.jpg</c> → <c>fireboat</c>), a file found in a folder by the
+    /// folder's name and its path inside it (<c>photos/boats/a.png</c> → <c>photos/boats/a</c>).
     /// </summary>
     public static string FolderName(string name)
     {

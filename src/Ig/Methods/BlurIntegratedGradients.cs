@@ -17,6 +17,8 @@ public sealed record BlurIgOptions
     public TargetOutput Output { get; init; } = TargetOutput.Probability;
     /// <summary>Worker threads for this call (null: <see cref="NativeIg.Tensors.ComputeThreads.Current"/>).</summary>
     public int? Threads { get; init; }
+    /// <summary>Told after each batch of path images (see <see cref="IgProgress"/>).</summary>
+    public IProgress<IgProgress>? Progress { get; init; }
 }
 
 /// <summary>
@@ -98,6 +100,7 @@ public static class BlurIntegratedGradients
                     gradient.CopyTo(previousGradient);
                     pathValues[start + j] = values[j];
                     meanGradients[start + j] = System.Numerics.Tensors.TensorPrimitives.Sum(gradient) / size;
+                    if (j == count - 1) options.Progress?.Report(new IgProgress(start + count, m + 1, 0, 1));
                 }
             }
         }

@@ -29,6 +29,8 @@ public sealed record GuidedIgOptions
     public TargetOutput Output { get; init; } = TargetOutput.Probability;
     /// <summary>Worker threads for this call (null: <see cref="NativeIg.Tensors.ComputeThreads.Current"/>).</summary>
     public int? Threads { get; init; }
+    /// <summary>Told after each batch of path images (see <see cref="IgProgress"/>).</summary>
+    public IProgress<IgProgress>? Progress { get; init; }
 }
 
 /// <summary>
@@ -80,6 +82,7 @@ public static class GuidedIntegratedGradients
         var means = new List<double>();
         var x = (double[])start.Clone();
         // Gradients at several points in one batch (the points of one move).
+        int imagesDone = 0;
         List<float[]> GradientsAt(IReadOnlyList<double[]> points)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -89,6 +92,8 @@ public static class GuidedIntegratedGradients
                 for (int i = 0; i < n; i++) b[j * n + i] = (float)points[j][i];
             gradientClock.Start();
             var (gradients, f) = ig.ComputeGradients(batch, cls, options.Output);
+            imagesDone += points.Count;
+            options.Progress?.Report(new IgProgress(imagesDone, 0, 0, 1));
             gradientClock.Stop();
             using (gradients)
             {

@@ -25,6 +25,8 @@ public sealed record XraiOptions
     public TargetOutput Output { get; init; } = TargetOutput.Probability;
     /// <summary>Worker threads for this call (null: <see cref="NativeIg.Tensors.ComputeThreads.Current"/>).</summary>
     public int? Threads { get; init; }
+    /// <summary>Told after each batch of path images (see <see cref="IgProgress"/>).</summary>
+    public IProgress<IgProgress>? Progress { get; init; }
 }
 
 /// <summary>XRAI's answer: a saliency per pixel that is constant on each region, the regions' order, and the IG it was built from.</summary>
@@ -93,7 +95,7 @@ public static class Xrai
         using var black = Tensor.Zeros(image.Shape.ToArray());
         using var white = Tensor.Filled(1f, image.Shape.ToArray());
         var ig = new IntegratedGradients(model).AttributeAveraged(image, [black, white], target,
-            IgOptions.Default with { Steps = options.Steps, BatchSize = options.BatchSize, Output = options.Output, Threads = options.Threads }, cancellationToken);
+            IgOptions.Default with { Steps = options.Steps, BatchSize = options.BatchSize, Output = options.Output, Threads = options.Threads, Progress = options.Progress }, cancellationToken);
         try
         {
             int h = image.Dim(0), w = image.Dim(1), c = image.Dim(2);

@@ -76,7 +76,7 @@ public static class BoundedFile
         if (file is null || !file.Exists)
             throw new FileNotFoundException(info.LinkTarget is null ? $"{path}: file not found." : $"{path}: a link to {info.LinkTarget}, which does not exist.", path);
         if (file.Length == 0)
-            throw error($"{path}: empty, or not a regular file (a pipe, a socket or a device); nothing was read from it.");
+            throw error($"{path}: not a regular file (a pipe, a socket or a device), or an empty one; nothing was read from it.");
         return file;
     }
 
