@@ -4,6 +4,7 @@ using Xunit;
 namespace NativeIg.Tests;
 
 /// <summary>Channel concatenation and its backward.</summary>
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class ChannelConcatTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class Conv2dTests
 {
     /// <summary>Every convolution of BVLC GoogLeNet, from its table 1: (name, spatial size, kernel, stride, pad, CI, CO).</summary>

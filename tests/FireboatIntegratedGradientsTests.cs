@@ -14,6 +14,7 @@ public class FireboatIntegratedGradientsTests(ModelFixture fixture)
     /// Against the float64 reference (black baseline, target 554, probability, trapezoid, m = 50):
     /// relative L2 error ≤ 5e-3 (float32 libtorch lands at ~1e-3) and Σattr within 1e-3.
     /// </summary>
+    [Trait("Category", "Quick")]
     [SharedFact]
     public void MatchesTheFloat64Reference()
     {

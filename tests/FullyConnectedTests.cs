@@ -5,6 +5,7 @@ using static NativeIg.Tests.TestUtil;
 namespace NativeIg.Tests;
 
 /// <summary>The fully connected kernel against <see cref="FullyConnectedReference"/>.</summary>
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class FullyConnectedTests
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace NativeIg.Tests;
 /// the first test here fails if a switch did not select the path it names, so a rerun cannot
 /// silently test the native path again.
 /// </summary>
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class InstructionSetTests
 {
     private static bool Disabled(string name) => Environment.GetEnvironmentVariable("DOTNET_" + name) == "0";

@@ -11,6 +11,7 @@ namespace NativeIg.Tests;
 /// odd shapes included. <see cref="EveryTapeOpHasACase"/> fails when an op is added without one.
 /// </summary>
 [Collection("ilgpu")]
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class OpCheckTests(IlgpuCpuFixture fixture)
 {
     private static OpCase Conv((int N, int H, int W, int Ci, int Co) s, WindowGeometry g, bool relu, bool bias = true, bool frozenFilter = false) =>

@@ -4,6 +4,7 @@ using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class Pool2dTests
 {
     [Fact]

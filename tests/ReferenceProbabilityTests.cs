@@ -12,6 +12,7 @@ public class ReferenceProbabilityTests(ModelFixture fixture)
     /// The golden probabilities come from a float64 libtorch run; three float32 engines agree with them to
     /// 8e-6, so a float32 engine must be within 1e-5 on all 1000 classes (reference/README.md).
     /// </summary>
+    [Trait("Category", "Quick")]
     [SharedTheory]
     [InlineData("fireboat", 554)]
     [InlineData("giant_panda", 388)]

@@ -5,6 +5,7 @@ using static NativeIg.Tests.TestUtil;
 namespace NativeIg.Tests;
 
 /// <summary>ReLU's byte mask and masked gradient at every vector tail.</summary>
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class ReluTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using static NativeIg.Tests.TestUtil;
 namespace NativeIg.Tests;
 
 /// <summary>Softmax and log-softmax kernels against <see cref="SoftmaxReference"/>.</summary>
+[Trait("Category", "Quick")] // dotnet test --filter Category=Quick: the README's quick check
 public class SoftmaxTests
 {
     [Fact]

@@ -47,24 +47,24 @@ public class ImportedModels : NativeIg.Bench.IFlopCount
         var resnet = new OnnxPreprocessing
         {
             Bgr = true, Scale = 255f, Mean = [0f, 0f, 0f], Std = [1f, 1f, 1f],
-            MeanImage = OnnxReader.ReadFile(Path.Combine(ResNet18Dir, "ResNetPrepOnnx", "ResNetPreprocess.onnx")).Graph.Initializers["MeanImage"].Floats,
+            MeanImage = OnnxPreprocessing.ReadMeanImage(Path.Combine(ResNet18Dir, "ResNetPrepOnnx", "ResNetPreprocess.onnx")),
         };
         string? onnxPath = null;
         switch (Model)
         {
             case "GoogLeNet .caffemodel":
                 var g = GoogLeNet.Load(ForwardComparison.SharedFile("weights/bvlc_googlenet.caffemodel"));
-                (_model, _forward, _target) = (g, g.PredictProbabilities, 554);
+                (_model, _forward, _target) = (g, x => g.PredictProbabilities(x), 554);
                 break;
             case "GoogLeNet .onnx":
                 onnxPath = ForwardComparison.SharedFile("weights/bvlc_googlenet.onnx");
                 var o = OnnxModel.Load(onnxPath, caffe);
-                (_model, _forward, _target) = (o, o.PredictProbabilities, 554);
+                (_model, _forward, _target) = (o, x => o.PredictProbabilities(x), 554);
                 break;
             default:
                 onnxPath = Path.Combine(ResNet18Dir, "ResNet18Onnx", "ResNet18.onnx");
                 var r = OnnxModel.Load(onnxPath, resnet);
-                (_model, _forward, _target) = (r, r.PredictOutputs, 222);
+                (_model, _forward, _target) = (r, x => r.PredictOutputs(x), 222);
                 break;
         }
         _image = Npy.Read(ForwardComparison.SharedFile("reference/fireboat_input.npy"));
@@ -103,8 +103,10 @@ public class ImportedModels : NativeIg.Bench.IFlopCount
     public double IntegratedGradients()
     {
         if (Batch != 1) return 0; // one IG row per model (its batch is its own, 32)
-        using var r = new IntegratedGradients(_model!).Attribute(_image!, _baseline!, _target, 50, 32,
-            output: Model.StartsWith("ResNet", StringComparison.Ordinal) ? TargetOutput.Logit : TargetOutput.Probability);
+        using var r = new IntegratedGradients(_model!).Attribute(_image!, _baseline!, _target, IgOptions.Default with
+        {
+            Steps = 50, BatchSize = 32, Output = Model.StartsWith("ResNet", StringComparison.Ordinal) ? TargetOutput.Logit : TargetOutput.Probability,
+        });
         return r.Sum;
     }
 
@@ -140,13 +142,13 @@ public class GoogLeNetFormats : NativeIg.Bench.IFlopCount
         if (Format == "caffemodel")
         {
             var g = GoogLeNet.Load(ForwardComparison.SharedFile("weights/bvlc_googlenet.caffemodel"));
-            (_model, _forward) = (g, g.PredictProbabilities);
+            (_model, _forward) = (g, x => g.PredictProbabilities(x));
         }
         else
         {
             var o = OnnxModel.Load(ForwardComparison.SharedFile("weights/bvlc_googlenet.onnx"),
                 new OnnxPreprocessing { Bgr = true, Scale = 255f, Mean = [104f, 117f, 123f], Std = [1f, 1f, 1f] });
-            (_model, _forward) = (o, o.PredictProbabilities);
+            (_model, _forward) = (o, x => o.PredictProbabilities(x));
         }
         _image = Npy.Read(ForwardComparison.SharedFile("reference/fireboat_input.npy"));
         _baseline = Baselines.Black(224, 224, 3);
@@ -164,7 +166,7 @@ public class GoogLeNetFormats : NativeIg.Bench.IFlopCount
     public double IntegratedGradients()
     {
         if (Batch != 1) return 0; // one IG row per format
-        using var r = new IntegratedGradients(_model!).Attribute(_image!, _baseline!, 554, 50, 32);
+        using var r = new IntegratedGradients(_model!).Attribute(_image!, _baseline!, 554, IgOptions.Default with { Steps = 50, BatchSize = 32 });
         return r.Sum;
     }
 
