@@ -186,4 +186,100 @@ public class FuzzTests(ITestOutputHelper output)
             if (code != 0) Assert.StartsWith("nativeig:", stderr.ToString().TrimStart());
         }
     }
+
+    private static void MakeFifo(string path)
+    {
+        using var mkfifo = Process.Start(new ProcessStartInfo("mkfifo", [path]) { RedirectStandardError = true })!;
+        mkfifo.WaitForExit();
+    }
+
+    /// <summary>
+    /// Input folders of random shape: images, links to files and folders (inside, outside, ".", "..", a
+    /// sibling, nothing), FIFOs, a device, hidden entries, deep nesting. Listing must end, take each real
+    /// file at most once, and every image must load or fail with a typed error, each case within its bounds.
+    /// </summary>
+    [Fact]
+    public void InputFoldersWithLinksFifosAndLoops()
+    {
+        var r = new Random(17);
+        var outside = TempDir();
+        File.WriteAllBytes(Path.Combine(outside, "outside.png"), TestImages.Png());
+        int listed = 0;
+        for (int c = 0; c < 60; c++)
+        {
+            var root = Path.Combine(TempDir(), "in");
+            Directory.CreateDirectory(root);
+            var folders = new List<string> { root };
+            int files = 0;
+            for (int k = 0; k < 12; k++)
+            {
+                var at = folders[r.Next(folders.Count)];
+                var name = Path.Combine(at, $"e{k}{(r.Next(4) == 0 ? "" : ".png")}");
+                if (r.Next(6) == 0) name = Path.Combine(at, $".hidden{k}.png");
+                switch (r.Next(9))
+                {
+                    case 0: Directory.CreateDirectory(name); folders.Add(name); break;
+                    case 1: Directory.CreateSymbolicLink(name, "."); break;
+                    case 2: Directory.CreateSymbolicLink(name, ".."); break;
+                    case 3: Directory.CreateSymbolicLink(name, r.Next(2) == 0 ? root : outside); break;
+                    case 4: File.CreateSymbolicLink(name, Path.Combine(outside, r.Next(2) == 0 ? "outside.png" : "missing.png")); break;
+                    case 5: MakeFifo(name); break;
+                    case 6: File.CreateSymbolicLink(name, "/dev/zero"); break;
+                    default: File.WriteAllBytes(name, r.Next(3) == 0 ? Mutate(TestImages.Png(), r) : TestImages.Png(seed: k)); files++; break;
+                }
+            }
+            IReadOnlyList<NativeIg.Ig.ImageInput> inputs = [];
+            Case($"folder case {c}: listing", () => inputs = NativeIg.Ig.ImageInputs.Expand([root], Path.Combine(root, "out"), _ => { }), typeof(ArgumentException));
+            Assert.True(inputs.Count <= 2 * (files + 2), $"folder case {c}: {inputs.Count} inputs from {files} files");
+            listed += inputs.Count;
+            foreach (var input in inputs)
+                Case($"folder case {c}: {input.Name}", () => { using var t = ImageLoader.Load(input.Path); },
+                    typeof(ImageFormatException), typeof(FileNotFoundException), typeof(FormatException));
+        }
+        output.WriteLine($"60 folder shapes, {listed} inputs listed and read or refused");
+    }
+
+    /// <summary>
+    /// ONNX graphs that are valid protobuf but hostile in shape: chains of random depth, huge or negative
+    /// declared sizes, dilations and pads at their limits, external data through links, FIFOs, absolute and
+    /// escaping paths, and offsets or lengths near 2^63. Each loads or is refused with a typed error, in bounds.
+    /// </summary>
+    [Fact]
+    public void OnnxGraphsOfHostileShape()
+    {
+        var r = new Random(19);
+        var secretDir = TempDir();
+        File.WriteAllBytes(Path.Combine(secretDir, "secret"), new byte[4096]);
+        long[] sizes = [1, 8, 4096, 1 << 20, int.MaxValue, 1L << 40, -1, 0];
+        long[] big = [0, 48, 47, 1L << 31, long.MaxValue, long.MaxValue - 47, -48];
+        for (int c = 0; c < 120; c++)
+        {
+            var dir = TempDir();
+            var model = new OnnxWriter();
+            long side = r.Next(3) == 0 ? sizes[r.Next(sizes.Length)] : 8;
+            model.Input("x", [1, 3, side, side]).Output("y", [1, 4]);
+            switch (r.Next(4))
+            {
+                case 0:
+                    var location = r.Next(5) switch { 0 => "link/secret", 1 => "fifo.bin", 2 => Path.Combine(secretDir, "secret"), 3 => "../../etc/passwd", _ => "w.bin" };
+                    Directory.CreateSymbolicLink(Path.Combine(dir, "link"), secretDir);
+                    MakeFifo(Path.Combine(dir, "fifo.bin"));
+                    File.WriteAllBytes(Path.Combine(dir, "w.bin"), new byte[48]);
+                    model.ExternalInitializer("w", [4, 3, 1, 1], location, big[r.Next(big.Length)]);
+                    break;
+                default:
+                    model.Initializer("w", [4, 3, 1, 1], Random(12, c));
+                    break;
+            }
+            var dilation = (long)new[] { 1, 2, 64, 65 }[r.Next(4)];
+            model.Node("Conv", ["x", "w"], ["c0"], ("kernel_shape", new long[] { 1, 1 }), ("dilations", new long[] { dilation, dilation }),
+                ("pads", new long[] { 0, 0, sizes[r.Next(3)], 0 }));
+            int depth = new[] { 1, 10, 1000, 50_000 }[r.Next(4)];
+            for (int d = 0; d < depth; d++) model.Node(r.Next(2) == 0 ? "Identity" : "Relu", [$"c{d}"], [$"c{d + 1}"]);
+            model.Node("GlobalAveragePool", [$"c{depth}"], ["g"]).Node("Flatten", ["g"], ["y"]);
+            var path = model.Save(dir);
+            Case($"hostile onnx case {c}", () => Task.Run(() => NativeIg.Onnx.OnnxModel.Load(path)).GetAwaiter().GetResult(),
+                typeof(NativeIg.Onnx.OnnxFormatException), typeof(NativeIg.Onnx.OnnxUnsupportedException));
+        }
+    }
 }
