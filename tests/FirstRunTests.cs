@@ -74,11 +74,7 @@ public class FirstRunTests
         {
             ["a link to /dev/zero"] = path => File.CreateSymbolicLink(path, "/dev/zero"),
             ["a 2 GiB sparse file"] = path => { using var f = File.Create(path); f.SetLength(2L << 30); },
-            ["a FIFO"] = path =>
-            {
-                using var mkfifo = Process.Start("mkfifo", [path]);
-                mkfifo.WaitForExit();
-            },
+            ["a FIFO"] = MakeFifo,
         };
         foreach (var (what, make) in cases)
         {

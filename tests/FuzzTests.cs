@@ -187,12 +187,6 @@ public class FuzzTests(ITestOutputHelper output)
         }
     }
 
-    private static void MakeFifo(string path)
-    {
-        using var mkfifo = Process.Start(new ProcessStartInfo("mkfifo", [path]) { RedirectStandardError = true })!;
-        mkfifo.WaitForExit();
-    }
-
     /// <summary>
     /// Input folders of random shape: images, links to files and folders (inside, outside, ".", "..", a
     /// sibling, nothing), FIFOs, a device, hidden entries, deep nesting. Listing must end, take each real

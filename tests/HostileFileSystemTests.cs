@@ -23,13 +23,6 @@ public class HostileFileSystemTests
         return task.Result;
     }
 
-    private static void MakeFifo(string path)
-    {
-        using var mkfifo = Process.Start(new ProcessStartInfo("mkfifo", [path]) { RedirectStandardError = true })!;
-        mkfifo.WaitForExit();
-        Assert.Equal(0, mkfifo.ExitCode);
-    }
-
     private static OnnxWriter WithExternalWeights(string location, long length = 48) => new OnnxWriter()
         .Input("x", [1, 3, 8, 8]).Output("y", [1, 4])
         .ExternalInitializer("w", [4, 3, 1, 1], location, length)

@@ -43,15 +43,21 @@ public class ReadmeFigureTests
         {
             var dir = TestUtil.TempDir();
             var paths = ExplanationFiles.Write(dir, result, image, baseline, "IG for 'giant panda' (388), 4 steps", clipPercentile: 99, signed: signed);
-            using var png = ImageLoader.Load(file == "figure" ? paths.Figure : paths.Saturation);
-            int h = png.Dim(0), w = png.Dim(1);
-            var pixels = new (byte, byte, byte)[w, h];
-            var p = png.Span;
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    pixels[x, y] = ((byte)MathF.Round(p[(y * w + x) * 3] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 1] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 2] * 255));
-            return pixels;
+            return Pixels(file == "figure" ? paths.Figure : paths.Saturation);
         }
+    }
+
+    /// <summary>A PNG's pixels as bytes, indexed [x, y].</summary>
+    private static (byte R, byte G, byte B)[,] Pixels(string png)
+    {
+        using var image = ImageLoader.Load(png);
+        int h = image.Dim(0), w = image.Dim(1);
+        var pixels = new (byte, byte, byte)[w, h];
+        var p = image.Span;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                pixels[x, y] = ((byte)MathF.Round(p[(y * w + x) * 3] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 1] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 2] * 255));
+        return pixels;
     }
 
     /// <summary>The bounding box of the pixels equal to <paramref name="color"/> within [x0, x1).</summary>
@@ -187,13 +193,8 @@ public class ReadmeFigureTests
         var paths = ExplanationFiles.Write(TestUtil.TempDir(), result, image, baseline, $"IG on a {size}×{size} model");
         foreach (var (file, scale) in new[] { (paths.Figure, 2), (paths.Interpolation, 1) })
         {
-            using var png = ImageLoader.Load(file);
-            int h = png.Dim(0), w = png.Dim(1);
-            var px = new (byte, byte, byte)[w, h];
-            var p = png.Span;
-            for (int y = 0; y < h; y++)
-                for (int x = 0; x < w; x++)
-                    px[x, y] = ((byte)MathF.Round(p[(y * w + x) * 3] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 1] * 255), (byte)MathF.Round(p[(y * w + x) * 3 + 2] * 255));
+            var px = Pixels(file);
+            int w = px.GetLength(0), h = px.GetLength(1);
             // The photo's panel (the last one of the strip is the photo itself): drawn at least 224 px, or at its scale when larger.
             var box = Box(px, Photo, x0: file == paths.Interpolation ? w / 2 : 0);
             int expected = Math.Max(Visualization.MinimumPanelPixels, size * scale);

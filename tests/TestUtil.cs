@@ -89,6 +89,14 @@ internal static class TestUtil
     /// <summary>--weights and --labels from ../shared.</summary>
     public static string[] ModelArguments => ["--weights", Shared("weights/bvlc_googlenet.caffemodel"), "--labels", Shared("labels/synset_words.txt")];
 
+    /// <summary>Makes a FIFO (named pipe) at <paramref name="path"/>: a file that blocks whoever opens it for reading.</summary>
+    public static void MakeFifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mkfifo", [path]) { RedirectStandardError = true })!;
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+    }
+
     public static string TempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "nativeig-tests", Guid.NewGuid().ToString("N"));

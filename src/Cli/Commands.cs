@@ -289,13 +289,22 @@ internal static class Explain
 /// rate and time left. When stderr is redirected (a log, CI, a scheduler): one plain line per chunk,
 /// no carriage returns. <see cref="Finish"/> ends a redrawn line, so an interrupt leaves no half bar.
 /// </summary>
-internal sealed class ProgressReporter(TextWriter stderr, bool live, string? label = null) : IProgress<IgProgress>
+/// <param name="stderr">Where the lines go.</param>
+/// <param name="live">A terminal: one redrawn line.</param>
+/// <param name="label">The method's name before each line (compare), or null.</param>
+/// <param name="minimumInterval">At most one line per this interval, except the first and the last (a
+/// method whose batches are tiny, Guided IG's 4 images, would otherwise print hundreds).</param>
+internal sealed class ProgressReporter(TextWriter stderr, bool live, string? label = null, TimeSpan minimumInterval = default) : IProgress<IgProgress>
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private bool _drawn;
+    private TimeSpan? _lastLine;
 
     public void Report(IgProgress value)
     {
+        bool last = value.ImagesTotal > 0 && value.ImagesDone >= value.ImagesTotal;
+        if (_lastLine is { } previous && !last && _clock.Elapsed - previous < minimumInterval) return;
+        _lastLine = _clock.Elapsed;
         double elapsed = _clock.Elapsed.TotalSeconds;
         double rate = elapsed > 0 ? value.ImagesDone / elapsed : 0;
         string left = rate > 0 && value.ImagesDone < value.ImagesTotal ? $", {Seconds((value.ImagesTotal - value.ImagesDone) / rate)} left" : "";

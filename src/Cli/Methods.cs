@@ -328,7 +328,7 @@ internal static class Compare
             BlurSteps = 2 * steps, GuidedSteps = 4 * steps, NoiseSteps = Math.Max(1, (int)Math.Round(steps * 0.4)),
             PathProgress = quiet ? null : new Immediate<(string Method, IgProgress Progress)>(p =>
             {
-                if (reporting != p.Method) { reporter?.Finish(); (reporter, reporting) = (new ProgressReporter(stderr, live, p.Method), p.Method); }
+                if (reporting != p.Method) { reporter?.Finish(); (reporter, reporting) = (new ProgressReporter(stderr, live, p.Method, TimeSpan.FromSeconds(2)), p.Method); }
                 reporter!.Report(p.Progress);
             }),
             Progress = quiet ? null : new Immediate<MethodOutcome>(m =>

@@ -70,9 +70,14 @@ public static class BlurIntegratedGradients
         // The previous path point and its gradient, for the next segment (two buffers, reused).
         var previousPoint = new float[image.Length];
         var previousGradient = new float[image.Length];
+        int largestChunk = 0;
         foreach (var (start, count) in IntegratedGradients.Chunks(m + 1, options.BatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // A shorter chunk after full ones reuses their pooled buffers (as IG's path does) instead of
+            // making a second set of activations for its own size.
+            largestChunk = Math.Max(largestChunk, count);
+            using var reuse = NativeIg.Tensors.BufferPool.ScaleRequests(largestChunk, count);
             int size = image.Length;
             using var path = Tensor.Uninitialized([count, .. image.Shape]);
             for (int j = 0; j < count; j++)
