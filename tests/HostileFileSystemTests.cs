@@ -236,4 +236,17 @@ public class HostileFileSystemTests
         Assert.False(RealPath.IsInside(Path.Combine(dir, "link", "..", "..", "etc"), dir));
         Assert.True(RealPath.IsInside(Path.Combine(dir, "link", "x"), dir));
     }
+
+    [Fact]
+    public void MergeOfARunFolderWithALinkLoopAndAFifoResultEnds()
+    {
+        var run = TempDir();
+        Directory.CreateDirectory(Path.Combine(run, "a"));
+        MakeFifo(Path.Combine(run, "a", "result.json"));
+        Directory.CreateSymbolicLink(Path.Combine(run, "loop"), ".");
+        var (code, _, error) = Within(() => RunCli("merge", run));
+        Assert.Equal(1, code);
+        Assert.Contains("not a regular file", error);
+        Assert.Contains(Path.Combine(run, "a", "result.json"), error);
+    }
 }

@@ -403,15 +403,19 @@ internal static class Sanity
         int target = requested ?? new IntegratedGradients(model).PredictedClass(image);
         var blocks = GoogLeNet.BlocksTopDown.Take(blockCount).ToArray();
         var igOptions = IgOptions.Default with { Steps = steps, BatchSize = batch };
-        Tensor ExplainWith(NativeIg.Autodiff.IDifferentiableModel m) => method switch
+        bool quiet = a.Flag("--quiet") || a.Flag("--json");
+        bool live = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+        Tensor ExplainWith(NativeIg.Autodiff.IDifferentiableModel m)
         {
-            "gradient" => Gradients.Plain(m, image, target),
-            "grad-x-input" => Gradients.TimesInput(m, image, target),
-            _ => Attributions(new IntegratedGradients(m).Attribute(image, null, target, igOptions, cancellation)),
-        };
+            if (method != "ig") return method == "gradient" ? Gradients.Plain(m, image, target) : Gradients.TimesInput(m, image, target);
+            // Each IG of the cascade reports its batches, as explain does.
+            var progress = quiet ? null : new ProgressReporter(stderr, live, "IG", TimeSpan.FromSeconds(2));
+            try { return Attributions(new IntegratedGradients(m).Attribute(image, null, target, igOptions with { Progress = progress }, cancellation)); }
+            finally { progress?.Finish(); }
+        }
         var cascade = SanityChecks.CascadingRandomization(model, blocks, k =>
         {
-            if (!(a.Flag("--quiet") || a.Flag("--json"))) stderr.WriteLine($"  randomising {string.Join(", ", blocks.Take(k))} …");
+            if (!quiet) stderr.WriteLine($"  randomising {string.Join(", ", blocks.Take(k))} …");
             return model.WithRandomizedLayers(blocks.Take(k), seed);
         }, ExplainWith, cancellation);
         if (a.Flag("--json"))

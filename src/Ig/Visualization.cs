@@ -262,6 +262,9 @@ public static class Visualization
     /// </summary>
     public static (double Low, double High, double Step) NiceTicks(double min, double max, int about = 5)
     {
+        // A NaN or an infinity has no round ticks; the axis is then [0, 1] rather than a crash in a figure.
+        if (!double.IsFinite(min) || !double.IsFinite(max) || Math.Abs(max - min) > 1e300) (min, max) = (0, 1);
+        if (about < 1) about = 5;
         if (!(max > min)) max = min + 1;
         double raw = (max - min) / about;
         double magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));

@@ -98,11 +98,11 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
         if (!File.Exists(resultPath)) return null;
         try
         {
-            var record = ExplanationRecord.FromJsonLine(File.ReadAllText(resultPath), resultPath);
+            var record = ExplanationRecord.FromJsonLine(DatasetReport.BoundedText(resultPath), resultPath);
             if (record.Error is not null || record.Settings != settings.Signature || record.Image != input.Name || record.Rank != rank) return null;
             return ImageFiles.All(f => File.Exists(Path.Combine(folder, f))) ? record : null;
         }
-        catch (FormatException) { return null; }
+        catch (FormatException) { return null; } // damaged, a pipe, or too large: redone
     }
 
     private ExplanationRecord Explain(IntegratedGradients ig, ImageInput input, int rank, CancellationToken cancellationToken)

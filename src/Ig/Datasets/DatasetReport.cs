@@ -28,7 +28,9 @@ public static class DatasetReport
         foreach (var run in runDirectories)
         {
             if (!Directory.Exists(run)) throw new DirectoryNotFoundException($"{run}: no such run folder.");
-            foreach (var file in Directory.EnumerateFiles(run, "result.json", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
+            // Walked as input folders are (each folder once by its real path): a link loop in a run folder cannot make merge run forever.
+            int entries = 0;
+            foreach (var file in ImageInputs.ListFolder(run, null, _ => { }, ref entries, f => Path.GetFileName(f) == "result.json"))
             {
                 var record = ExplanationRecord.FromJsonLine(BoundedText(file), file);
                 byName.TryAdd((record.Image, record.Rank), new ExplainedImage(record, Path.GetDirectoryName(file)!));
@@ -37,7 +39,8 @@ public static class DatasetReport
         return byName.Values.ToArray();
     }
 
-    private static string BoundedText(string path) =>
+    /// <summary>A result.json's text: a regular file of at most 1 MiB (a pipe in its place would block the read).</summary>
+    internal static string BoundedText(string path) =>
         Encoding.UTF8.GetString(BoundedFile.ReadAll(path, 1 << 20, "result", m => new FormatException(m)));
 
     /// <summary>Writes report.jsonl, index.html and dataset/ into <paramref name="directory"/> (each file under a temporary name, then renamed).</summary>

@@ -93,7 +93,7 @@ public static class ImageInputs
     /// A folder's files at any depth, in name order, walked without recursion: each folder is entered once
     /// by its real path (links resolved), so links to "." or ".." cannot loop; the depth and the entry count are bounded.
     /// </summary>
-    private static List<string> ListFolder(string root, string? excluded, Action<string> skipped, ref int entries)
+    internal static List<string> ListFolder(string root, string? excluded, Action<string> skipped, ref int entries, Func<string, bool>? take = null)
     {
         var files = new List<string>();
         var visited = new HashSet<string>(StringComparer.Ordinal) { RealPath.Resolve(root) };
@@ -139,7 +139,7 @@ public static class ImageInputs
                         skipped($"{child}: deeper than {MaxFolderDepth} folders, not entered");
                     else subfolders.Add(child);
                 }
-                else if (IsImage(child))
+                else if (take?.Invoke(child) ?? IsImage(child))
                 {
                     if (!File.Exists(child)) skipped($"{child}: a link to nothing, not taken");
                     else files.Add(child);
