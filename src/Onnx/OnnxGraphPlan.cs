@@ -32,6 +32,33 @@ internal sealed partial class OnnxGraphPlan
         "PRelu", "Pad", "Shape", "Gather", "Cast", "Transpose",
     };
 
+    /// <summary>
+    /// The attributes each operator defines (ONNX's schemas, every opset from 7 to 21, including the ones old
+    /// opsets had). ONNX Runtime refuses a node with any other ("Unrecognized attribute"), and so does the
+    /// engine: a misspelt "dilation" would otherwise be ignored and the model silently computed without it.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string[]> DefinedAttributes = new Dictionary<string, string[]>
+    {
+        ["Conv"] = ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
+        ["MaxPool"] = ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"],
+        ["AveragePool"] = ["auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"],
+        ["GlobalAveragePool"] = [], ["GlobalMaxPool"] = [], ["Relu"] = [], ["Sigmoid"] = [], ["Tanh"] = [], ["HardSwish"] = [],
+        ["PRelu"] = [], ["MatMul"] = [], ["Identity"] = [],
+        ["LRN"] = ["alpha", "beta", "bias", "size"],
+        ["Concat"] = ["axis"], ["Flatten"] = ["axis"], ["Softmax"] = ["axis"], ["LogSoftmax"] = ["axis"], ["Gather"] = ["axis"],
+        ["Reshape"] = ["allowzero", "shape"],
+        ["Gemm"] = ["alpha", "beta", "transA", "transB", "broadcast"],
+        ["Dropout"] = ["ratio", "seed", "is_test"],
+        ["Constant"] = ["value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings", "sparse_value"],
+        ["Add"] = ["axis", "broadcast"], ["Sub"] = ["axis", "broadcast"], ["Mul"] = ["axis", "broadcast"], ["Div"] = ["axis", "broadcast"],
+        ["BatchNormalization"] = ["epsilon", "momentum", "spatial", "training_mode", "is_test"],
+        ["LeakyRelu"] = ["alpha"], ["HardSigmoid"] = ["alpha", "beta"], ["Clip"] = ["min", "max"],
+        ["ReduceMean"] = ["axes", "keepdims", "noop_with_empty_axes"],
+        ["Squeeze"] = ["axes"], ["Unsqueeze"] = ["axes"],
+        ["Pad"] = ["mode", "pads", "value"],
+        ["Shape"] = ["start", "end"], ["Cast"] = ["to", "saturate"], ["Transpose"] = ["perm"],
+    };
+
     private sealed record Step(OnnxNode Node, string[] Inputs, string Output, Func<Tape, Variable[], Variable> Run, string Kind);
 
     private readonly OnnxModelProto _proto;
@@ -150,6 +177,13 @@ internal sealed partial class OnnxGraphPlan
             throw new OnnxUnsupportedException($"{_source}: {unsupported.Count} node(s) use ops the engine does not have: " +
                 string.Join(", ", unsupported.Select(n => $"'{n.Name}' ({(n.Domain.Length > 0 ? n.Domain + "." : "")}{n.OpType})")) +
                 $". Supported: {string.Join(", ", SupportedOps.Order())}.");
+
+        var unrecognized = g.Nodes
+            .SelectMany(n => n.Attributes.Keys.Where(a => !DefinedAttributes[n.OpType].Contains(a)).Select(a => $"{n}: '{a}'"))
+            .ToList();
+        if (unrecognized.Count > 0)
+            throw new OnnxFormatException($"{_source}: {unrecognized.Count} attribute(s) that the operator does not define (a misspelling, or another op's): " +
+                string.Join("; ", unrecognized.Take(20)) + (unrecognized.Count > 20 ? "; …" : "") + ".");
 
         var images = g.Inputs.Where(i => !g.Initializers.ContainsKey(i.Name)).ToList();
         if (images.Count != 1)
