@@ -17,7 +17,8 @@ public class SignedLegendTests
         {
             var figure = NativeIg.Ig.Visualization.TutorialFigure(baseline, image, colored, overlay, "t",
                 colorBar: new NativeIg.Ig.Visualization.ColorBar(NativeIg.Ig.Colormap.Diverging, low, high, "SUM ATTR"));
-            int x0 = 2 * 64 + 3 * 16 + 24 + 6, top = 30 + 16 + 64 + 30 + 16 + 30;
+            int panel = Math.Max(64, NativeIg.Ig.Visualization.MinimumPanelPixels); // 32 px at scale 2, drawn at least at the minimum
+            int x0 = 2 * panel + 3 * 16 + 24 + 6, top = 30 + 16 + panel + 30 + 16 + 30;
             // Between the end labels (which both kinds have), away from the middle "0".
             int count = 0;
             for (int y = top + 12; y < top + 30; y++)
