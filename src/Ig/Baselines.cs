@@ -22,35 +22,16 @@ public static class Baselines
         return t;
     }
 
-    /// <summary>The input blurred by a separable Gaussian of standard deviation σ pixels (kernel radius ⌈3σ⌉, edges clamped).</summary>
+    /// <summary>
+    /// The input blurred by a Gaussian of standard deviation σ pixels: the one blur of the library,
+    /// <see cref="NativeIg.Ig.GaussianBlur.Blur"/> (scipy's definition: mirrored edges, ±4σ), which Blur IG's path uses too.
+    /// </summary>
     public static Tensor GaussianBlur(Tensor image, float sigma)
     {
+        ArgumentNullException.ThrowIfNull(image);
         if (image.Rank != 3) throw new ArgumentException($"GaussianBlur expects an [H, W, C] image; got {image.ShapeString}.");
         if (!(sigma > 0) || sigma > MaxBlurSigma) throw new ArgumentOutOfRangeException(nameof(sigma), $"Blur σ must be a number of pixels in (0, {MaxBlurSigma}], got {sigma}.");
-        int h = image.Dim(0), w = image.Dim(1), c = image.Dim(2);
-        int radius = (int)MathF.Ceiling(3 * sigma);
-        var kernel = new float[2 * radius + 1];
-        for (int i = -radius; i <= radius; i++) kernel[i + radius] = MathF.Exp(-i * i / (2 * sigma * sigma));
-        float sum = kernel.Sum();
-        for (int i = 0; i < kernel.Length; i++) kernel[i] /= sum;
-        using var horizontal = Tensor.Zeros(h, w, c);
-        var result = Tensor.Zeros(h, w, c);
-        var src = image.Span; var mid = horizontal.Span; var dst = result.Span;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int k = -radius; k <= radius; k++)
-                {
-                    int sx = Math.Clamp(x + k, 0, w - 1);
-                    for (int ch = 0; ch < c; ch++) mid[(y * w + x) * c + ch] += kernel[k + radius] * src[(y * w + sx) * c + ch];
-                }
-        for (int y = 0; y < h; y++)
-            for (int k = -radius; k <= radius; k++)
-            {
-                int sy = Math.Clamp(y + k, 0, h - 1);
-                for (int x = 0; x < w; x++)
-                    for (int ch = 0; ch < c; ch++) dst[(y * w + x) * c + ch] += kernel[k + radius] * mid[(sy * w + x) * c + ch];
-            }
-        return result;
+        return NativeIg.Ig.GaussianBlur.Blur(image, sigma);
     }
 
     /// <summary>The largest blur σ, in pixels: beyond a few hundred the blurred image is flat anyway.</summary>
