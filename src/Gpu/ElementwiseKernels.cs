@@ -153,10 +153,11 @@ public sealed partial class GpuKernels
 
     /// <summary>
     /// Between NHWC [N, H, W, C] and NCHW-ordered [N, C·H·W], one thread per NHWC element: mode 0 gathers
-    /// into the flat order, 1 writes back, 2 adds back (the backward with accumulate).
+    /// into the flat order, 1 writes back, 2 adds back (the backward with accumulate): the
+    /// <see cref="FlattenDirection"/> as the int a kernel parameter takes.
     /// </summary>
-    public override void FlattenChannelsFirst(DeviceTensor map, DeviceTensor flat, int plane, int channels, int mode) =>
-        _flattenChannelsFirst(map.Length, map.View, flat.View, plane, channels, mode);
+    public override void FlattenChannelsFirst(DeviceTensor map, DeviceTensor flat, int plane, int channels, FlattenDirection direction) =>
+        _flattenChannelsFirst(map.Length, map.View, flat.View, plane, channels, (int)direction);
 
     private static void FlattenChannelsFirstKernel(Index1D i, ArrayView<float> map, ArrayView<float> flat, int plane, int channels, int mode)
     {

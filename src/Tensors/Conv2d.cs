@@ -97,7 +97,7 @@ public static unsafe class Conv2d
                         else Gemm.Multiply(count * plane, k, co, a, new DenseB(pw, co, true), pcol, k, false, gk);
                         float* colBase = pcol;
                         float* dxBase = pdx;
-                        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, i =>
+                        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = ComputeThreads.Current }, i =>
                             Col2Image(g, colBase + (long)i * plane * k, dxBase + (long)(n0 + i) * g.H * g.W * ci));
                     }
                 }

@@ -16,7 +16,7 @@ public static class DepthwiseConv2d
         Check(g, x, w, bias, "DepthwiseConv2d.Forward");
         g.RequireOutput(y, g.C, "DepthwiseConv2d.Forward");
         int c = g.C;
-        Parallel.For(0, g.N * g.OutH, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, row =>
+        Parallel.For(0, g.N * g.OutH, new ParallelOptions { MaxDegreeOfParallelism = ComputeThreads.Current }, row =>
         {
             int n = row / g.OutH, oy = row % g.OutH;
             var xs = x.Span; var ws = w.Span; var ys = y.Span;
@@ -45,7 +45,7 @@ public static class DepthwiseConv2d
         int c = g.C;
         g.RequireInput(dx, "DepthwiseConv2d.BackwardData");
         g.RequireOutput(dy, c, "DepthwiseConv2d.BackwardData");
-        Parallel.For(0, g.N * g.H, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, row =>
+        Parallel.For(0, g.N * g.H, new ParallelOptions { MaxDegreeOfParallelism = ComputeThreads.Current }, row =>
         {
             int n = row / g.H, iy = row % g.H;
             var dys = dy.Span; var ws = w.Span; var dxs = dx.Span;
@@ -75,7 +75,7 @@ public static class DepthwiseConv2d
         int c = g.C;
         Check(g, x, dw, db, "DepthwiseConv2d.BackwardFilter");
         g.RequireOutput(dy, c, "DepthwiseConv2d.BackwardFilter");
-        Parallel.For(0, g.KernelH * g.KernelW, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, tap =>
+        Parallel.For(0, g.KernelH * g.KernelW, new ParallelOptions { MaxDegreeOfParallelism = ComputeThreads.Current }, tap =>
         {
             int kh = tap / g.KernelW, kw = tap % g.KernelW;
             var xs = x.Span; var dys = dy.Span;

@@ -38,7 +38,7 @@ public static class Lrn
         int pixels = x.Length / c;
         var xb = x.Buffer; int xo = x.Offset;
         var yb = y.Buffer; int yo = y.Offset;
-        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once for both the split and the limit
+        int threads = ComputeThreads.Current, parts = Math.Max(1, threads * 4); // read once for both the split and the limit
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, (part, _) =>
         {
             var (start, end) = Partition(pixels, parts, part);
@@ -73,7 +73,7 @@ public static class Lrn
         var xb = x.Buffer; int xo = x.Offset;
         var dyb = dy.Buffer; int dyo = dy.Offset;
         var dxb = dx.Buffer; int dxo = dx.Offset;
-        int threads = Gemm.Threads, parts = Math.Max(1, threads * 4); // read once for both the split and the limit
+        int threads = ComputeThreads.Current, parts = Math.Max(1, threads * 4); // read once for both the split and the limit
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, (part, _) =>
         {
             var (start, end) = Partition(pixels, parts, part);

@@ -37,7 +37,7 @@ public static class Pool2d
         var xs = x.Buffer; int xo = x.Offset;
         var ys = y.Buffer; int yo = y.Offset;
         int c = g.C;
-        Parallel.For(0, g.N * g.OutH, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, row =>
+        Parallel.For(0, g.N * g.OutH, new ParallelOptions { MaxDegreeOfParallelism = ComputeThreads.Current }, row =>
         {
             int n = row / g.OutH, oy = row % g.OutH;
             int wy = oy * g.StrideH - g.PadTop;
@@ -159,7 +159,7 @@ public static class Pool2d
         var dyb = dy.Buffer; int dyo = dy.Offset;
         int c = g.C;
         int most = g.KernelH * g.KernelW;
-        Parallel.For(0, g.N * g.H, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, row =>
+        Parallel.For(0, g.N * g.H, new ParallelOptions { MaxDegreeOfParallelism = ComputeThreads.Current }, row =>
         {
             int n = row / g.H, iy = row % g.H;
             var (oy0, oy1) = Covering(iy + g.PadTop, g.KernelH, g.StrideH, g.OutH);

@@ -82,8 +82,8 @@ public static class Relu
     private static void ForBlocks(int n, Action<int, int> body)
     {
         int blocks = (n + ParallelBlock - 1) / ParallelBlock;
-        if (blocks <= 1 || Gemm.Threads == 1) { body(0, n); return; }
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Gemm.Threads }, b =>
+        if (blocks <= 1 || ComputeThreads.Current == 1) { body(0, n); return; }
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = ComputeThreads.Current }, b =>
             body(b * ParallelBlock, Math.Min(n, (b + 1) * ParallelBlock)));
     }
 

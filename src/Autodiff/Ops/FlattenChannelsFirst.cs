@@ -16,12 +16,12 @@ public sealed partial class Tape
         int plane = v.Dim(1) * v.Dim(2), c = v.Dim(3);
         var y = Tensor.Uninitialized(device, v.Dim(0), v.Length / v.Dim(0));
         if (device is null) Tensors.FlattenChannelsFirst.Forward(v, y);
-        else device.Kernels.FlattenChannelsFirst(v.DeviceData, y.DeviceData, plane, c, 0);
+        else device.Kernels.FlattenChannelsFirst(v.DeviceData, y.DeviceData, plane, c, FlattenDirection.Forward);
         return Record(y, name, [x], () => dy =>
         {
             var (dx, acc) = GradTarget(x);
             if (device is null) Tensors.FlattenChannelsFirst.Backward(dy, dx, acc);
-            else device.Kernels.FlattenChannelsFirst(dx.DeviceData, dy.DeviceData, plane, c, acc ? 2 : 1);
+            else device.Kernels.FlattenChannelsFirst(dx.DeviceData, dy.DeviceData, plane, c, acc ? FlattenDirection.BackwardAccumulate : FlattenDirection.BackwardOverwrite);
         }, kind: "flatten");
     }
 }

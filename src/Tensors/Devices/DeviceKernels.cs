@@ -1,5 +1,16 @@
 namespace NativeIg.Tensors;
 
+/// <summary>Which way <see cref="DeviceKernels.FlattenChannelsFirst"/> copies between the NHWC map and the flat channels-first rows.</summary>
+public enum FlattenDirection
+{
+    /// <summary>The forward pass: the map gathered into the flat rows.</summary>
+    Forward,
+    /// <summary>The backward pass: the rows' gradient written back into the map's.</summary>
+    BackwardOverwrite,
+    /// <summary>The backward pass: the rows' gradient added into the map's (a value used twice).</summary>
+    BackwardAccumulate,
+}
+
 /// <summary>
 /// Every op the tape and Integrated Gradients run on a <see cref="ComputeDevice"/>, forward and
 /// backward, in the host kernels' layouts and with their semantics (each method names its host twin).
@@ -54,8 +65,8 @@ public abstract class DeviceKernels
     /// <summary>ds[n, c] (+)= Σ over pixels of dy·x.</summary>
     public abstract void ScaleChannelsBackwardScale(DeviceTensor dy, DeviceTensor x, DeviceTensor ds, bool accumulate = false);
 
-    /// <summary>NHWC map ↔ channels-first flat rows (<see cref="Tensors.FlattenChannelsFirst"/>); mode 0 forward, 1 backward overwrite, 2 backward accumulate.</summary>
-    public abstract void FlattenChannelsFirst(DeviceTensor map, DeviceTensor flat, int plane, int channels, int mode);
+    /// <summary>NHWC map ↔ channels-first flat rows (<see cref="Tensors.FlattenChannelsFirst"/>), in the <paramref name="direction"/> given.</summary>
+    public abstract void FlattenChannelsFirst(DeviceTensor map, DeviceTensor flat, int plane, int channels, FlattenDirection direction);
 
     /// <summary>y[r] = x[r, column] (or, with <paramref name="scatter"/>, x[r, column] += y[r]).</summary>
     public abstract void SelectColumn(DeviceTensor x, DeviceTensor y, int columns, int column, bool scatter);
