@@ -59,6 +59,21 @@ internal sealed partial class OnnxGraphPlan
         ["Shape"] = ["start", "end"], ["Cast"] = ["to", "saturate"], ["Transpose"] = ["perm"],
     };
 
+    /// <summary>
+    /// How many inputs and outputs each operator takes (ONNX's schemas; an omitted optional input written as ""
+    /// still counts, as it does for ONNX Runtime, which refuses a node outside these ranges).
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, (int MinIn, int MaxIn, int MinOut, int MaxOut)> Arity =
+        new Dictionary<string, (int, int, int, int)>
+        {
+            ["Conv"] = (2, 3, 1, 1), ["Gemm"] = (2, 3, 1, 1), ["MatMul"] = (2, 2, 1, 1), ["PRelu"] = (2, 2, 1, 1), ["Gather"] = (2, 2, 1, 1),
+            ["Add"] = (2, 2, 1, 1), ["Sub"] = (2, 2, 1, 1), ["Mul"] = (2, 2, 1, 1), ["Div"] = (2, 2, 1, 1),
+            ["MaxPool"] = (1, 1, 1, 2), ["Dropout"] = (1, 3, 1, 2), ["BatchNormalization"] = (5, 5, 1, 5),
+            ["Concat"] = (1, int.MaxValue, 1, 1), ["Constant"] = (0, 0, 1, 1),
+            ["Reshape"] = (1, 2, 1, 1), ["Clip"] = (1, 3, 1, 1), ["ReduceMean"] = (1, 2, 1, 1), ["Squeeze"] = (1, 2, 1, 1),
+            ["Unsqueeze"] = (1, 2, 1, 1), ["Pad"] = (1, 4, 1, 1),
+        };
+
     private sealed record Step(OnnxNode Node, string[] Inputs, string Output, Func<Tape, Variable[], Variable> Run, string Kind);
 
     private readonly OnnxModelProto _proto;
@@ -177,6 +192,19 @@ internal sealed partial class OnnxGraphPlan
             throw new OnnxUnsupportedException($"{_source}: {unsupported.Count} node(s) use ops the engine does not have: " +
                 string.Join(", ", unsupported.Select(n => $"'{n.Name}' ({(n.Domain.Length > 0 ? n.Domain + "." : "")}{n.OpType})")) +
                 $". Supported: {string.Join(", ", SupportedOps.Order())}.");
+
+        var misshapen = g.Nodes
+            .Select(n => (Node: n, Range: Arity.TryGetValue(n.OpType, out var r) ? r : (1, 1, 1, 1)))
+            .Where(x => x.Node.Inputs.Length < x.Range.Item1 || x.Node.Inputs.Length > x.Range.Item2
+                     || x.Node.Outputs.Length < x.Range.Item3 || x.Node.Outputs.Length > x.Range.Item4)
+            .ToList();
+        if (misshapen.Count > 0)
+        {
+            var (node, (minIn, maxIn, minOut, maxOut)) = misshapen[0];
+            static string Range(int lo, int hi) => lo == hi ? $"{lo}" : hi == int.MaxValue ? $"{lo} or more" : $"{lo} to {hi}";
+            throw Error(node, $"{node.Inputs.Length} input(s) and {node.Outputs.Length} output(s); {node.OpType} takes {Range(minIn, maxIn)} and gives {Range(minOut, maxOut)}" +
+                (misshapen.Count > 1 ? $" ({misshapen.Count - 1} more node(s) like it)." : "."));
+        }
 
         var unrecognized = g.Nodes
             .SelectMany(n => n.Attributes.Keys.Where(a => !DefinedAttributes[n.OpType].Contains(a)).Select(a => $"{n}: '{a}'"))

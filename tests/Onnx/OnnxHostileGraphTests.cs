@@ -114,6 +114,15 @@ public class OnnxHostileGraphTests
     }
 
     [Fact]
+    public void ANodeWithMoreInputsThanItsOperatorTakesIsRefused()
+    {
+        var model = Classifier().Node("Relu", ["logits", "logits"], ["y"]); // Relu takes one input
+        var e = Assert.Throws<OnnxFormatException>(() => OnnxModel.Load(Save(model), Eight));
+        Assert.Contains("(Relu)", e.Message);
+        Assert.Contains("2 input(s)", e.Message);
+    }
+
+    [Fact]
     public void AnAttributeOfTheWrongTypeIsRefusedNotReadAsZero()
     {
         var model = BatchNormModel(variance: 1f, ("epsilon", 1)); // an INT epsilon
