@@ -41,7 +41,7 @@ internal static class Classify
             using (var batch = image.Reshape(1, model.InputSize, model.InputSize, 3))
             using (var probabilities = model.PredictProbabilities(batch))
             {
-                var best = GoogLeNet.TopK(probabilities.Span, top);
+                var best = NativeIg.Tensors.Ranking.TopK(probabilities.Span, top);
                 if (a.Flag("--json"))
                 {
                     var record = new JsonObject { ["image"] = path, ["top"] = Program.TopJson(best, labels) };
@@ -173,7 +173,7 @@ internal static class Explain
 
         using var batch1 = image.Reshape(1, size, size, 3);
         using var probabilities = choice.PredictProbabilities(batch1);
-        var top3 = GoogLeNet.TopK(probabilities.Span, 3);
+        var top3 = NativeIg.Tensors.Ranking.TopK(probabilities.Span, 3);
         int target = requestedTarget ?? top3[0].Index;
 
         if (!method.IsPlainIg)

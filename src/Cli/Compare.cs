@@ -55,7 +55,7 @@ internal static class Compare
         var choice = onnxChoice ?? ModelChoice.Load(a, device, labels);
         using var batch1 = image.Reshape(1, size, size, 3);
         using var probabilities = choice.PredictProbabilities(batch1);
-        var top3 = GoogLeNet.TopK(probabilities.Span, 3);
+        var top3 = NativeIg.Tensors.Ranking.TopK(probabilities.Span, 3);
         int target = requested ?? top3[0].Index;
         bool quiet = a.Flag("--quiet") || a.Flag("--json");
         // Per chunk of path images, each method on its own line (a redrawn bar on a terminal); then its total.

@@ -232,16 +232,6 @@ public sealed class GoogLeNet : IDifferentiableModel, IDisposable
         }
     }
 
-    /// <summary>The k most probable classes of one probability row, best first.</summary>
-    public static (int Index, float Probability)[] TopK(ReadOnlySpan<float> probabilities, int k)
-    {
-        var order = new int[probabilities.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        var values = probabilities.ToArray();
-        Array.Sort(order, (a, b) => values[b].CompareTo(values[a]) is var c && c != 0 ? c : a.CompareTo(b));
-        return order.Take(Math.Clamp(k, 0, order.Length)).Select(i => (i, values[i])).ToArray();
-    }
-
     /// <summary>Four branches side by side — 1×1; 1×1 then 3×3; 1×1 then 5×5; 3×3 max pool then 1×1 — concatenated along channels.</summary>
     private Variable Inception(Tape tape, Variable x, InceptionSpec b)
     {

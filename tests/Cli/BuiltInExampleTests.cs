@@ -14,6 +14,6 @@ public class BuiltInExampleTests(ModelFixture fixture)
         Assert.Equal([224, 224, 3], image.Shape.ToArray());
         using var batch = image.Reshape(1, 224, 224, 3);
         using var p = fixture.Model.PredictProbabilities(batch);
-        Assert.Equal(388, GoogLeNet.TopK(p.Span, 1)[0].Index); // giant panda
+        Assert.Equal(388, NativeIg.Tensors.Ranking.TopK(p.Span, 1)[0].Index); // giant panda
     }
 }

@@ -20,7 +20,7 @@ public class ReferenceProbabilityTests(ModelFixture fixture)
     public void ReferenceInputsGiveReferenceProbabilities(string name, int top)
     {
         using var probabilities = AssertReferenceProbabilities(fixture.Model, name, "on the CPU");
-        Assert.Equal(top, GoogLeNet.TopK(probabilities.Span, 1)[0].Index);
+        Assert.Equal(top, NativeIg.Tensors.Ranking.TopK(probabilities.Span, 1)[0].Index);
     }
 
     /// <summary>The model's probabilities for a golden input, checked within 1e-5 of the golden ones (reference/README.md).</summary>

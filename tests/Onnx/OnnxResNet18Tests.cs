@@ -89,7 +89,7 @@ public class OnnxResNet18Tests
         using var baseline = Tensor.Zeros(224, 224, 3);
         using var batch = image.Reshape(1, 224, 224, 3);
         using var features = s_model.Value.PredictOutputs(batch);
-        int target = NativeIg.InceptionV1.GoogLeNet.TopK(features.Span, 1)[0].Index;
+        int target = NativeIg.Tensors.Ranking.TopK(features.Span, 1)[0].Index;
         using var result = new IntegratedGradients(s_model.Value).Attribute(image, baseline, target, steps: 240, rule: IntegrationRule.GaussLegendre, output: TargetOutput.Logit);
         Assert.True(result.RelativeDelta <= 0.01, $"feature {target}: |delta| is {result.RelativeDelta:P2} of F(x) − F(baseline) ({result.FInput:F4} − {result.FBaseline:F4})");
         Assert.Equal(features[target], result.FInput, 3);

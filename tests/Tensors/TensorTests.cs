@@ -45,4 +45,14 @@ public class TensorTests
         t.Dispose();
         Assert.Throws<ObjectDisposedException>(() => t.Span.Length);
     }
+
+    [Fact]
+    public void TopKIsLargestFirstTiesInIndexOrderAndNaNLast()
+    {
+        float[] values = [0.5f, float.NaN, 2f, 0.5f, -1f];
+        Assert.Equal([(2, 2f), (0, 0.5f), (3, 0.5f)], Ranking.TopK(values, 3));
+        Assert.Equal(5, Ranking.TopK(values, 99).Length);
+        Assert.Equal(1, Ranking.TopK(values, 99)[^1].Index); // NaN below every number
+        Assert.Empty(Ranking.TopK(values, 0));
+    }
 }

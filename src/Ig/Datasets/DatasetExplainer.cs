@@ -120,7 +120,7 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
             using var baseline = Baselines.Parse(settings.Baseline, image);
             using var batch = image.Reshape(1, settings.InputSize, settings.InputSize, 3);
             using var probabilities = predictProbabilities(batch);
-            var top = TopK(probabilities.Span, Math.Max(3, Ranks));
+            var top = NativeIg.Tensors.Ranking.TopK(probabilities.Span, Math.Max(3, Ranks));
             int target = settings.Target ?? top[rank - 1].Index;
             using var result = ig.Attribute(image, baseline, target, settings.Ig, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
@@ -129,16 +129,10 @@ public sealed class DatasetExplainer(IDifferentiableModel model, Func<Tensor, Te
             return new ExplanationRecord
             {
                 Image = input.Name, Rank = rank, Settings = settings.Signature, Target = target, Label = label(target),
-                Top = top.Take(3).Select(t => (t.Index, label(t.Index), (double)t.Probability)).ToArray(), Steps = result.Steps,
+                Top = top.Take(3).Select(t => (t.Index, label(t.Index), (double)t.Value)).ToArray(), Steps = result.Steps,
                 FInput = result.FInput, FBaseline = result.FBaseline, Sum = result.Sum, Delta = result.Delta, RelativeDelta = result.RelativeDelta,
                 Seconds = clock.Elapsed.TotalSeconds, IgSeconds = result.Elapsed.TotalSeconds, Tool = settings.Tool, Device = settings.Device, Threads = threads,
             };
         }
-    }
-
-    private static (int Index, float Probability)[] TopK(ReadOnlySpan<float> probabilities, int k)
-    {
-        var values = probabilities.ToArray();
-        return Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).ThenBy(i => i).Take(k).Select(i => (i, values[i])).ToArray();
     }
 }
