@@ -14,7 +14,7 @@ public static class BoundedFile
     /// </summary>
     public static byte[] ReadAll(string path, long maxBytes, string kind, Func<string, Exception> error)
     {
-        using var stream = OpenRegular(path, maxBytes, kind, error);
+        using var stream = OpenRegular(path, Math.Min(maxBytes, Array.MaxLength), kind, error); // one array holds it all
         try
         {
             var bytes = GC.AllocateUninitializedArray<byte>((int)stream.Length);
