@@ -1,10 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
-using NativeIg.Ig;
-using NativeIg.InceptionV1;
-using NativeIg.Tensors;
 
-using NativeIg.Tensors.IO;
 
 namespace NativeIg.Cli;
 

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
-using NativeIg.Autodiff;
 using NativeIg.Ig;
 using NativeIg.InceptionV1;
 using NativeIg.Tensors;
