@@ -1,5 +1,3 @@
-
-
 namespace NativeIg.Cli;
 
 internal static class Help

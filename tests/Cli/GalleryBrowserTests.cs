@@ -6,7 +6,7 @@ using static NativeIg.Tests.TestUtil;
 
 namespace NativeIg.Tests;
 
-/// <summary>A test that needs Debian's Chromium (CI installs it): skipped, with the reason, where it is absent.</summary>
+/// <summary>A test that needs Debian's Chromium (CI installs it) and ../shared: skipped, with the reason, where either is absent.</summary>
 public sealed class ChromiumFactAttribute : FactAttribute
 {
     public const string Path = "/usr/bin/chromium";
@@ -14,6 +14,7 @@ public sealed class ChromiumFactAttribute : FactAttribute
     public ChromiumFactAttribute()
     {
         if (!File.Exists(Path)) Skip = $"{Path} is not installed (apt-get install chromium; .ci/run does).";
+        else if (TestUtil.SharedDir is null) Skip = SharedData.MissingReason; // the gallery is of ../shared's photos
     }
 }
 
