@@ -39,7 +39,7 @@ internal static class Classify
             }
             using (image)
             using (var batch = image.Reshape(1, model.InputSize, model.InputSize, 3))
-            using (var probabilities = model.PredictProbabilities(batch))
+            using (var probabilities = model.Scores(batch))
             {
                 var best = NativeIg.Tensors.Ranking.TopK(probabilities.Span, top);
                 if (a.Flag("--json"))
@@ -172,7 +172,7 @@ internal static class Explain
         var model = choice.Model;
 
         using var batch1 = image.Reshape(1, size, size, 3);
-        using var probabilities = choice.PredictProbabilities(batch1);
+        using var probabilities = choice.Scores(batch1);
         var top3 = NativeIg.Tensors.Ranking.TopK(probabilities.Span, 3);
         int target = requestedTarget ?? top3[0].Index;
 

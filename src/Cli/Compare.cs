@@ -51,7 +51,7 @@ internal static class Compare
         using var image = imagePath is null ? Explain.BuiltInExample(size) : Program.LoadImage(imagePath, size: size);
         var choice = onnxChoice ?? ModelChoice.Load(a, device, labels);
         using var batch1 = image.Reshape(1, size, size, 3);
-        using var probabilities = choice.PredictProbabilities(batch1);
+        using var probabilities = choice.Scores(batch1);
         var top3 = NativeIg.Tensors.Ranking.TopK(probabilities.Span, 3);
         int target = requested ?? top3[0].Index;
         bool quiet = a.Flag("--quiet") || a.Flag("--json");

@@ -53,7 +53,7 @@ internal static class ExplainMany
             Force = a.Flag("--force"), Model = choice.Name, InputSize = choice.InputSize, Tool = Program.Version,
             Device = device is null ? "cpu" : $"{device.Kind} {device.Name}",
         };
-        var explainer = new DatasetExplainer(choice.Model, images => choice.PredictProbabilities(images), i => labels[i], run);
+        var explainer = new DatasetExplainer(choice.Model, choice.Scores, i => labels[i], run);
         if (!quiet)
             stderr.WriteLine($"{inputs.Length} images{(shard is { } s ? $" (shard {s} of {all.Count})" : "")} into {outDir}/, {choice.Name}, {run.Signature}");
         int done = 0, failed = 0, reused = 0;

@@ -12,8 +12,11 @@ namespace NativeIg.Cli;
 /// --model with its preprocessing (--input-size, --mean, --std, --bgr, --scale, else the sidecar
 /// model.onnx.json, else ImageNet's), and labels to match its outputs.
 /// </summary>
-internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tensor> PredictProbabilities, int InputSize, ImageNetLabels Labels, string Name)
+internal sealed record ModelChoice(IDifferentiableModel Model, int InputSize, ImageNetLabels Labels, string Name)
 {
+    /// <summary>What the terminal and the reports rank: class probabilities, or a model of values' own outputs.</summary>
+    public Tensor Scores(Tensor images) => OutputsAreValues ? Model.PredictOutputs(images) : Model.PredictProbabilities(images);
+
     /// <summary>
     /// Whether the outputs are values, not classes: an ONNX model with neither a softmax of its own nor
     /// 1000 ImageNet outputs nor --labels (a featurizer's pooled features). A softmax over such outputs is
@@ -93,7 +96,7 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
             bool values = !onnx.EndsInSoftmax && onnx.Classes != GoogLeNet.ClassCount && a.Value("--labels") is null;
             if (values)
                 labels = ImageNetLabels.FromNames(Enumerable.Range(0, onnx.Classes).Select(i => $"output {i}"));
-            return new ModelChoice(model, images => values ? model.PredictOutputs(images) : model.PredictProbabilities(images), onnx.Preprocessing.Height, labels, Path.GetFileName(path))
+            return new ModelChoice(model, onnx.Preprocessing.Height, labels, Path.GetFileName(path))
             {
                 OutputsAreValues = values,
             };
@@ -101,7 +104,7 @@ internal sealed record ModelChoice(IDifferentiableModel Model, Func<Tensor, Tens
         // The labels first: a bad labels file fails before the weights load.
         var imageNet = imageNetLabels ?? ImageNetLabels.LoadDefault(a.Value("--labels"), WeightsResolver.TryResolve(a.Value("--weights")));
         var googLeNet = Program.LoadModel(a, device);
-        return new ModelChoice(googLeNet, images => googLeNet.PredictProbabilities(images), GoogLeNet.InputSize, imageNet, "GoogLeNet");
+        return new ModelChoice(googLeNet, GoogLeNet.InputSize, imageNet, "GoogLeNet");
     }
 
     private static double[] Numbers(string text, string option)

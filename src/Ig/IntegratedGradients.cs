@@ -132,7 +132,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         ArgumentNullException.ThrowIfNull(image);
         Validate(image, [image], 0, 1, 1);
         using var batch = image.Reshape([1, .. image.Shape]);
-        using var onDevice = Model.Device is null ? null : batch.To(Model.Device);
+        using var onDevice = Model.ToModelDevice(batch);
         using var tape = Tape.ForInference();
         var logits = Model.Logits(tape, tape.Input(onDevice ?? batch, requiresGrad: false));
         using var host = logits.Value.ToHost();
@@ -278,7 +278,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
     public (Tensor Gradients, float[] Values) ComputeGradients(Tensor images, int target, TargetOutput output)
     {
         // On a device model the batch goes over, and gradients and values come back to host memory.
-        using var onDevice = Model.Device is null ? null : images.To(Model.Device);
+        using var onDevice = Model.ToModelDevice(images);
         var (gradients, values) = GradientsWhereTheModelIs(onDevice ?? images, target, output);
         if (gradients.Device is null) return (gradients, values);
         var host = gradients.ToHost();
@@ -357,7 +357,7 @@ public sealed class IntegratedGradients(IDifferentiableModel model)
         using var batch = Tensor.Uninitialized(shape);
         int size = images[0].Length;
         for (int i = 0; i < images.Count; i++) images[i].Span.CopyTo(batch.Span.Slice(i * size, size));
-        using var onDevice = Model.Device is null ? null : batch.To(Model.Device);
+        using var onDevice = Model.ToModelDevice(batch);
         using var tape = Tape.ForInference();
         var y = Target(tape, tape.Input(onDevice ?? batch, requiresGrad: false), output);
         int classes = y.Value.Dim(1);

@@ -209,7 +209,7 @@ public sealed class GoogLeNet : IDifferentiableModel, IDisposable
     {
         ArgumentNullException.ThrowIfNull(images);
         using var limit = ComputeThreads.Limit(threads);
-        using var onDevice = Device is null ? null : images.To(Device);
+        using var onDevice = ((IDifferentiableModel)this).ToModelDevice(images);
         using var tape = Tape.ForInference();
         var probabilities = Probabilities(tape, tape.Input(onDevice ?? images, requiresGrad: false));
         return probabilities.Value.ToHost();

@@ -108,7 +108,7 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
     {
         ArgumentNullException.ThrowIfNull(images);
         using var limit = ComputeThreads.Limit(threads);
-        using var onDevice = Device is null ? null : images.To(Device);
+        using var onDevice = ((IDifferentiableModel)this).ToModelDevice(images);
         using var tape = Tape.ForInference();
         return RequireFinite(Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)).Value.ToHost());
     }
@@ -118,7 +118,7 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
     {
         ArgumentNullException.ThrowIfNull(images);
         using var limit = ComputeThreads.Limit(threads);
-        using var onDevice = Device is null ? null : images.To(Device);
+        using var onDevice = ((IDifferentiableModel)this).ToModelDevice(images);
         using var tape = Tape.ForInference();
         var logits = Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false));
         using var hostLogits = logits.Value.ToHost();

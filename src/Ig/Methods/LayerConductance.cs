@@ -82,7 +82,7 @@ public static class LayerConductance
     /// </summary>
     internal static (Tensor Activations, Tensor Gradients, float[] Values) LayerGradients(IDifferentiableModel model, Tensor images, string layer, int target, TargetOutput output)
     {
-        using var onDevice = model.Device is null ? null : images.To(model.Device);
+        using var onDevice = model.ToModelDevice(images);
         using var tape = new Tape();
         Variable? leaf = null;
         tape.Intercept = v => v.Name == layer && leaf is null ? leaf = tape.Input(v.Value, layer, requiresGrad: true) : v;

@@ -24,7 +24,7 @@ public static class ModelLayers
         var layers = new List<LayerInfo>();
         var seen = new HashSet<string>();
         using var image = Tensor.Zeros([1, .. model.ImageShape]);
-        using var onDevice = model.Device is null ? null : image.To(model.Device);
+        using var onDevice = model.ToModelDevice(image);
         using var tape = Tape.ForInference();
         tape.Intercept = v =>
         {
@@ -79,7 +79,7 @@ public static class ModelLayers
     /// <summary>The activations [N, …] of <paramref name="layer"/> for images [N, H, W, C], in host memory.</summary>
     internal static Tensor Activations(IDifferentiableModel model, Tensor images, string layer)
     {
-        using var onDevice = model.Device is null ? null : images.To(model.Device);
+        using var onDevice = model.ToModelDevice(images);
         using var tape = Tape.ForInference();
         var found = RunTo(tape, model, tape.Input(onDevice ?? images, requiresGrad: false), layer)
             ?? throw NotFound(layer, List(model));

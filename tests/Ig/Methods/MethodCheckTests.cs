@@ -174,4 +174,19 @@ public class MethodCheckTests
         var covered = Cases.Select(c => c.Method).ToHashSet();
         Assert.Empty(offered.Where(m => !covered.Contains(m)));
     }
+
+    [Fact]
+    public void AModelOfYourOwnNeedsOnlyLogitsToPredict()
+    {
+        IDifferentiableModel model = new LinearNet();
+        var pixels = TestUtil.Random(2 * Pixels * C, 44, 0f, 1f);
+        using var images = Tensor.FromSpan(pixels, 2, H, W, C);
+        using var outputs = model.PredictOutputs(images, threads: 1);
+        var g = ((LinearNet)model).InputGradient();
+        for (int n = 0; n < 2; n++)
+            Assert.Equal(Enumerable.Range(0, Pixels * C).Sum(k => g[k] * pixels[n * Pixels * C + k]), outputs[n], 4);
+        using var probabilities = model.PredictProbabilities(images);
+        Assert.Equal([1f, 1f], probabilities.ToArray()); // one output: its softmax is 1
+        Assert.Null(model.ToModelDevice(images)); // host memory: the images serve as they are
+    }
 }
