@@ -208,11 +208,7 @@ internal static class Explain
                     ["f_input"] = result.FInput, ["f_baseline"] = result.FBaseline, ["sum"] = result.Sum, ["delta"] = result.Delta,
                     ["relative_delta"] = result.RelativeDelta, ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
                     ["top"] = Program.TopJson(top3, labels),
-                    ["files"] = new JsonObject
-                    {
-                        ["figure"] = files.Figure, ["mask"] = files.Mask, ["overlay"] = files.Overlay, ["saturation"] = files.Saturation,
-                        ["attributions"] = files.Attributions, ["interpolation"] = files.Interpolation, ["path"] = files.Path,
-                    },
+                    ["files"] = Program.FilesJson([files.Figure, files.Mask, files.Overlay, files.Saturation, files.Attributions, files.Interpolation, files.Path]),
                 };
                 Program.WriteJson(stdout, record);
             }

@@ -210,7 +210,7 @@ internal static class MethodRun
                     ["delta"] = path?.Delta, ["relative_delta"] = path?.RelativeDelta,
                     ["seconds"] = path is null ? null : Math.Round(path.Elapsed.TotalSeconds, 3),
                     ["top"] = Program.TopJson(top, labels),
-                    ["files"] = new JsonArray([.. written.Select(f => (JsonNode)f)]),
+                    ["files"] = Program.FilesJson(written),
                 };
                 foreach (var (key, value) in extra.ToArray()) { extra.Remove(key); record[key] = value; }
                 Program.WriteJson(stdout, record);

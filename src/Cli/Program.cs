@@ -262,6 +262,17 @@ internal static class Program
         stdout.WriteLine(o.ToJsonString(ExplanationJson.Options));
     }
 
+    /// <summary>
+    /// The files an explanation wrote, in the one shape every method's JSON has: an object from each file's
+    /// name without its extension ("figure", "mask", "attributions", …) to its path.
+    /// </summary>
+    internal static System.Text.Json.Nodes.JsonObject FilesJson(IEnumerable<string> paths)
+    {
+        var files = new System.Text.Json.Nodes.JsonObject();
+        foreach (var path in paths) files[Path.GetFileNameWithoutExtension(path)] = path;
+        return files;
+    }
+
     /// <summary>The device this command runs on, as the JSON names it (set by <see cref="OpenDevice"/>; per call, so in-process runs do not mix).</summary>
     private static readonly AsyncLocal<string?> s_device = new();
 

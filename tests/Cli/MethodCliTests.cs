@@ -23,6 +23,9 @@ public class MethodCliTests
         var json = Explain(dir, "--method", "grad-x-input");
         Assert.Equal("grad-x-input", json.GetProperty("method").GetString());
         Assert.Equal(JsonValueKind.Null, json.GetProperty("delta").ValueKind); // no path, no completeness
+        // The files in the one shape every method's JSON has: name without extension → path, as for IG.
+        Assert.True(File.Exists(json.GetProperty("files").GetProperty("figure").GetString()));
+        Assert.True(File.Exists(json.GetProperty("files").GetProperty("attributions").GetString()));
         foreach (var name in new[] { "figure.png", "mask.png", "overlay.png", "attributions.npy" }) Assert.True(File.Exists(Path.Combine(dir, name)), name);
         using var a = NativeIg.Tensors.IO.Npy.Read(Path.Combine(dir, "attributions.npy"));
         Assert.Equal(new[] { 224, 224, 3 }, a.Shape.ToArray());
