@@ -65,9 +65,6 @@ internal static class Explain
          "--shard", "--shards", .. MethodSpec.ValueOptions, .. ModelChoice.ValueOptions];
     public static readonly string[] Flags = ["--json", "--signed", "--skip-checksum", "--quiet", "--force", .. ModelChoice.Flags];
 
-    /// <summary>The most steps Blur IG and Guided IG take (their own limit in the library).</summary>
-    public const int MaxPathMethodSteps = 100_000;
-
     /// <summary>The largest --batch: each path image holds about 10 MB of GoogLeNet activations.</summary>
     public const int MaxBatch = 256;
 
@@ -140,8 +137,8 @@ internal static class Explain
         var (steps, autoTolerance, maxSteps, batch, baselineSpec, rule, output, colormap, clip) = settings;
         var method = MethodSpec.Parse(a);
         if (!method.IsPlainIg && autoTolerance is not null) throw new UsageException("--auto-steps works with plain IG; give --steps for other methods.");
-        if (method.Method is "blur-ig" or "guided-ig" && steps > MaxPathMethodSteps)
-            throw new UsageException($"--steps for {method.Method} must be in 1…{MaxPathMethodSteps}, got {steps}.");
+        int methodMaxSteps = method.Method switch { "blur-ig" => BlurIgOptions.MaxSteps, "guided-ig" => GuidedIgOptions.MaxSteps, _ => IntegratedGradients.MaxSteps };
+        if (steps > methodMaxSteps) throw new UsageException($"--steps for {method.Method} must be in 1…{methodMaxSteps}, got {steps}.");
         if (method.Method is "blur-ig" or "guided-ig" && a.Value("--steps") is null)
             settings = settings with { Steps = method.Method == "blur-ig" ? new BlurIgOptions().Steps : new GuidedIgOptions().Steps }; // the papers' defaults
         ModelChoice.ParsePreprocessing(a, null);

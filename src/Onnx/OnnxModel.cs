@@ -120,11 +120,9 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
         using var limit = ComputeThreads.Limit(threads);
         using var onDevice = ((IDifferentiableModel)this).ToModelDevice(images);
         using var tape = Tape.ForInference();
-        var logits = Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false));
-        using var hostLogits = logits.Value.ToHost();
-        RequireFinite(hostLogits);
-        var probabilities = tape.Softmax(logits, "prob");
-        return probabilities.Value.ToHost();
+        // A non-finite logit makes the softmax NaN, so the probabilities are what is checked (one host copy).
+        var probabilities = tape.Softmax(Logits(tape, tape.Input(onDevice ?? images, requiresGrad: false)), "prob");
+        return RequireFinite(probabilities.Value.ToHost());
     }
 
     /// <summary>
@@ -138,7 +136,9 @@ public sealed class OnnxModel : IDifferentiableModel, IDisposable
             if (!float.IsFinite(values[i]))
             {
                 int perImage = values.Length / Math.Max(1, outputs.Dim(0));
-                throw new OnnxFormatException($"{Source}: output {i % perImage} of image {i / perImage} is {values[i].ToString(System.Globalization.CultureInfo.InvariantCulture)}: the graph overflows or its weights are damaged.");
+                float bad = values[i];
+                outputs.Dispose();
+                throw new OnnxFormatException($"{Source}: output {i % perImage} of image {i / perImage} is {bad.ToString(System.Globalization.CultureInfo.InvariantCulture)}: the graph overflows or its weights are damaged.");
             }
         return outputs;
     }

@@ -11,8 +11,8 @@ internal static class AllocationBudget
     [ThreadStatic] private static long t_limitBytes, t_usedBytes;
     [ThreadStatic] private static bool t_active;
 
-    /// <summary>Bytes allocated so far in the current scope.</summary>
-    public static long UsedBytes => t_usedBytes;
+    /// <summary>Whether a scope is open on this thread (read first, so that allocations outside one cost a field read).</summary>
+    public static bool Active => t_active;
 
     /// <summary>Starts counting on this thread; allocations past <paramref name="limitBytes"/> in all throw <see cref="AllocationBudgetExceededException"/>.</summary>
     public static Scope Begin(long limitBytes)
@@ -22,14 +22,15 @@ internal static class AllocationBudget
         return new Scope(previous);
     }
 
-    /// <summary>Called before a host tensor of <paramref name="elements"/> floats is allocated.</summary>
-    public static void Charge(long elements, string shape)
+    /// <summary>Called before a host tensor of <paramref name="shape"/> is allocated, inside a scope.</summary>
+    public static void Charge(int[] shape)
     {
-        if (!t_active) return;
+        long elements = 1;
+        foreach (int d in shape) elements *= d;
         long bytes = elements * sizeof(float);
         if (t_usedBytes + bytes > t_limitBytes)
             throw new AllocationBudgetExceededException(
-                $"a {shape} tensor ({Gib(bytes)}) would bring this image's activations to {Gib(t_usedBytes + bytes)}, over the {Gib(t_limitBytes)} limit");
+                $"a [{string.Join(", ", shape)}] tensor ({Gib(bytes)}) would bring this image's activations to {Gib(t_usedBytes + bytes)}, over the {Gib(t_limitBytes)} limit");
         t_usedBytes += bytes;
     }
 

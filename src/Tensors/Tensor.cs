@@ -222,7 +222,7 @@ public sealed partial class Tensor : IDisposable
             throw new ArgumentException($"Tensors have rank 1 to 4; got shape {Describe(shape)}.", nameof(shape));
         foreach (int d in shape)
             if (d < 0) throw new ArgumentException($"Negative dimension in shape {Describe(shape)}.", nameof(shape));
-        AllocationBudget.Charge(shape.Aggregate(1L, (n, d) => n * d), Describe(shape));
+        if (AllocationBudget.Active) AllocationBudget.Charge(shape);
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming both shapes unless they are equal.</summary>

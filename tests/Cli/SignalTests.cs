@@ -39,10 +39,7 @@ public class SignalTests
         if (OperatingSystem.IsWindows()) return;
         // `classify -` reads the image from standard input, which this test keeps open and never writes:
         // a read no cancellation token reaches. SIGTERM must still end the process, with 143.
-        var model = new OnnxWriter().Input("x", [1, 3, 8, 8]).Output("y", [1, 4])
-            .Initializer("w", [4, 3, 1, 1], Random(12, 1))
-            .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
-            .Node("GlobalAveragePool", ["c"], ["g"]).Node("Flatten", ["g"], ["y"]).Save(TempDir());
+        var model = OnnxWriter.TinyClassifier().Save(TempDir());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "nativeig.dll"), "classify", "-", "--top", "1", "--model", model }) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;

@@ -14,12 +14,7 @@ public class OnnxHostileGraphTests
 {
     private static readonly OnnxPreprocessing Eight = new() { Height = 8, Width = 8 };
 
-    private static OnnxWriter Classifier(int size = 8) => new OnnxWriter()
-        .Input("x", [1, 3, size, size]).Output("y", [1, 4])
-        .Initializer("w", [4, 3, 1, 1], Random(12, 1))
-        .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
-        .Node("GlobalAveragePool", ["c"], ["g"])
-        .Node("Flatten", ["g"], ["logits"]);
+    private static OnnxWriter Classifier(int size = 8) => OnnxWriter.TinyClassifier(size, flattened: "logits");
 
     private static string Save(OnnxWriter model) => model.Save(TempDir());
 

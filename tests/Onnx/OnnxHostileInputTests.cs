@@ -9,12 +9,7 @@ public class OnnxHostileInputTests
 {
     private static readonly OnnxPreprocessing Eight = new() { Height = 8, Width = 8 };
 
-    private static OnnxWriter Valid() => new OnnxWriter()
-        .Input("x", [1, 3, 8, 8]).Output("y", [1, 4])
-        .Initializer("w", [4, 3, 1, 1], Random(12, 1))
-        .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
-        .Node("GlobalAveragePool", ["c"], ["g"])
-        .Node("Flatten", ["g"], ["y"]);
+    private static OnnxWriter Valid() => OnnxWriter.TinyClassifier();
 
     private static T Refused<T>(OnnxWriter model, params string[] mentions) where T : Exception => Refused<T>(model.ToArray(), mentions);
 

@@ -14,6 +14,17 @@ internal sealed class OnnxWriter
     public long IrVersion { get; init; } = 7;
     public long Opset { get; init; } = 13;
 
+    /// <summary>
+    /// The tests' smallest classifier: image x [1, 3, size, size] → 1×1 convolution to 4 channels → global
+    /// average pool → Flatten into <paramref name="flattened"/>; the graph output is y [1, 4] (more nodes may follow).
+    /// </summary>
+    public static OnnxWriter TinyClassifier(int size = 8, string flattened = "y") => new OnnxWriter()
+        .Input("x", [1, 3, size, size]).Output("y", [1, 4])
+        .Initializer("w", [4, 3, 1, 1], TestUtil.Random(12, 1))
+        .Node("Conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
+        .Node("GlobalAveragePool", ["c"], ["g"])
+        .Node("Flatten", ["g"], [flattened]);
+
     public OnnxWriter Input(string name, long[] dims, int elementType = 1) { _inputs.Add(ValueInfo(name, elementType, dims)); return this; }
     public OnnxWriter Output(string name, long[] dims) { _outputs.Add(ValueInfo(name, 1, dims)); return this; }
 

@@ -131,7 +131,7 @@ public static class ImageInputs
                     string real;
                     try { real = RealPath.Resolve(child); }
                     catch (IOException e) { skipped($"{child}: {e.Message}"); continue; }
-                    if (excluded is not null && (real == excluded || real.StartsWith(excluded + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+                    if (excluded is not null && (real == excluded || IsUnder(real, excluded)))
                         skipped($"{child}: the run's output folder, not taken");
                     else if (!visited.Add(real))
                         skipped($"{child}: a link to a folder already listed ({real}), not followed again");
@@ -150,8 +150,10 @@ public static class ImageInputs
         return files;
     }
 
-    private static bool IsInside(string file, string? folder) =>
-        folder is not null && RealPath.Resolve(file).StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+    private static bool IsInside(string file, string? folder) => folder is not null && IsUnder(RealPath.Resolve(file), folder);
+
+    /// <summary>Whether the resolved <paramref name="real"/> lies below the resolved <paramref name="folder"/>.</summary>
+    private static bool IsUnder(string real, string folder) => real.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>A folder's name in the run: as given when relative ("photos/2024"), its own name when absolute ("/data/photos" → "photos").</summary>
     private static string NameOf(string folder) =>

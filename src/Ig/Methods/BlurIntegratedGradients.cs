@@ -7,6 +7,9 @@ namespace NativeIg.Ig;
 /// <summary>Blur IG's settings (Xu et al. 2020; the defaults are the PAIR saliency library's).</summary>
 public sealed record BlurIgOptions
 {
+    /// <summary>The most steps Blur IG takes.</summary>
+    public const int MaxSteps = 100_000;
+
     /// <summary>Steps m along the blur path (m + 1 gradients); the paper's code uses 100.</summary>
     public int Steps { get; init; } = 100;
     /// <summary>σ of the most blurred image, the path's start, in pixels; the paper's code uses 50.</summary>
@@ -46,7 +49,7 @@ public static class BlurIntegratedGradients
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(image);
         options ??= new BlurIgOptions();
-        if (options.Steps is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(options), $"Steps must be in 1…100000, got {options.Steps}.");
+        if (options.Steps is < 1 or > BlurIgOptions.MaxSteps) throw new ArgumentOutOfRangeException(nameof(options), $"Steps must be in 1…{BlurIgOptions.MaxSteps}, got {options.Steps}.");
         if (!(options.MaxSigma > 0) || options.MaxSigma > 1000) throw new ArgumentOutOfRangeException(nameof(options), $"MaxSigma must be in (0, 1000] pixels, got {options.MaxSigma}.");
         if (options.BatchSize is < 1 or > IntegratedGradients.MaxBatchSize) throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize must be in 1…{IntegratedGradients.MaxBatchSize}, got {options.BatchSize}.");
         using var threads = NativeIg.Tensors.ComputeThreads.Limit(options.Threads);

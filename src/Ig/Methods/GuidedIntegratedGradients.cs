@@ -7,6 +7,9 @@ namespace NativeIg.Ig;
 /// <summary>Guided IG's settings (Kapishnikov et al. 2021; the defaults are the paper's code's).</summary>
 public sealed record GuidedIgOptions
 {
+    /// <summary>The most steps Guided IG takes.</summary>
+    public const int MaxSteps = 100_000;
+
     /// <summary>Steps along the path (one gradient each, and one at the end); the paper's code uses 200.</summary>
     public int Steps { get; init; } = 200;
     /// <summary>The fraction of features, those with the smallest |gradient|, moved per inner step; the paper uses 0.25.</summary>
@@ -59,7 +62,7 @@ public static class GuidedIntegratedGradients
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(image);
         options ??= new GuidedIgOptions();
-        if (options.Steps is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(options), $"Steps must be in 1…100000, got {options.Steps}.");
+        if (options.Steps is < 1 or > GuidedIgOptions.MaxSteps) throw new ArgumentOutOfRangeException(nameof(options), $"Steps must be in 1…{GuidedIgOptions.MaxSteps}, got {options.Steps}.");
         if (!(options.Fraction > 0 && options.Fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(options), $"Fraction must be in (0, 1], got {options.Fraction}.");
         if (!(options.MaxDistance >= 0 && options.MaxDistance <= 1)) throw new ArgumentOutOfRangeException(nameof(options), $"MaxDistance must be in [0, 1], got {options.MaxDistance}.");
         if (options.PointsPerMove is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(options), $"PointsPerMove must be in 1…64, got {options.PointsPerMove}.");
