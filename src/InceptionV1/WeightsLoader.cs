@@ -64,7 +64,9 @@ public static class WeightsLoader
         string name = Path.GetFileName(path);
         string sums = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", "SHA256SUMS");
         if (!File.Exists(sums)) return null;
-        foreach (var line in File.ReadLines(sums))
+        // Bounded like every other input: a FIFO or a huge file named SHA256SUMS must not block or exhaust memory.
+        var text = System.Text.Encoding.UTF8.GetString(BoundedFile.ReadAll(sums, 1 << 20, "SHA256SUMS", m => new WeightsFormatException(m)));
+        foreach (var line in text.Split('\n'))
         {
             var parts = line.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 2 && parts[1].TrimStart('*').Trim() == name) return parts[0].ToLowerInvariant();

@@ -15,12 +15,23 @@ public class HostileFileSystemTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
-    /// <summary>Runs <paramref name="work"/> on the thread pool and fails, rather than hangs, when it blocks.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on a thread of its own (not the pool, which a busy parallel test run can
+    /// keep from starting it in time) and fails, rather than hangs, when it blocks.
+    /// </summary>
     private static T Within<T>(Func<T> work)
     {
-        var task = Task.Run(work);
-        Assert.True(task.Wait(Deadline), "blocked: the call did not return within the deadline");
-        return task.Result;
+        T result = default!;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try { result = work(); }
+            catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+        }) { IsBackground = true };
+        thread.Start();
+        Assert.True(thread.Join(Deadline), "blocked: the call did not return within the deadline");
+        failure?.Throw();
+        return result;
     }
 
     private static OnnxWriter WithExternalWeights(string location, long length = 48) => new OnnxWriter()
@@ -248,5 +259,15 @@ public class HostileFileSystemTests
         Assert.Equal(1, code);
         Assert.Contains("not a regular file", error);
         Assert.Contains(Path.Combine(run, "a", "result.json"), error);
+    }
+
+    [Fact]
+    public void AFifoNamedSha256SumsBesideTheWeightsDoesNotBlock()
+    {
+        var dir = TempDir();
+        var weights = Path.Combine(dir, "w.caffemodel");
+        File.WriteAllBytes(weights, [1, 2, 3]);
+        MakeFifo(Path.Combine(dir, "SHA256SUMS"));
+        Within(() => Assert.Throws<NativeIg.InceptionV1.WeightsFormatException>(() => NativeIg.InceptionV1.WeightsLoader.ListedSha256(weights)));
     }
 }
